@@ -1,0 +1,529 @@
+"""The embedded default store: one SQLite file on disk, no server.
+
+Why SQLite: it is in the standard library, transactional and crash-safe (WAL journal; a crash
+mid-import leaves the last committed state readable), and fast enough for the tens of thousands of
+organisations a skills-partnership deployment holds. The algorithms never query it row by row:
+:meth:`EmbeddedStore.snapshot` loads everything once into numpy/scipy arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from graph.base import (
+    EntityKind,
+    ImportCounts,
+    OrganisationFilter,
+    Page,
+    PartnershipFilter,
+    StoreCounts,
+    UpsertCounts,
+)
+from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
+from pactmatch.domain import Membership, Organisation, Partnership, Role
+from pactmatch.errors import ConflictError, NotFoundError, StoreUnavailableError, StoreWriteError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS organisations (
+    org_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    stakeholder_type TEXT NOT NULL,
+    sme INTEGER,
+    country TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS org_country ON organisations(country);
+CREATE INDEX IF NOT EXISTS org_type ON organisations(stakeholder_type);
+CREATE TABLE IF NOT EXISTS org_regions (
+    org_id TEXT NOT NULL REFERENCES organisations(org_id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    PRIMARY KEY (org_id, code)
+);
+CREATE INDEX IF NOT EXISTS org_regions_code ON org_regions(code);
+CREATE TABLE IF NOT EXISTS org_ecosystems (
+    org_id TEXT NOT NULL REFERENCES organisations(org_id) ON DELETE CASCADE,
+    ecosystem TEXT NOT NULL,
+    PRIMARY KEY (org_id, ecosystem)
+);
+CREATE INDEX IF NOT EXISTS org_ecosystems_eco ON org_ecosystems(ecosystem);
+CREATE TABLE IF NOT EXISTS partnerships (
+    partnership_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    parent_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS partnership_kind ON partnerships(kind);
+CREATE TABLE IF NOT EXISTS partnership_regions (
+    partnership_id TEXT NOT NULL REFERENCES partnerships(partnership_id) ON DELETE CASCADE,
+    code TEXT NOT NULL,
+    PRIMARY KEY (partnership_id, code)
+);
+CREATE TABLE IF NOT EXISTS partnership_ecosystems (
+    partnership_id TEXT NOT NULL REFERENCES partnerships(partnership_id) ON DELETE CASCADE,
+    ecosystem TEXT NOT NULL,
+    PRIMARY KEY (partnership_id, ecosystem)
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    org_id TEXT NOT NULL REFERENCES organisations(org_id) ON DELETE CASCADE,
+    partnership_id TEXT NOT NULL REFERENCES partnerships(partnership_id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    since TEXT,
+    PRIMARY KEY (org_id, partnership_id)
+);
+CREATE INDEX IF NOT EXISTS memberships_partnership ON memberships(partnership_id);
+CREATE TABLE IF NOT EXISTS embeddings (
+    kind TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (kind, model, item_id)
+);
+"""
+
+
+class EmbeddedStore:
+    """A :class:`~graph.base.GraphStore` in one SQLite file (``<path>/pactmatch.sqlite``).
+
+    One connection guarded by a lock: SQLite serialises writers anyway, and reads here are short,
+    so a pool would add nothing but contention.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._db_file = self.path / "pactmatch.sqlite"
+            self._conn = sqlite3.connect(self._db_file, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), ('version', '0')",
+                (str(SCHEMA_VERSION),),
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailableError(f"cannot open the embedded store at {self.path}: {exc}") from exc
+        self._lock = threading.RLock()
+        self.description = f"embedded store at {self.path}"
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole, or rolled back whole on any error."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+                self._conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def version(self) -> int:
+        return int(str(self._read("SELECT value FROM meta WHERE key = 'version'")[0][0]))
+
+    # -- writes -----------------------------------------------------------------------------
+    def import_batch(
+        self,
+        organisations: Sequence[Organisation] = (),
+        partnerships: Sequence[Partnership] = (),
+        memberships: Sequence[Membership] = (),
+    ) -> ImportCounts:
+        counts = ImportCounts()
+        try:
+            with self._write() as conn:
+                counts.organisations = self._upsert_orgs(conn, organisations)
+                counts.partnerships = self._upsert_partnerships(conn, partnerships)
+                counts.memberships = self._upsert_memberships(conn, memberships)
+        except sqlite3.Error as exc:
+            raise StoreWriteError(f"import rolled back: {exc}") from exc
+        return counts
+
+    @staticmethod
+    def _existing(conn: sqlite3.Connection, table: str, key: str, ids: Sequence[str]) -> dict[str, str]:
+        """id → stored JSON for the ids that exist (chunked under SQLite's parameter limit)."""
+        found: dict[str, str] = {}
+        column = "data" if table != "memberships" else "role || '|' || coalesce(since, '')"
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            marks = ",".join("?" * len(chunk))
+            for item_id, data in conn.execute(
+                f"SELECT {key}, {column} FROM {table} WHERE {key} IN ({marks})",  # noqa: S608 fixed names
+                chunk,
+            ):
+                found[item_id] = data
+        return found
+
+    def _upsert_orgs(self, conn: sqlite3.Connection, orgs: Sequence[Organisation]) -> UpsertCounts:
+        counts = UpsertCounts()
+        latest = {o.org_id: o for o in orgs}  # last one wins within a batch
+        existing = self._existing(conn, "organisations", "org_id", list(latest))
+        changed: list[Organisation] = []
+        for org_id, org in latest.items():
+            data = org.model_dump_json()
+            if org_id not in existing:
+                counts.created += 1
+                changed.append(org)
+            elif existing[org_id] != data:
+                counts.updated += 1
+                changed.append(org)
+            else:
+                counts.unchanged += 1
+        conn.executemany(
+            "INSERT INTO organisations(org_id, name, stakeholder_type, sme, country, data) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(org_id) DO UPDATE SET name=excluded.name, stakeholder_type=excluded.stakeholder_type, "
+            "sme=excluded.sme, country=excluded.country, data=excluded.data",
+            [
+                (o.org_id, o.name, o.stakeholder_type.value, None if o.sme is None else int(o.sme), o.country,
+                 o.model_dump_json())
+                for o in changed
+            ],
+        )  # fmt: skip
+        ids = [(o.org_id,) for o in changed]
+        conn.executemany("DELETE FROM org_regions WHERE org_id = ?", ids)
+        conn.executemany("DELETE FROM org_ecosystems WHERE org_id = ?", ids)
+        conn.executemany(
+            "INSERT INTO org_regions(org_id, code) VALUES (?, ?)",
+            [(o.org_id, code) for o in changed for code in _region_keys(o)],
+        )
+        conn.executemany(
+            "INSERT INTO org_ecosystems(org_id, ecosystem) VALUES (?, ?)",
+            [(o.org_id, e.value) for o in changed for e in o.ecosystems],
+        )
+        return counts
+
+    def _upsert_partnerships(self, conn: sqlite3.Connection, ps: Sequence[Partnership]) -> UpsertCounts:
+        counts = UpsertCounts()
+        latest = {p.partnership_id: p for p in ps}
+        existing = self._existing(conn, "partnerships", "partnership_id", list(latest))
+        changed: list[Partnership] = []
+        for pid, p in latest.items():
+            data = p.model_dump_json()
+            if pid not in existing:
+                counts.created += 1
+                changed.append(p)
+            elif existing[pid] != data:
+                counts.updated += 1
+                changed.append(p)
+            else:
+                counts.unchanged += 1
+        conn.executemany(
+            "INSERT INTO partnerships(partnership_id, name, kind, parent_id, data) VALUES (?,?,?,?,?) "
+            "ON CONFLICT(partnership_id) DO UPDATE SET name=excluded.name, kind=excluded.kind, "
+            "parent_id=excluded.parent_id, data=excluded.data",
+            [(p.partnership_id, p.name, p.kind.value, p.parent_id, p.model_dump_json()) for p in changed],
+        )
+        ids = [(p.partnership_id,) for p in changed]
+        conn.executemany("DELETE FROM partnership_regions WHERE partnership_id = ?", ids)
+        conn.executemany("DELETE FROM partnership_ecosystems WHERE partnership_id = ?", ids)
+        conn.executemany(
+            "INSERT INTO partnership_regions(partnership_id, code) VALUES (?, ?)",
+            [(p.partnership_id, code) for p in changed for code in p.scope_regions],
+        )
+        conn.executemany(
+            "INSERT INTO partnership_ecosystems(partnership_id, ecosystem) VALUES (?, ?)",
+            [(p.partnership_id, e.value) for p in changed for e in p.ecosystems],
+        )
+        missing_parents = {p.parent_id for p in changed if p.parent_id} - set(
+            self._existing(conn, "partnerships", "partnership_id", [p.parent_id for p in changed if p.parent_id])
+        )
+        if missing_parents:
+            raise ConflictError(f"unknown parent partnership(s): {', '.join(sorted(missing_parents))}")
+        return counts
+
+    def _upsert_memberships(self, conn: sqlite3.Connection, ms: Sequence[Membership]) -> UpsertCounts:
+        counts = UpsertCounts()
+        latest = {(m.org_id, m.partnership_id): m for m in ms}
+        if not latest:
+            return counts
+        orgs = set(self._existing(conn, "organisations", "org_id", sorted({k[0] for k in latest})))
+        parts = set(self._existing(conn, "partnerships", "partnership_id", sorted({k[1] for k in latest})))
+        missing = [k for k in latest if k[0] not in orgs or k[1] not in parts]
+        if missing:
+            org_id, pid = missing[0]
+            what = f"organisation {org_id!r}" if org_id not in orgs else f"partnership {pid!r}"
+            raise ConflictError(f"{len(missing)} membership(s) refer to unknown ids, e.g. {what}")
+        existing: dict[tuple[str, str], str] = {}
+        for org_id, pid, role, since in conn.execute(
+            "SELECT org_id, partnership_id, role, since FROM memberships WHERE partnership_id IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(sorted(parts)),),
+        ):
+            existing[(org_id, pid)] = f"{role}|{since or ''}"
+        rows = []
+        for key, m in latest.items():
+            value = f"{m.role.value}|{m.since.isoformat() if m.since else ''}"
+            if key not in existing:
+                counts.created += 1
+            elif existing[key] != value:
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+                continue
+            rows.append((m.org_id, m.partnership_id, m.role.value, m.since.isoformat() if m.since else None))
+        conn.executemany(
+            "INSERT INTO memberships(org_id, partnership_id, role, since) VALUES (?,?,?,?) "
+            "ON CONFLICT(org_id, partnership_id) DO UPDATE SET role=excluded.role, since=excluded.since",
+            rows,
+        )
+        return counts
+
+    def delete_organisation(self, org_id: str) -> None:
+        with self._write() as conn:
+            if conn.execute("DELETE FROM organisations WHERE org_id = ?", (org_id,)).rowcount == 0:
+                raise NotFoundError("organisation", org_id)
+            conn.execute("DELETE FROM embeddings WHERE kind = 'organisation' AND item_id = ?", (org_id,))
+
+    def delete_partnership(self, partnership_id: str) -> None:
+        with self._write() as conn:
+            if conn.execute(
+                "SELECT 1 FROM partnerships WHERE parent_id = ? LIMIT 1", (partnership_id,)
+            ).fetchone():
+                raise ConflictError(f"partnership {partnership_id!r} has derived partnerships; delete those first")
+            if conn.execute("DELETE FROM partnerships WHERE partnership_id = ?", (partnership_id,)).rowcount == 0:
+                raise NotFoundError("partnership", partnership_id)
+            conn.execute("DELETE FROM embeddings WHERE kind = 'partnership' AND item_id = ?", (partnership_id,))
+
+    def delete_membership(self, org_id: str, partnership_id: str) -> None:
+        with self._write() as conn:
+            deleted = conn.execute(
+                "DELETE FROM memberships WHERE org_id = ? AND partnership_id = ?", (org_id, partnership_id)
+            ).rowcount
+            if deleted == 0:
+                raise NotFoundError("membership", f"{org_id} in {partnership_id}")
+
+    # -- reads ------------------------------------------------------------------------------
+    def get_organisation(self, org_id: str) -> Organisation:
+        rows = self._read("SELECT data FROM organisations WHERE org_id = ?", (org_id,))
+        if not rows:
+            raise NotFoundError("organisation", org_id)
+        return Organisation.model_validate_json(str(rows[0][0]))
+
+    def get_partnership(self, partnership_id: str) -> Partnership:
+        rows = self._read("SELECT data FROM partnerships WHERE partnership_id = ?", (partnership_id,))
+        if not rows:
+            raise NotFoundError("partnership", partnership_id)
+        return Partnership.model_validate_json(str(rows[0][0]))
+
+    def list_organisations(self, flt: OrganisationFilter, offset: int, limit: int) -> Page[Organisation]:
+        where, params = [], []  # type: ignore[var-annotated]
+        if flt.country:
+            where.append("o.country = ?")
+            params.append(flt.country)
+        if flt.stakeholder_type:
+            where.append("o.stakeholder_type = ?")
+            params.append(flt.stakeholder_type.value)
+        if flt.sme is not None:
+            where.append("o.sme = ?")
+            params.append(int(flt.sme))
+        if flt.region:
+            where.append("EXISTS (SELECT 1 FROM org_regions r WHERE r.org_id = o.org_id AND r.code = ?)")
+            params.append(flt.region)
+        if flt.ecosystem:
+            where.append("EXISTS (SELECT 1 FROM org_ecosystems e WHERE e.org_id = o.org_id AND e.ecosystem = ?)")
+            params.append(flt.ecosystem.value)
+        if flt.name_contains:
+            where.append("o.name LIKE ? ESCAPE '\\'")
+            params.append(f"%{_escape_like(flt.name_contains)}%")
+        if flt.partnership_id:
+            where.append(
+                "EXISTS (SELECT 1 FROM memberships m WHERE m.org_id = o.org_id AND m.partnership_id = ?)"
+            )
+            params.append(flt.partnership_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        total = int(str(self._read(f"SELECT count(*) FROM organisations o {clause}", params)[0][0]))
+        rows = self._read(
+            f"SELECT o.data FROM organisations o {clause} ORDER BY o.name, o.org_id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        items = [Organisation.model_validate_json(str(r[0])) for r in rows]
+        return Page(items=items, total=total, offset=offset, limit=limit)
+
+    def list_partnerships(self, flt: PartnershipFilter, offset: int, limit: int) -> Page[Partnership]:
+        where, params = [], []  # type: ignore[var-annotated]
+        if flt.kind:
+            where.append("p.kind = ?")
+            params.append(flt.kind.value)
+        if flt.parent_id:
+            where.append("p.parent_id = ?")
+            params.append(flt.parent_id)
+        if flt.region:
+            # Scope touches the region: the scope code lies inside it, or contains it.
+            where.append(
+                "EXISTS (SELECT 1 FROM partnership_regions r WHERE r.partnership_id = p.partnership_id "
+                "AND (r.code LIKE ? || '%' OR ? LIKE r.code || '%'))"
+            )
+            params.extend([flt.region, flt.region])
+        if flt.ecosystem:
+            where.append(
+                "EXISTS (SELECT 1 FROM partnership_ecosystems e WHERE e.partnership_id = p.partnership_id "
+                "AND e.ecosystem = ?)"
+            )
+            params.append(flt.ecosystem.value)
+        if flt.name_contains:
+            where.append("p.name LIKE ? ESCAPE '\\'")
+            params.append(f"%{_escape_like(flt.name_contains)}%")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        total = int(str(self._read(f"SELECT count(*) FROM partnerships p {clause}", params)[0][0]))
+        rows = self._read(
+            f"SELECT p.data FROM partnerships p {clause} ORDER BY p.name, p.partnership_id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        items = [Partnership.model_validate_json(str(r[0])) for r in rows]
+        return Page(items=items, total=total, offset=offset, limit=limit)
+
+    def memberships(self, *, org_id: str | None = None, partnership_id: str | None = None) -> list[Membership]:
+        where, params = [], []
+        if org_id is not None:
+            where.append("org_id = ?")
+            params.append(org_id)
+        if partnership_id is not None:
+            where.append("partnership_id = ?")
+            params.append(partnership_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self._read(
+            f"SELECT org_id, partnership_id, role, since FROM memberships {clause} ORDER BY partnership_id, org_id",
+            params,
+        )
+        return [_membership(r) for r in rows]
+
+    def existing_ids(self, kind: EntityKind, ids: Sequence[str]) -> set[str]:
+        table, key = _table(kind)
+        with self._lock:
+            return set(self._existing(self._conn, table, key, list(ids)))
+
+    def iter_organisations(self) -> Iterator[Organisation]:
+        for (data,) in self._read("SELECT data FROM organisations ORDER BY org_id"):
+            yield Organisation.model_validate_json(str(data))
+
+    def iter_partnerships(self) -> Iterator[Partnership]:
+        for (data,) in self._read("SELECT data FROM partnerships ORDER BY partnership_id"):
+            yield Partnership.model_validate_json(str(data))
+
+    def iter_memberships(self) -> Iterator[Membership]:
+        for row in self._read("SELECT org_id, partnership_id, role, since FROM memberships"):
+            yield _membership(row)
+
+    def counts(self) -> StoreCounts:
+        (o,), (p,), (m,) = (
+            self._read("SELECT count(*) FROM organisations")[0],
+            self._read("SELECT count(*) FROM partnerships")[0],
+            self._read("SELECT count(*) FROM memberships")[0],
+        )
+        return StoreCounts(organisations=int(str(o)), partnerships=int(str(p)), memberships=int(str(m)))
+
+    # -- embeddings -------------------------------------------------------------------------
+    def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
+        rows = self._read("SELECT item_id, text_hash FROM embeddings WHERE kind = ? AND model = ?", (kind, model))
+        return {str(i): str(h) for i, h in rows}
+
+    def put_embeddings(
+        self, kind: EntityKind, model: str, rows: Sequence[tuple[str, str, npt.NDArray[np.float32]]]
+    ) -> None:
+        table, key = _table(kind)
+        with self._write() as conn:
+            live = set(self._existing(conn, table, key, [r[0] for r in rows]))
+            conn.executemany(
+                "INSERT INTO embeddings(kind, item_id, model, text_hash, vector) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(kind, model, item_id) DO UPDATE SET text_hash=excluded.text_hash, vector=excluded.vector",
+                [
+                    (kind.value, item_id, model, text_hash, np.asarray(vec, dtype=np.float32).tobytes())
+                    for item_id, text_hash, vec in rows
+                    if item_id in live
+                ],
+            )
+
+    def _vectors(self, kind: EntityKind, model: str) -> dict[str, npt.NDArray[np.float32]]:
+        rows = self._read("SELECT item_id, vector FROM embeddings WHERE kind = ? AND model = ?", (kind, model))
+        return {str(i): np.frombuffer(v, dtype=np.float32) for i, v in rows}  # type: ignore[call-overload]
+
+    # -- algorithms -------------------------------------------------------------------------
+    def snapshot(self, model: str) -> Snapshot:
+        with self._lock:
+            self._conn.execute("BEGIN")  # one consistent read across all tables
+            try:
+                version = self.version()
+                org_rows = self._read("SELECT data FROM organisations ORDER BY org_id")
+                p_rows = self._read("SELECT data FROM partnerships ORDER BY partnership_id")
+                m_rows = self._read("SELECT org_id, partnership_id, role FROM memberships")
+                org_vectors = self._vectors(EntityKind.ORGANISATION, model)
+                p_vectors = self._vectors(EntityKind.PARTNERSHIP, model)
+            finally:
+                self._conn.execute("COMMIT")
+        orgs = [_org_row(json.loads(str(r[0]))) for r in org_rows]
+        parts = [_partnership_row(Partnership.model_validate_json(str(r[0]))) for r in p_rows]
+        members = [MembershipRow(str(o), str(p), role == Role.COORDINATOR.value) for o, p, role in m_rows]
+        return Snapshot.build(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
+
+
+def _org_row(data: dict[str, object]) -> OrgRow:
+    """Build a snapshot row from stored JSON without re-running validation (it was validated on write)."""
+    from pactmatch.domain import Ecosystem, StakeholderType
+
+    return OrgRow(
+        org_id=str(data["org_id"]),
+        name=str(data["name"]),
+        stakeholder_type=StakeholderType(data["stakeholder_type"]),
+        sme=data["sme"] if isinstance(data["sme"], bool) else None,
+        country=str(data["country"]) if data.get("country") else None,
+        nuts_codes=tuple(data.get("nuts_codes") or ()),  # type: ignore[arg-type]
+        ecosystems=tuple(Ecosystem(e) for e in data.get("ecosystems") or ()),  # type: ignore[attr-defined]
+    )
+
+
+def _partnership_row(p: Partnership) -> PartnershipRow:
+    return PartnershipRow(
+        partnership_id=p.partnership_id,
+        name=p.name,
+        kind=p.kind,
+        scope_regions=p.scope_regions,
+        ecosystems=p.ecosystems,
+        parent_id=p.parent_id,
+        start_date=p.start_date,
+    )
+
+
+def _region_keys(org: Organisation) -> set[str]:
+    """Every region an organisation lies in (its codes and their ancestors, and its country)."""
+    from pactmatch.regions import ancestors, nuts_country
+
+    keys = {a for code in org.nuts_codes for a in ancestors(code)}
+    if org.country:
+        keys.add(nuts_country(org.country))
+    return keys
+
+
+def _membership(row: tuple[object, ...]) -> Membership:
+    org_id, pid, role, since = row
+    return Membership.model_validate({"org_id": org_id, "partnership_id": pid, "role": role, "since": since})
+
+
+def _table(kind: EntityKind) -> tuple[str, str]:
+    return ("organisations", "org_id") if kind == EntityKind.ORGANISATION else ("partnerships", "partnership_id")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,34 @@
+"""Open a store from a location: a directory → embedded store; a Bolt URI → Neo4j store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph.base import GraphStore
+from pactmatch.errors import InvalidInputError
+from pactmatch.settings import Settings
+
+BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+
+
+def is_bolt_uri(location: str) -> bool:
+    return location.strip().lower().startswith(BOLT_SCHEMES)
+
+
+def open_store(location: str, settings: Settings | None = None) -> GraphStore:
+    """The store at ``location``; raises :class:`~pactmatch.errors.StoreUnavailableError` if unreachable."""
+    settings = settings or Settings()
+    if is_bolt_uri(location):
+        from graph.neo4j_store import Neo4jStore
+
+        return Neo4jStore.connect(
+            location,
+            user=settings.neo4j_user,
+            password=settings.neo4j_password.get_secret_value(),
+            database=settings.neo4j_database,
+        )
+    if "://" in location:
+        raise InvalidInputError(f"unsupported store URI {location!r}: use a directory or one of {', '.join(BOLT_SCHEMES)}")
+    from graph.embedded import EmbeddedStore
+
+    return EmbeddedStore(Path(location).expanduser())

@@ -1,0 +1,295 @@
+"""The application service: one place where a store, an encoder and a recommender meet.
+
+The API routes and the CLI commands are thin wrappers around these methods, so both behave the
+same. The service keeps the algorithms' snapshot cached and rebuilds it only when the store's
+version changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
+from graph.base import EntityKind, GraphStore
+from matching.recommender import HeuristicRecommender, query_for_partnership
+from matching.snapshot import Snapshot
+from matching.types import CandidateFilters, PartnershipQuery, Recommendation
+from pactmatch.domain import Membership, Organisation, Partnership, organisation_text, partnership_text
+from pactmatch.errors import ConflictError, InvalidInputError
+from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
+
+#: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
+Progress = Callable[[str, int, int], None]
+
+
+class Ranker(Protocol):
+    """What the service needs from a fitted recommender (heuristic or learned)."""
+
+    name: str
+
+    def recommend(
+        self, query: PartnershipQuery, top_k: int = 10, filters: CandidateFilters | None = None
+    ) -> list[Recommendation]: ...
+
+
+RankerFactory = Callable[[Snapshot, GraphStore], Ranker]
+
+
+def heuristic_ranker(snapshot: Snapshot, store: GraphStore) -> Ranker:
+    return HeuristicRecommender().fit(snapshot)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    org_id: str
+    name: str
+    score: float
+    recommendation: Recommendation
+
+
+@dataclass(frozen=True)
+class CandidateList:
+    partnership_id: str
+    model: str
+    items: list[Candidate]
+
+
+@dataclass
+class EmbeddingStats:
+    texts: int = 0
+    changed: int = 0
+    encoded: int = 0
+    seconds: float = 0.0
+    encode_seconds: float = 0.0
+
+    @property
+    def texts_per_second(self) -> float:
+        return self.encoded / self.encode_seconds if self.encode_seconds else 0.0
+
+
+@dataclass
+class _Cache:
+    key: tuple[int, str] | None = None
+    snapshot: Snapshot | None = None
+    ranker: Ranker | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class PactmatchService:
+    def __init__(
+        self,
+        store: GraphStore,
+        *,
+        encoder: Encoder | str = "minilm",
+        cache: EmbeddingCache | None = None,
+        ranker_factory: RankerFactory = heuristic_ranker,
+    ) -> None:
+        self.store = store
+        self._encoder_spec = encoder if isinstance(encoder, str) else None
+        self._encoder: Encoder | None = None if isinstance(encoder, str) else encoder
+        self.cache = cache
+        self.ranker_factory = ranker_factory
+        self._cached = _Cache()
+
+    @classmethod
+    def open(cls, store: GraphStore, encoder: str, cache_dir: Path | None) -> PactmatchService:
+        cache = EmbeddingCache(cache_dir / "embeddings.sqlite") if cache_dir else None
+        return cls(store, encoder=encoder, cache=cache)
+
+    # -- encoder ----------------------------------------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        if self._encoder is None:
+            self._encoder = make_encoder(self._encoder_spec or "minilm")
+        return self._encoder
+
+    @property
+    def model_name(self) -> str:
+        return self.encoder.name  # adapters know their name without loading weights
+
+    # -- imports ----------------------------------------------------------------------------
+    def import_batch(self, batch: ParsedBatch, source: str, progress: Progress | None = None) -> ImportReport:
+        """Write the valid rows of ``batch`` in one transaction, then embed what changed.
+
+        Memberships whose organisation or partnership is neither in the batch nor in the store are
+        rejected row by row (the rest is imported).
+        """
+        started = time.perf_counter()
+        report = ImportReport(source=source, errors=list(batch.errors), warnings=list(batch.warnings))
+        org_ids = {o.org_id for o in batch.organisations}
+        p_ids = {p.partnership_id for p in batch.partnerships}
+        ref_orgs = {m.org_id for m in batch.memberships} - org_ids
+        ref_ps = ({m.partnership_id for m in batch.memberships} | {p.parent_id for p in batch.partnerships if p.parent_id}) - p_ids
+        known_orgs = org_ids | self.store.existing_ids(EntityKind.ORGANISATION, sorted(ref_orgs))
+        known_ps = p_ids | self.store.existing_ids(EntityKind.PARTNERSHIP, sorted(ref_ps))
+
+        partnerships = []
+        for p in batch.partnerships:
+            if p.parent_id and p.parent_id not in known_ps:
+                report.errors.append(RowError(source, None, "parent_id", f"unknown partnership {p.parent_id!r}"))
+                continue
+            partnerships.append(p)
+        memberships = []
+        origins = batch.membership_origin or [(source, None, None)] * len(batch.memberships)
+        for m, (file, line, item) in zip(batch.memberships, origins, strict=True):
+            if m.org_id not in known_orgs:
+                report.errors.append(RowError(file, line, "org_id", f"unknown organisation {m.org_id!r}", item))
+            elif m.partnership_id not in known_ps:
+                report.errors.append(RowError(file, line, "partnership_id", f"unknown partnership {m.partnership_id!r}", item))
+            else:
+                memberships.append(m)
+        if progress:
+            progress("write", 0, 1)
+        report.counts = self.store.import_batch(batch.organisations, partnerships, memberships)
+        if progress:
+            progress("write", 1, 1)
+        stats = self.refresh_embeddings(progress=progress)
+        report.embedded = stats.encoded
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- single writes (API) ----------------------------------------------------------------
+    def put_organisation(self, org: Organisation) -> bool:
+        """Create or replace; returns True when it was created."""
+        counts = self.store.import_batch(organisations=[org])
+        self.refresh_embeddings(org_ids=[org.org_id])
+        return counts.organisations.created == 1
+
+    def put_partnership(self, partnership: Partnership) -> bool:
+        if partnership.parent_id and not self.store.existing_ids(EntityKind.PARTNERSHIP, [partnership.parent_id]):
+            raise InvalidInputError(f"unknown parent partnership {partnership.parent_id!r}")
+        counts = self.store.import_batch(partnerships=[partnership])
+        members = [m.org_id for m in self.store.memberships(partnership_id=partnership.partnership_id)]
+        self.refresh_embeddings(org_ids=members, partnership_ids=[partnership.partnership_id])
+        return counts.partnerships.created == 1
+
+    def put_membership(self, membership: Membership) -> bool:
+        try:
+            counts = self.store.import_batch(memberships=[membership])
+        except ConflictError as exc:
+            raise InvalidInputError(str(exc)) from exc
+        self.refresh_embeddings(org_ids=[membership.org_id])
+        return counts.memberships.created == 1
+
+    def delete_membership(self, org_id: str, partnership_id: str) -> None:
+        self.store.delete_membership(org_id, partnership_id)
+        self.refresh_embeddings(org_ids=[org_id])
+
+    # -- embeddings -------------------------------------------------------------------------
+    def refresh_embeddings(
+        self,
+        *,
+        org_ids: Iterable[str] | None = None,
+        partnership_ids: Iterable[str] | None = None,
+        progress: Progress | None = None,
+        chunk: int = 2048,
+    ) -> EmbeddingStats:
+        """Embed every organisation/partnership whose text changed since it was last embedded.
+
+        With ``org_ids``/``partnership_ids`` only those are considered (cheap after a single write);
+        without, everything is. Vectors come from the cache when the text was seen before.
+        """
+        started = time.perf_counter()
+        stats = EmbeddingStats()
+        targeted = org_ids is not None or partnership_ids is not None
+        texts = self._texts(
+            set(org_ids) if org_ids is not None else (set() if targeted else None),
+            set(partnership_ids) if partnership_ids is not None else (set() if targeted else None),
+        )
+        model = self.model_name
+        for kind, items in texts.items():
+            stats.texts += len(items)
+            stored = self.store.embedding_hashes(kind, model)
+            todo = [(item_id, text) for item_id, text in items.items() if stored.get(item_id) != text_hash(text)]
+            stats.changed += len(todo)
+            done = 0
+            for start in range(0, len(todo), chunk):
+                part = todo[start : start + chunk]
+                t0 = time.perf_counter()
+                vectors, encoded = embed_texts(self.encoder, [t for _, t in part], self.cache)
+                if encoded:
+                    stats.encode_seconds += time.perf_counter() - t0
+                stats.encoded += encoded
+                self.store.put_embeddings(
+                    kind, model, [(i, text_hash(t), vectors[n]) for n, (i, t) in enumerate(part)]
+                )
+                done += len(part)
+                if progress:
+                    progress(f"embed {kind.value}s", done, len(todo))
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _texts(self, org_ids: set[str] | None, p_ids: set[str] | None) -> dict[EntityKind, dict[str, str]]:
+        """Current texts of the selected organisations/partnerships (``None`` selects all).
+
+        An organisation without a description is known by the titles of its partnerships, so its
+        text is computed from its memberships.
+        """
+        out: dict[EntityKind, dict[str, str]] = {EntityKind.ORGANISATION: {}, EntityKind.PARTNERSHIP: {}}
+        all_partnerships: dict[str, Partnership] | None = None
+        if org_ids is None or p_ids is None:
+            all_partnerships = {p.partnership_id: p for p in self.store.iter_partnerships()}
+        if org_ids is None or org_ids:
+            if org_ids is None:
+                members: Sequence[Membership] = list(self.store.iter_memberships())
+                orgs: Iterable[Organisation] = self.store.iter_organisations()
+            else:
+                members = [m for o in sorted(org_ids) for m in self.store.memberships(org_id=o)]
+                orgs = [self.store.get_organisation(o) for o in sorted(org_ids)]
+            lookup = all_partnerships or {
+                pid: self.store.get_partnership(pid) for pid in {m.partnership_id for m in members}
+            }
+            names: dict[str, list[str]] = defaultdict(list)
+            for m in members:
+                if m.partnership_id in lookup:
+                    names[m.org_id].append(_partnership_title(lookup[m.partnership_id]))
+            for org in orgs:
+                out[EntityKind.ORGANISATION][org.org_id] = organisation_text(org, names.get(org.org_id))
+        if p_ids is None:
+            selected: Iterable[Partnership] = (all_partnerships or {}).values()
+        else:
+            selected = [self.store.get_partnership(p) for p in sorted(p_ids)]
+        for p in selected:
+            out[EntityKind.PARTNERSHIP][p.partnership_id] = partnership_text(p)
+        return out
+
+    # -- algorithms -------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        self._refresh_cache()
+        assert self._cached.snapshot is not None
+        return self._cached.snapshot
+
+    def ranker(self) -> Ranker:
+        self._refresh_cache()
+        assert self._cached.ranker is not None
+        return self._cached.ranker
+
+    def _refresh_cache(self) -> None:
+        key = (self.store.version(), self.model_name)
+        with self._cached.lock:
+            if self._cached.key != key:
+                snapshot = self.store.snapshot(self.model_name)
+                self._cached.ranker = self.ranker_factory(snapshot, self.store)
+                self._cached.snapshot = snapshot
+                self._cached.key = key
+
+    def candidates(self, partnership_id: str, top_k: int = 10, filters: CandidateFilters | None = None) -> CandidateList:
+        """Ranked non-members for a stored partnership, each with its explanation."""
+        self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
+        snapshot, ranker = self.snapshot(), self.ranker()
+        query = query_for_partnership(snapshot, partnership_id)
+        recs = ranker.recommend(query, top_k=top_k, filters=filters)
+        items = [Candidate(r.org_id, snapshot.org_names[snapshot.org_index[r.org_id]], r.score, r) for r in recs]
+        return CandidateList(partnership_id=partnership_id, model=ranker.name, items=items)
+
+
+def _partnership_title(p: Partnership) -> str:
+    """How a partnership names an organisation's work: its title when there is one, else its name."""
+    first_line = p.description.split("\n", 1)[0].strip()
+    return first_line[:200] if first_line else p.name

