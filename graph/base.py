@@ -160,6 +160,14 @@ class GraphStore(Protocol):
         """Store ``(item id, text hash, vector)`` rows; ids that no longer exist are skipped."""
         ...
 
+    # -- artifacts (fitted models saved with the store) ---------------------------------------
+    def put_artifact(self, name: str, data: bytes) -> None:
+        """Save a named blob (e.g. a fitted ranker) with the store, replacing an older one."""
+        ...
+
+    def get_artifact(self, name: str) -> bytes | None:
+        ...
+
     # -- algorithms --------------------------------------------------------------------------
     def snapshot(self, model: str) -> Snapshot:
         """Everything the matching algorithms need, with the embeddings of ``model``."""

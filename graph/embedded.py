@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (org_id, partnership_id)
 );
 CREATE INDEX IF NOT EXISTS memberships_partnership ON memberships(partnership_id);
+CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS embeddings (
     kind TEXT NOT NULL,
     item_id TEXT NOT NULL,
@@ -459,6 +460,18 @@ class EmbeddedStore:
     def _vectors(self, kind: EntityKind, model: str) -> dict[str, npt.NDArray[np.float32]]:
         rows = self._read("SELECT item_id, vector FROM embeddings WHERE kind = ? AND model = ?", (kind, model))
         return {str(i): np.frombuffer(v, dtype=np.float32) for i, v in rows}  # type: ignore[call-overload]
+
+    # -- artifacts --------------------------------------------------------------------------
+    def put_artifact(self, name: str, data: bytes) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO artifacts(name, data) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data",
+                (name, data),
+            )
+
+    def get_artifact(self, name: str) -> bytes | None:
+        rows = self._read("SELECT data FROM artifacts WHERE name = ?", (name,))
+        return bytes(rows[0][0]) if rows else None  # type: ignore[arg-type]
 
     # -- algorithms -------------------------------------------------------------------------
     def snapshot(self, model: str) -> Snapshot:
