@@ -168,6 +168,14 @@ class GraphStore(Protocol):
     def get_artifact(self, name: str) -> bytes | None:
         ...
 
+    def list_artifacts(self, prefix: str = "") -> list[str]:
+        """Names of saved artifacts starting with ``prefix``, sorted."""
+        ...
+
+    def delete_artifact(self, name: str) -> None:
+        """Remove an artifact; ``NotFoundError`` if absent."""
+        ...
+
     # -- algorithms --------------------------------------------------------------------------
     def snapshot(self, model: str) -> Snapshot:
         """Everything the matching algorithms need, with the embeddings of ``model``."""

@@ -473,6 +473,17 @@ class EmbeddedStore:
         rows = self._read("SELECT data FROM artifacts WHERE name = ?", (name,))
         return bytes(rows[0][0]) if rows else None  # type: ignore[arg-type]
 
+    def list_artifacts(self, prefix: str = "") -> list[str]:
+        rows = self._read(
+            "SELECT name FROM artifacts WHERE substr(name, 1, ?) = ? ORDER BY name", (len(prefix), prefix)
+        )
+        return [str(r[0]) for r in rows]
+
+    def delete_artifact(self, name: str) -> None:
+        with self._write() as conn:
+            if conn.execute("DELETE FROM artifacts WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFoundError("artifact", name)
+
     # -- algorithms -------------------------------------------------------------------------
     def snapshot(self, model: str) -> Snapshot:
         with self._lock:
