@@ -8,4 +8,12 @@ from embeddings.base import Encoder, l2_normalise, text_hash
 from embeddings.cache import EmbeddingCache, embed_texts
 from embeddings.registry import DEFAULT_ENCODER, make_encoder
 
-__all__ = ["DEFAULT_ENCODER", "EmbeddingCache", "Encoder", "embed_texts", "l2_normalise", "make_encoder", "text_hash"]
+__all__ = [
+    "DEFAULT_ENCODER",
+    "EmbeddingCache",
+    "Encoder",
+    "embed_texts",
+    "l2_normalise",
+    "make_encoder",
+    "text_hash",
+]

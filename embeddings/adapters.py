@@ -53,8 +53,14 @@ class SentenceTransformerEncoder:
 
                 self._model = SentenceTransformer(self.model_path, device=self.device)
             except Exception as exc:
-                raise EncoderError(f"cannot load sentence-transformers model {self.model_path!r}: {exc}") from exc
-            dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
+                raise EncoderError(
+                    f"cannot load sentence-transformers model {self.model_path!r}: {exc}"
+                ) from exc
+            dim = (
+                self._model.get_embedding_dimension()
+                if hasattr(self._model, "get_embedding_dimension")
+                else None
+            )
             self._dim = int(dim or self._model.get_sentence_embedding_dimension())
         return self._model
 

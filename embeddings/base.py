@@ -20,8 +20,7 @@ class Encoder(Protocol):
         ...
 
     @property
-    def dim(self) -> int:
-        ...
+    def dim(self) -> int: ...
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Shape ``(len(texts), dim)``, rows of unit length (zero rows for empty texts)."""
@@ -35,7 +34,8 @@ def l2_normalise(matrix: npt.ArrayLike) -> npt.NDArray[np.float32]:
         arr = arr[None, :]
     norms = np.linalg.norm(arr, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (arr / norms).astype(np.float32, copy=False)
+    out: npt.NDArray[np.float32] = (arr / norms).astype(np.float32, copy=False)
+    return out
 
 
 def text_hash(text: str) -> str:

@@ -36,7 +36,7 @@ class EmbeddingCache:
                 chunk = list(hashes[start : start + 900])
                 marks = ",".join("?" * len(chunk))
                 for h, blob in self._conn.execute(
-                    f"SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})",  # noqa: S608
+                    f"SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})",
                     [model, *chunk],
                 ):
                     found[h] = np.frombuffer(blob, dtype=np.float32)

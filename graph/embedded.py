@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -135,7 +136,8 @@ class EmbeddedStore:
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        # sqlite3 rows are untyped; callers convert each column to its domain type.
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -172,7 +174,7 @@ class EmbeddedStore:
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for item_id, data in conn.execute(
-                f"SELECT {key}, {column} FROM {table} WHERE {key} IN ({marks})",  # noqa: S608 fixed names
+                f"SELECT {key}, {column} FROM {table} WHERE {key} IN ({marks})",
                 chunk,
             ):
                 found[item_id] = data
@@ -249,7 +251,9 @@ class EmbeddedStore:
             [(p.partnership_id, e.value) for p in changed for e in p.ecosystems],
         )
         missing_parents = {p.parent_id for p in changed if p.parent_id} - set(
-            self._existing(conn, "partnerships", "partnership_id", [p.parent_id for p in changed if p.parent_id])
+            self._existing(
+                conn, "partnerships", "partnership_id", [p.parent_id for p in changed if p.parent_id]
+            )
         )
         if missing_parents:
             raise ConflictError(f"unknown parent partnership(s): {', '.join(sorted(missing_parents))}")
@@ -303,10 +307,17 @@ class EmbeddedStore:
             if conn.execute(
                 "SELECT 1 FROM partnerships WHERE parent_id = ? LIMIT 1", (partnership_id,)
             ).fetchone():
-                raise ConflictError(f"partnership {partnership_id!r} has derived partnerships; delete those first")
-            if conn.execute("DELETE FROM partnerships WHERE partnership_id = ?", (partnership_id,)).rowcount == 0:
+                raise ConflictError(
+                    f"partnership {partnership_id!r} has derived partnerships; delete those first"
+                )
+            if (
+                conn.execute("DELETE FROM partnerships WHERE partnership_id = ?", (partnership_id,)).rowcount
+                == 0
+            ):
                 raise NotFoundError("partnership", partnership_id)
-            conn.execute("DELETE FROM embeddings WHERE kind = 'partnership' AND item_id = ?", (partnership_id,))
+            conn.execute(
+                "DELETE FROM embeddings WHERE kind = 'partnership' AND item_id = ?", (partnership_id,)
+            )
 
     def delete_membership(self, org_id: str, partnership_id: str) -> None:
         with self._write() as conn:
@@ -330,7 +341,8 @@ class EmbeddedStore:
         return Partnership.model_validate_json(str(rows[0][0]))
 
     def list_organisations(self, flt: OrganisationFilter, offset: int, limit: int) -> Page[Organisation]:
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[object] = []
         if flt.country:
             where.append("o.country = ?")
             params.append(flt.country)
@@ -344,7 +356,9 @@ class EmbeddedStore:
             where.append("EXISTS (SELECT 1 FROM org_regions r WHERE r.org_id = o.org_id AND r.code = ?)")
             params.append(flt.region)
         if flt.ecosystem:
-            where.append("EXISTS (SELECT 1 FROM org_ecosystems e WHERE e.org_id = o.org_id AND e.ecosystem = ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM org_ecosystems e WHERE e.org_id = o.org_id AND e.ecosystem = ?)"
+            )
             params.append(flt.ecosystem.value)
         if flt.name_contains:
             where.append("o.name LIKE ? ESCAPE '\\'")
@@ -364,7 +378,8 @@ class EmbeddedStore:
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     def list_partnerships(self, flt: PartnershipFilter, offset: int, limit: int) -> Page[Partnership]:
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[object] = []
         if flt.kind:
             where.append("p.kind = ?")
             params.append(flt.kind.value)
@@ -396,8 +411,11 @@ class EmbeddedStore:
         items = [Partnership.model_validate_json(str(r[0])) for r in rows]
         return Page(items=items, total=total, offset=offset, limit=limit)
 
-    def memberships(self, *, org_id: str | None = None, partnership_id: str | None = None) -> list[Membership]:
-        where, params = [], []
+    def memberships(
+        self, *, org_id: str | None = None, partnership_id: str | None = None
+    ) -> list[Membership]:
+        where: list[str] = []
+        params: list[object] = []
         if org_id is not None:
             where.append("org_id = ?")
             params.append(org_id)
@@ -438,7 +456,9 @@ class EmbeddedStore:
 
     # -- embeddings -------------------------------------------------------------------------
     def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
-        rows = self._read("SELECT item_id, text_hash FROM embeddings WHERE kind = ? AND model = ?", (kind, model))
+        rows = self._read(
+            "SELECT item_id, text_hash FROM embeddings WHERE kind = ? AND model = ?", (kind, model)
+        )
         return {str(i): str(h) for i, h in rows}
 
     def put_embeddings(
@@ -458,8 +478,10 @@ class EmbeddedStore:
             )
 
     def _vectors(self, kind: EntityKind, model: str) -> dict[str, npt.NDArray[np.float32]]:
-        rows = self._read("SELECT item_id, vector FROM embeddings WHERE kind = ? AND model = ?", (kind, model))
-        return {str(i): np.frombuffer(v, dtype=np.float32) for i, v in rows}  # type: ignore[call-overload]
+        rows = self._read(
+            "SELECT item_id, vector FROM embeddings WHERE kind = ? AND model = ?", (kind, model)
+        )
+        return {str(i): np.frombuffer(v, dtype=np.float32) for i, v in rows}
 
     # -- artifacts --------------------------------------------------------------------------
     def put_artifact(self, name: str, data: bytes) -> None:
@@ -471,7 +493,7 @@ class EmbeddedStore:
 
     def get_artifact(self, name: str) -> bytes | None:
         rows = self._read("SELECT data FROM artifacts WHERE name = ?", (name,))
-        return bytes(rows[0][0]) if rows else None  # type: ignore[arg-type]
+        return bytes(rows[0][0]) if rows else None
 
     def list_artifacts(self, prefix: str = "") -> list[str]:
         rows = self._read(
@@ -503,7 +525,7 @@ class EmbeddedStore:
         return Snapshot.build(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
 
 
-def _org_row(data: dict[str, object]) -> OrgRow:
+def _org_row(data: dict[str, Any]) -> OrgRow:
     """Build a snapshot row from stored JSON without re-running validation (it was validated on write)."""
     from pactmatch.domain import Ecosystem, StakeholderType
 
@@ -513,8 +535,8 @@ def _org_row(data: dict[str, object]) -> OrgRow:
         stakeholder_type=StakeholderType(data["stakeholder_type"]),
         sme=data["sme"] if isinstance(data["sme"], bool) else None,
         country=str(data["country"]) if data.get("country") else None,
-        nuts_codes=tuple(data.get("nuts_codes") or ()),  # type: ignore[arg-type]
-        ecosystems=tuple(Ecosystem(e) for e in data.get("ecosystems") or ()),  # type: ignore[attr-defined]
+        nuts_codes=tuple(data.get("nuts_codes") or ()),
+        ecosystems=tuple(Ecosystem(e) for e in data.get("ecosystems") or ()),
     )
 
 
@@ -540,13 +562,15 @@ def _region_keys(org: Organisation) -> set[str]:
     return keys
 
 
-def _membership(row: tuple[object, ...]) -> Membership:
+def _membership(row: tuple[Any, ...]) -> Membership:
     org_id, pid, role, since = row
     return Membership.model_validate({"org_id": org_id, "partnership_id": pid, "role": role, "since": since})
 
 
 def _table(kind: EntityKind) -> tuple[str, str]:
-    return ("organisations", "org_id") if kind == EntityKind.ORGANISATION else ("partnerships", "partnership_id")
+    return (
+        ("organisations", "org_id") if kind == EntityKind.ORGANISATION else ("partnerships", "partnership_id")
+    )
 
 
 def _escape_like(text: str) -> str:

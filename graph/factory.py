@@ -21,14 +21,17 @@ def open_store(location: str, settings: Settings | None = None) -> GraphStore:
     if is_bolt_uri(location):
         from graph.neo4j_store import Neo4jStore
 
-        return Neo4jStore.connect(
+        store: GraphStore = Neo4jStore.connect(
             location,
             user=settings.neo4j_user,
             password=settings.neo4j_password.get_secret_value(),
             database=settings.neo4j_database,
         )
+        return store
     if "://" in location:
-        raise InvalidInputError(f"unsupported store URI {location!r}: use a directory or one of {', '.join(BOLT_SCHEMES)}")
+        raise InvalidInputError(
+            f"unsupported store URI {location!r}: use a directory or one of {', '.join(BOLT_SCHEMES)}"
+        )
     from graph.embedded import EmbeddedStore
 
     return EmbeddedStore(Path(location).expanduser())

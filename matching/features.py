@@ -104,7 +104,7 @@ class TypeSignal:
 def type_complementarity(snapshot: Snapshot, query: PartnershipQuery) -> TypeSignal:
     """1 − (share of the candidate's stakeholder type among the members): missing types score 1."""
     counts = np.bincount(snapshot.org_types[query.member_indices], minlength=len(TYPE_ORDER)).astype(np.int64)
-    n = int(len(query.member_indices))
+    n = len(query.member_indices)
     share = counts / n if n else np.zeros(len(TYPE_ORDER))
     return TypeSignal(1.0 - share[snapshot.org_types], counts, n)
 
@@ -142,7 +142,9 @@ def graph_proximity(snapshot: Snapshot, query: PartnershipQuery) -> ProximitySig
     return ProximitySignal(raw=raw, values=raw / (1.0 + raw), links=links, members=members)
 
 
-def candidate_mask(snapshot: Snapshot, query: PartnershipQuery, filters: CandidateFilters) -> npt.NDArray[np.bool_]:
+def candidate_mask(
+    snapshot: Snapshot, query: PartnershipQuery, filters: CandidateFilters
+) -> npt.NDArray[np.bool_]:
     """Organisations that may be recommended: not members, not excluded, passing every filter."""
     mask = np.ones(snapshot.n_orgs, dtype=bool)
     mask[query.member_indices] = False
@@ -162,7 +164,9 @@ def candidate_mask(snapshot: Snapshot, query: PartnershipQuery, filters: Candida
             inside |= snapshot.org_regions[:, lv] == snapshot.regions.lookup(code)
         # Organisations with several codes lie inside when any of their codes does.
         for i in snapshot.multi_region_orgs:
-            if not inside[i] and any(a in filters.regions for c in snapshot.org_all_regions[i] for a in ancestors(c)):
+            if not inside[i] and any(
+                a in filters.regions for c in snapshot.org_all_regions[i] for a in ancestors(c)
+            ):
                 inside[i] = True
         mask &= inside
     if filters.stakeholder_types:
@@ -177,4 +181,3 @@ def candidate_mask(snapshot: Snapshot, query: PartnershipQuery, filters: Candida
 def log1p_popularity(snapshot: Snapshot) -> npt.NDArray[np.float64]:
     """log(1 + number of partnerships), a prior used by baselines and the learned ranker."""
     return np.log1p(snapshot.org_popularity)
-

@@ -87,7 +87,12 @@ class HeuristicRecommender:
 
     def _signals(self, query: PartnershipQuery) -> _Signals:
         s = self.snapshot_
-        return _Signals(semantic(s, query), graph_proximity(s, query), regional_fit(s, query), type_complementarity(s, query))
+        return _Signals(
+            semantic(s, query),
+            graph_proximity(s, query),
+            regional_fit(s, query),
+            type_complementarity(s, query),
+        )
 
     def score_all(self, query: PartnershipQuery) -> tuple[npt.NDArray[np.float64], _Signals]:
         sig = self._signals(query)
@@ -120,26 +125,32 @@ class HeuristicRecommender:
     def _explain(self, i: int, sig: _Signals) -> Recommendation:
         s, w = self.snapshot_, self.weights
         contributions = (
-            Contribution("semantic", w["semantic"] * float(sig.semantic.values[i]), _semantic_evidence(sig.semantic, i)),
+            Contribution(
+                "semantic", w["semantic"] * float(sig.semantic.values[i]), _semantic_evidence(sig.semantic, i)
+            ),
             Contribution("graph", w["graph"] * float(sig.graph.values[i]), _graph_evidence(s, sig.graph, i)),
-            Contribution("region", w["region"] * float(sig.region.values[i]), _region_evidence(s, sig.region, i)),
+            Contribution(
+                "region", w["region"] * float(sig.region.values[i]), _region_evidence(s, sig.region, i)
+            ),
             Contribution("type", w["type"] * float(sig.type.values[i]), _type_evidence(s, sig.type, i)),
         )
         return Recommendation(
-            org_id=s.org_ids[i], score=sum(c.value for c in contributions), contributions=contributions, model=self.name
+            org_id=s.org_ids[i],
+            score=sum(c.value for c in contributions),
+            contributions=contributions,
+            model=self.name,
         )
 
 
-def top_indices(scores: npt.NDArray[np.float64], mask: npt.NDArray[np.bool_], top_k: int) -> npt.NDArray[np.int64]:
+def top_indices(
+    scores: npt.NDArray[np.float64], mask: npt.NDArray[np.bool_], top_k: int
+) -> npt.NDArray[np.int64]:
     """Indices of the ``top_k`` highest masked scores, best first (ties broken by index)."""
     allowed = np.flatnonzero(mask)
     if top_k <= 0 or len(allowed) == 0:
         return np.zeros(0, dtype=np.int64)
     sub = scores[allowed]
-    if len(allowed) > top_k:
-        part = np.argpartition(-sub, top_k - 1)[:top_k]
-    else:
-        part = np.arange(len(allowed))
+    part = np.argpartition(-sub, top_k - 1)[:top_k] if len(allowed) > top_k else np.arange(len(allowed))
     order = np.lexsort((allowed[part], -sub[part]))
     return allowed[part[order]]
 

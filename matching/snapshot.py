@@ -73,11 +73,10 @@ class RegionVocabulary:
         self.ids: dict[str, int] = {}
 
     def id(self, code: str) -> int:
-        found = self.ids.get(code)
-        if found is None:
-            found = self.ids[code] = len(self.codes)
+        if code not in self.ids:
+            self.ids[code] = len(self.codes)
             self.codes.append(code)
-        return found
+        return self.ids[code]
 
     def lookup(self, code: str) -> int:
         return self.ids.get(code, NO_REGION)
@@ -158,15 +157,17 @@ class Snapshot:
 
                 primary = nuts_country(o.country)
             org_regions[i] = region_levels(primary, vocab)
-        ov, ohas = _stack(orgs, lambda o: o.org_id, org_vectors, dim)
-        pv, phas = _stack(partnerships, lambda p: p.partnership_id, partnership_vectors, dim)
+        ov, ohas = _stack([o.org_id for o in orgs], org_vectors, dim)
+        pv, phas = _stack([p.partnership_id for p in partnerships], partnership_vectors, dim)
 
-        rows, cols, coord = [], [], []
+        rows: list[int] = []
+        cols: list[int] = []
+        coord: list[float] = []
         for m in memberships:
-            i, j = org_index.get(m.org_id), p_index.get(m.partnership_id)
-            if i is not None and j is not None:
-                rows.append(i)
-                cols.append(j)
+            oi, pj = org_index.get(m.org_id), p_index.get(m.partnership_id)
+            if oi is not None and pj is not None:
+                rows.append(oi)
+                cols.append(pj)
                 coord.append(1.0 if m.coordinator else 0.0)
         shape = (len(orgs), len(partnerships))
         member = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=shape)
@@ -188,7 +189,9 @@ class Snapshot:
             partnership_names=[p.name for p in partnerships],
             partnership_kinds=np.array([KIND_ORDER.index(p.kind) for p in partnerships], dtype=np.int8),
             partnership_scope=[p.scope_regions for p in partnerships],
-            partnership_ecosystems=np.array([ecosystem_mask(p.ecosystems) for p in partnerships], dtype=np.uint32),
+            partnership_ecosystems=np.array(
+                [ecosystem_mask(p.ecosystems) for p in partnerships], dtype=np.uint32
+            ),
             partnership_parent=[p.parent_id for p in partnerships],
             partnership_start=[p.start_date for p in partnerships],
             partnership_vectors=pv,
@@ -241,12 +244,16 @@ class Snapshot:
         co = (self.membership @ self.membership.T).tocsr()
         co.setdiag(0)
         co.eliminate_zeros()
-        return np.diff(co.indptr).astype(np.float64)
+        degree: npt.NDArray[np.float64] = np.diff(co.indptr).astype(np.float64)
+        return degree
 
     @cached_property
     def org_popularity(self) -> npt.NDArray[np.float64]:
         """Number of partnerships each organisation belongs to."""
-        return np.asarray(self.membership.sum(axis=1)).ravel().astype(np.float64)
+        popularity: npt.NDArray[np.float64] = (
+            np.asarray(self.membership.sum(axis=1)).ravel().astype(np.float64)
+        )
+        return popularity
 
     def to_networkx(self) -> nx.Graph:
         """The bipartite organisation–partnership graph (nodes ``("o", id)`` and ``("p", id)``).
@@ -258,21 +265,21 @@ class Snapshot:
         g.add_nodes_from((("o", o) for o in self.org_ids), bipartite=0)
         g.add_nodes_from((("p", p) for p in self.partnership_ids), bipartite=1)
         coo = self.membership.tocoo()
-        g.add_edges_from((("o", self.org_ids[i]), ("p", self.partnership_ids[j])) for i, j in zip(coo.row, coo.col))
+        g.add_edges_from(
+            (("o", self.org_ids[i]), ("p", self.partnership_ids[j]))
+            for i, j in zip(coo.row, coo.col, strict=True)
+        )
         return g
 
 
 def _stack(
-    items: Sequence[OrgRow] | Sequence[PartnershipRow],
-    key: object,
-    vectors: dict[str, npt.NDArray[np.float32]],
-    dim: int,
+    ids: Sequence[str], vectors: dict[str, npt.NDArray[np.float32]], dim: int
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
-    matrix = np.zeros((len(items), dim), dtype=np.float32)
-    has = np.zeros(len(items), dtype=bool)
-    get_id = key  # a callable; typed as object to accept both row kinds
-    for i, item in enumerate(items):
-        vec = vectors.get(get_id(item))  # type: ignore[operator]
+    """Rows of ``vectors`` in the order of ``ids`` (zeros and False where missing or mis-sized)."""
+    matrix = np.zeros((len(ids), dim), dtype=np.float32)
+    has = np.zeros(len(ids), dtype=bool)
+    for i, item_id in enumerate(ids):
+        vec = vectors.get(item_id)
         if vec is not None and dim and vec.shape[0] == dim:
             matrix[i] = vec
             has[i] = True

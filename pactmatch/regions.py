@@ -147,7 +147,8 @@ class RegionIndex:
         for ancestor in ancestors(code)[1:]:
             if ancestor in self._regions:
                 return NormalisedCode(
-                    ancestor, f"{code} is not a NUTS 2024 code (boundary change); kept as its parent {ancestor}"
+                    ancestor,
+                    f"{code} is not a NUTS 2024 code (boundary change); kept as its parent {ancestor}",
                 )
         raise ValueError(f"unknown NUTS code {raw!r}")
 

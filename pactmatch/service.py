@@ -125,23 +125,32 @@ class PactmatchService:
         org_ids = {o.org_id for o in batch.organisations}
         p_ids = {p.partnership_id for p in batch.partnerships}
         ref_orgs = {m.org_id for m in batch.memberships} - org_ids
-        ref_ps = ({m.partnership_id for m in batch.memberships} | {p.parent_id for p in batch.partnerships if p.parent_id}) - p_ids
+        ref_ps = (
+            {m.partnership_id for m in batch.memberships}
+            | {p.parent_id for p in batch.partnerships if p.parent_id}
+        ) - p_ids
         known_orgs = org_ids | self.store.existing_ids(EntityKind.ORGANISATION, sorted(ref_orgs))
         known_ps = p_ids | self.store.existing_ids(EntityKind.PARTNERSHIP, sorted(ref_ps))
 
         partnerships = []
         for p in batch.partnerships:
             if p.parent_id and p.parent_id not in known_ps:
-                report.errors.append(RowError(source, None, "parent_id", f"unknown partnership {p.parent_id!r}"))
+                report.errors.append(
+                    RowError(source, None, "parent_id", f"unknown partnership {p.parent_id!r}")
+                )
                 continue
             partnerships.append(p)
         memberships = []
         origins = batch.membership_origin or [(source, None, None)] * len(batch.memberships)
         for m, (file, line, item) in zip(batch.memberships, origins, strict=True):
             if m.org_id not in known_orgs:
-                report.errors.append(RowError(file, line, "org_id", f"unknown organisation {m.org_id!r}", item))
+                report.errors.append(
+                    RowError(file, line, "org_id", f"unknown organisation {m.org_id!r}", item)
+                )
             elif m.partnership_id not in known_ps:
-                report.errors.append(RowError(file, line, "partnership_id", f"unknown partnership {m.partnership_id!r}", item))
+                report.errors.append(
+                    RowError(file, line, "partnership_id", f"unknown partnership {m.partnership_id!r}", item)
+                )
             else:
                 memberships.append(m)
         if progress:
@@ -155,6 +164,17 @@ class PactmatchService:
         return report
 
     # -- single writes (API) ----------------------------------------------------------------
+    def create_organisation(self, org: Organisation) -> None:
+        """Create; ``ConflictError`` if the id is taken (``put_organisation`` replaces)."""
+        if self.store.existing_ids(EntityKind.ORGANISATION, [org.org_id]):
+            raise ConflictError(f"organisation {org.org_id!r} already exists")
+        self.put_organisation(org)
+
+    def create_partnership(self, partnership: Partnership) -> None:
+        if self.store.existing_ids(EntityKind.PARTNERSHIP, [partnership.partnership_id]):
+            raise ConflictError(f"partnership {partnership.partnership_id!r} already exists")
+        self.put_partnership(partnership)
+
     def put_organisation(self, org: Organisation) -> bool:
         """Create or replace; returns True when it was created."""
         counts = self.store.import_batch(organisations=[org])
@@ -162,7 +182,9 @@ class PactmatchService:
         return counts.organisations.created == 1
 
     def put_partnership(self, partnership: Partnership) -> bool:
-        if partnership.parent_id and not self.store.existing_ids(EntityKind.PARTNERSHIP, [partnership.parent_id]):
+        if partnership.parent_id and not self.store.existing_ids(
+            EntityKind.PARTNERSHIP, [partnership.parent_id]
+        ):
             raise InvalidInputError(f"unknown parent partnership {partnership.parent_id!r}")
         counts = self.store.import_batch(partnerships=[partnership])
         members = [m.org_id for m in self.store.memberships(partnership_id=partnership.partnership_id)]
@@ -206,7 +228,9 @@ class PactmatchService:
         for kind, items in texts.items():
             stats.texts += len(items)
             stored = self.store.embedding_hashes(kind, model)
-            todo = [(item_id, text) for item_id, text in items.items() if stored.get(item_id) != text_hash(text)]
+            todo = [
+                (item_id, text) for item_id, text in items.items() if stored.get(item_id) != text_hash(text)
+            ]
             stats.changed += len(todo)
             done = 0
             for start in range(0, len(todo), chunk):
@@ -279,13 +303,17 @@ class PactmatchService:
                 self._cached.snapshot = snapshot
                 self._cached.key = key
 
-    def candidates(self, partnership_id: str, top_k: int = 10, filters: CandidateFilters | None = None) -> CandidateList:
+    def candidates(
+        self, partnership_id: str, top_k: int = 10, filters: CandidateFilters | None = None
+    ) -> CandidateList:
         """Ranked non-members for a stored partnership, each with its explanation."""
         self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
         snapshot, ranker = self.snapshot(), self.ranker()
         query = query_for_partnership(snapshot, partnership_id)
         recs = ranker.recommend(query, top_k=top_k, filters=filters)
-        items = [Candidate(r.org_id, snapshot.org_names[snapshot.org_index[r.org_id]], r.score, r) for r in recs]
+        items = [
+            Candidate(r.org_id, snapshot.org_names[snapshot.org_index[r.org_id]], r.score, r) for r in recs
+        ]
         return CandidateList(partnership_id=partnership_id, model=ranker.name, items=items)
 
 

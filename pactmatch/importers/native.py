@@ -9,20 +9,59 @@ from typing import Any
 from pydantic import ValidationError
 
 from pactmatch.domain import Membership, Organisation, Partnership
-from pactmatch.importers.report import ParsedBatch, RowError, blank_to_none, read_csv, split_list, validation_errors
+from pactmatch.importers.report import (
+    ParsedBatch,
+    RowError,
+    blank_to_none,
+    read_csv,
+    split_list,
+    validation_errors,
+)
 
 ORG_COLUMNS = ("org_id", "name", "stakeholder_type")
-ORG_OPTIONAL = ("sme", "country", "nuts_codes", "ecosystems", "description", "website", "keywords", "city", "postcode")
+ORG_OPTIONAL = (
+    "sme",
+    "country",
+    "nuts_codes",
+    "ecosystems",
+    "description",
+    "website",
+    "keywords",
+    "city",
+    "postcode",
+)
 PARTNERSHIP_COLUMNS = ("partnership_id", "name")
 PARTNERSHIP_OPTIONAL = ("kind", "scope_regions", "ecosystems", "description", "parent_id", "start_date")
 MEMBERSHIP_COLUMNS = ("org_id", "partnership_id")
 MEMBERSHIP_OPTIONAL = ("role", "since")
 _LIST_FIELDS = ("nuts_codes", "ecosystems", "keywords", "scope_regions")
-_NULLABLE = ("sme", "country", "website", "city", "postcode", "parent_id", "start_date", "since", "kind", "role")
-_SECTIONS = {"organisations": Organisation, "partnerships": Partnership, "memberships": Membership}
+_NULLABLE = (
+    "sme",
+    "country",
+    "website",
+    "city",
+    "postcode",
+    "parent_id",
+    "start_date",
+    "since",
+    "kind",
+    "role",
+)
+_SECTIONS: dict[str, type[Organisation] | type[Partnership] | type[Membership]] = {
+    "organisations": Organisation,
+    "partnerships": Partnership,
+    "memberships": Membership,
+}
 
 
-def _add(batch: ParsedBatch, model: type, payload: dict[str, Any], file: str, line: int | None, item: int | None) -> None:
+def _add(
+    batch: ParsedBatch,
+    model: type[Organisation] | type[Partnership] | type[Membership],
+    payload: dict[str, Any],
+    file: str,
+    line: int | None,
+    item: int | None,
+) -> None:
     try:
         obj = model.model_validate(payload)
     except ValidationError as exc:
@@ -57,12 +96,19 @@ def parse_json_document(data: object, name: str, batch: ParsedBatch | None = Non
     """Validate an already-decoded JSON document (also used by the API's bulk import)."""
     batch = batch or ParsedBatch()
     if not isinstance(data, dict):
-        batch.errors.append(RowError(name, None, "document", "expected an object with organisations/partnerships/memberships"))
+        batch.errors.append(
+            RowError(name, None, "document", "expected an object with organisations/partnerships/memberships")
+        )
         return batch
     unknown = [k for k in data if k not in _SECTIONS and k != "notice"]
     if unknown:
         batch.errors.append(
-            RowError(name, None, "document", f"unknown section(s) {', '.join(unknown)}; expected {', '.join(_SECTIONS)}")
+            RowError(
+                name,
+                None,
+                "document",
+                f"unknown section(s) {', '.join(unknown)}; expected {', '.join(_SECTIONS)}",
+            )
         )
     for section, model in _SECTIONS.items():
         records = data.get(section, [])
@@ -91,7 +137,13 @@ def read_csv_files(
 ) -> ParsedBatch:
     """One CSV file per entity; list cells separated by ``;``."""
     batch = ParsedBatch()
-    specs = (
+    Spec = tuple[
+        Path | None,
+        type[Organisation] | type[Partnership] | type[Membership],
+        tuple[str, ...],
+        tuple[str, ...],
+    ]
+    specs: tuple[Spec, ...] = (
         (organisations, Organisation, ORG_COLUMNS, ORG_OPTIONAL),
         (partnerships, Partnership, PARTNERSHIP_COLUMNS, PARTNERSHIP_OPTIONAL),
         (memberships, Membership, MEMBERSHIP_COLUMNS, MEMBERSHIP_OPTIONAL),

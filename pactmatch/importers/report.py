@@ -64,7 +64,9 @@ class ImportReport:
         return not self.errors
 
 
-def validation_errors(exc: ValidationError, file: str, line: int | None, item: int | None = None) -> list[RowError]:
+def validation_errors(
+    exc: ValidationError, file: str, line: int | None, item: int | None = None
+) -> list[RowError]:
     """Pydantic errors → row errors naming the input field (not pydantic's internal location)."""
     out = []
     for err in exc.errors():
@@ -112,7 +114,12 @@ def read_csv(
             if unknown:
                 problems.append(f"unknown column(s) {', '.join(unknown)}")
             errors.append(
-                RowError(name, 1, "header", "; ".join(problems) + f" (expected {', '.join([*required, *optional])})")
+                RowError(
+                    name,
+                    1,
+                    "header",
+                    "; ".join(problems) + f" (expected {', '.join([*required, *optional])})",
+                )
             )
             return
         line = reader.line_num + 1
@@ -129,7 +136,9 @@ def read_csv(
             if not any(v.strip() for v in values):
                 continue  # blank line
             if len(values) != len(header):
-                errors.append(RowError(name, start, "row", f"expected {len(header)} fields, found {len(values)}"))
+                errors.append(
+                    RowError(name, start, "row", f"expected {len(header)} fields, found {len(values)}")
+                )
                 continue
             yield start, dict(zip(header, values, strict=True))
 

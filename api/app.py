@@ -1,0 +1,70 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import errors
+from api.deps import ServiceDep
+from api.limits import BodySizeLimit
+from api.routers import imports, organisations, partnerships
+from api.schemas import HealthPublic
+from embeddings import EmbeddingCache
+from graph.factory import open_store
+from pactmatch import __version__
+from pactmatch.service import PactmatchService
+from pactmatch.settings import Settings
+
+
+def create_app(settings: Settings | None = None, service: PactmatchService | None = None) -> FastAPI:
+    """Build the app for ``settings`` (or wrap an existing ``service``, as tests do).
+
+    The store is opened here, at start-up, so that a wrong location or an unreachable server fails
+    the start with a clear message instead of the first request.
+    """
+    settings = settings or Settings()
+    if service is None:
+        service = PactmatchService(
+            open_store(settings.store, settings),
+            encoder=settings.encoder,
+            cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite"),
+        )
+    owned = service
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        owned.store.close()
+
+    app = FastAPI(
+        title="pactmatch",
+        version=__version__,
+        description="Partner matching and stakeholder mapping for Pact for Skills partnerships.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    app.include_router(organisations.router)
+    app.include_router(partnerships.router)
+    app.include_router(imports.router)
+    # feature registrations
+
+    @app.get("/health", response_model=HealthPublic, tags=["meta"])
+    def health(svc: ServiceDep) -> HealthPublic:
+        counts = svc.store.counts()
+        return HealthPublic(
+            status="ok",
+            store=svc.store.description,
+            organisations=counts.organisations,
+            partnerships=counts.partnerships,
+            memberships=counts.memberships,
+            encoder=svc.model_name,
+        )
+
+    return app

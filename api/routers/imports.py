@@ -1,0 +1,110 @@
+"""Bulk imports over HTTP: the native JSON document, native CSV files, and CORDIS files.
+
+Uploaded files are spooled to a temporary directory and read by the same importers as the CLI,
+so both report identical row errors. The response is the import report: 200 when every row was
+imported, 422 when rows were rejected (the good rows are imported all the same).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, File, Response, UploadFile, status
+
+from api.deps import ServiceDep
+from api.routers.common import report_public
+from api.schemas import ImportReportPublic
+from graph.base import EntityKind
+from pactmatch.errors import InvalidInputError
+from pactmatch.importers import read_cordis, read_csv_files
+from pactmatch.importers.native import parse_json_document
+
+router = APIRouter(prefix="/imports", tags=["imports"])
+
+
+def _status(report_ok: bool, response: Response) -> None:
+    response.status_code = status.HTTP_200_OK if report_ok else status.HTTP_422_UNPROCESSABLE_CONTENT
+
+
+@router.post("/json", response_model=ImportReportPublic)
+def import_json(
+    document: Annotated[
+        dict[str, Any], Body(description="{organisations: [...], partnerships: [...], memberships: [...]}")
+    ],
+    service: ServiceDep,
+    response: Response,
+) -> ImportReportPublic:
+    report = service.import_batch(parse_json_document(document, "request"), "request")
+    _status(report.ok, response)
+    return report_public(report)
+
+
+async def _spool(upload: UploadFile | None, folder: Path, name: str) -> Path | None:
+    if upload is None:
+        return None
+    target = folder / (Path(upload.filename or name).name or name)
+    with target.open("wb") as fh:
+        while chunk := await upload.read(1 << 20):
+            fh.write(chunk)
+    return target
+
+
+@router.post("/csv", response_model=ImportReportPublic)
+async def import_csv(
+    service: ServiceDep,
+    response: Response,
+    organisations: Annotated[UploadFile | None, File()] = None,
+    partnerships: Annotated[UploadFile | None, File()] = None,
+    memberships: Annotated[UploadFile | None, File()] = None,
+) -> ImportReportPublic:
+    if not (organisations or partnerships or memberships):
+        raise InvalidInputError("upload at least one of the files organisations, partnerships, memberships")
+    with tempfile.TemporaryDirectory(prefix="pactmatch-import-") as tmp:
+        folder = Path(tmp)
+        paths = [
+            await _spool(organisations, folder, "organisations.csv"),
+            await _spool(partnerships, folder, "partnerships.csv"),
+            await _spool(memberships, folder, "memberships.csv"),
+        ]
+        from starlette.concurrency import run_in_threadpool
+
+        batch = await run_in_threadpool(read_csv_files, *paths)
+        source = ", ".join(p.name for p in paths if p)
+        report = await run_in_threadpool(service.import_batch, batch, source)
+    _status(report.ok, response)
+    return report_public(report)
+
+
+@router.post("/cordis", response_model=ImportReportPublic)
+async def import_cordis(
+    service: ServiceDep,
+    response: Response,
+    projects: Annotated[UploadFile, File(description="CORDIS projects.csv")],
+    participants: Annotated[UploadFile, File(description="CORDIS participants.csv")],
+) -> ImportReportPublic:
+    from starlette.concurrency import run_in_threadpool
+
+    with tempfile.TemporaryDirectory(prefix="pactmatch-import-") as tmp:
+        folder = Path(tmp)
+        p_path = await _spool(projects, folder, "projects.csv")
+        q_path = await _spool(participants, folder, "participants.csv")
+        assert p_path is not None and q_path is not None
+        known = await run_in_threadpool(
+            service.store.existing_ids, EntityKind.PARTNERSHIP, _project_ids(q_path)
+        )
+        batch = await run_in_threadpool(read_cordis, p_path, q_path, known_projects=known)
+        report = await run_in_threadpool(service.import_batch, batch, f"{p_path.name} + {q_path.name}")
+    _status(report.ok, response)
+    return report_public(report)
+
+
+def _project_ids(participants: Path) -> list[str]:
+    import csv
+
+    try:
+        with participants.open(encoding="utf-8-sig", newline="") as fh:
+            return sorted({(row.get("project_id") or "").strip() for row in csv.DictReader(fh)} - {""})
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []

@@ -1,0 +1,91 @@
+"""Organisations: create, replace, read, list (paginated, filtered), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import ServiceDep
+from api.routers.common import Limit, Offset
+from api.schemas import MembershipPublic, OrganisationCreate, OrganisationPublic, PagePublic
+from graph.base import OrganisationFilter
+from pactmatch.domain import Ecosystem, Organisation, StakeholderType
+from pactmatch.errors import InvalidInputError
+from pactmatch.regions import check_region_filter, normalise_country
+
+router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+
+def _public(org: Organisation) -> OrganisationPublic:
+    return OrganisationPublic.model_validate(org.model_dump())
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganisationPublic)
+def create_organisation(body: OrganisationCreate, service: ServiceDep) -> OrganisationPublic:
+    """Create an organisation; 409 if the id exists (use PUT to replace)."""
+    org = Organisation.model_validate(body.model_dump())
+    service.create_organisation(org)
+    return _public(org)
+
+
+@router.put("/{org_id}", response_model=OrganisationPublic)
+def put_organisation(
+    org_id: str, body: OrganisationCreate, service: ServiceDep, response: Response
+) -> OrganisationPublic:
+    """Create or replace an organisation (201 when created)."""
+    if body.org_id != org_id:
+        raise InvalidInputError("org_id in the body differs from the URL")
+    org = Organisation.model_validate(body.model_dump())
+    if service.put_organisation(org):
+        response.status_code = status.HTTP_201_CREATED
+    return _public(org)
+
+
+@router.get("/{org_id}", response_model=OrganisationPublic)
+def get_organisation(org_id: str, service: ServiceDep) -> OrganisationPublic:
+    return _public(service.store.get_organisation(org_id))
+
+
+@router.get("", response_model=PagePublic[OrganisationPublic])
+def list_organisations(
+    service: ServiceDep,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    country: Annotated[str | None, Query(description="ISO 3166 alpha-2")] = None,
+    region: Annotated[str | None, Query(description="NUTS code, any level")] = None,
+    stakeholder_type: Annotated[StakeholderType | None, Query(alias="type")] = None,
+    sme: bool | None = None,
+    ecosystem: Ecosystem | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
+    partnership_id: Annotated[str | None, Query(description="members of this partnership")] = None,
+) -> PagePublic[OrganisationPublic]:
+    try:
+        iso = normalise_country(country) if country else None
+    except ValueError as exc:
+        raise InvalidInputError(f"country: {exc}") from exc
+    flt = OrganisationFilter(
+        country=iso,
+        region=check_region_filter(region) if region else None,
+        stakeholder_type=stakeholder_type,
+        sme=sme,
+        ecosystem=ecosystem,
+        name_contains=q,
+        partnership_id=partnership_id,
+    )
+    page = service.store.list_organisations(flt, offset, limit)
+    return PagePublic[OrganisationPublic](
+        items=[_public(o) for o in page.items], total=page.total, offset=page.offset, limit=page.limit
+    )
+
+
+@router.get("/{org_id}/memberships", response_model=list[MembershipPublic])
+def organisation_memberships(org_id: str, service: ServiceDep) -> list[MembershipPublic]:
+    service.store.get_organisation(org_id)
+    return [MembershipPublic.model_validate(m.model_dump()) for m in service.store.memberships(org_id=org_id)]
+
+
+@router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_organisation(org_id: str, service: ServiceDep) -> Response:
+    service.store.delete_organisation(org_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

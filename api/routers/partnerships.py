@@ -1,0 +1,131 @@
+"""Partnerships: CRUD, members, and candidate recommendations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from api.deps import ServiceDep, SettingsDep
+from api.routers.common import Limit, Offset, candidate_list_public
+from api.schemas import (
+    CandidateListPublic,
+    MembershipPublic,
+    MembershipPut,
+    PagePublic,
+    PartnershipCreate,
+    PartnershipPublic,
+)
+from graph.base import PartnershipFilter
+from pactmatch.domain import Ecosystem, Membership, Partnership, PartnershipKind, StakeholderType
+from pactmatch.errors import InvalidInputError
+from pactmatch.filters import build_filters
+from pactmatch.regions import check_region_filter
+
+router = APIRouter(prefix="/partnerships", tags=["partnerships"])
+
+
+def _public(p: Partnership) -> PartnershipPublic:
+    return PartnershipPublic.model_validate(p.model_dump())
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic)
+def create_partnership(body: PartnershipCreate, service: ServiceDep) -> PartnershipPublic:
+    """Create a partnership; 409 if the id exists (use PUT to replace)."""
+    p = Partnership.model_validate(body.model_dump())
+    service.create_partnership(p)
+    return _public(p)
+
+
+@router.put("/{partnership_id}", response_model=PartnershipPublic)
+def put_partnership(
+    partnership_id: str, body: PartnershipCreate, service: ServiceDep, response: Response
+) -> PartnershipPublic:
+    if body.partnership_id != partnership_id:
+        raise InvalidInputError("partnership_id in the body differs from the URL")
+    p = Partnership.model_validate(body.model_dump())
+    if service.put_partnership(p):
+        response.status_code = status.HTTP_201_CREATED
+    return _public(p)
+
+
+@router.get("/{partnership_id}", response_model=PartnershipPublic)
+def get_partnership(partnership_id: str, service: ServiceDep) -> PartnershipPublic:
+    return _public(service.store.get_partnership(partnership_id))
+
+
+@router.get("", response_model=PagePublic[PartnershipPublic])
+def list_partnerships(
+    service: ServiceDep,
+    offset: Offset = 0,
+    limit: Limit = 50,
+    kind: PartnershipKind | None = None,
+    region: Annotated[str | None, Query(description="scope touches this NUTS region")] = None,
+    ecosystem: Ecosystem | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
+    parent_id: str | None = None,
+) -> PagePublic[PartnershipPublic]:
+    flt = PartnershipFilter(
+        kind=kind,
+        region=check_region_filter(region) if region else None,
+        ecosystem=ecosystem,
+        name_contains=q,
+        parent_id=parent_id,
+    )
+    page = service.store.list_partnerships(flt, offset, limit)
+    return PagePublic[PartnershipPublic](
+        items=[_public(p) for p in page.items], total=page.total, offset=page.offset, limit=page.limit
+    )
+
+
+@router.delete("/{partnership_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_partnership(partnership_id: str, service: ServiceDep) -> Response:
+    service.store.delete_partnership(partnership_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{partnership_id}/members", response_model=list[MembershipPublic])
+def list_members(partnership_id: str, service: ServiceDep) -> list[MembershipPublic]:
+    service.store.get_partnership(partnership_id)
+    return [
+        MembershipPublic.model_validate(m.model_dump())
+        for m in service.store.memberships(partnership_id=partnership_id)
+    ]
+
+
+@router.put("/{partnership_id}/members/{org_id}", response_model=MembershipPublic)
+def put_member(
+    partnership_id: str, org_id: str, body: MembershipPut, service: ServiceDep, response: Response
+) -> MembershipPublic:
+    """Add an organisation to a partnership (or change its role); 201 when added."""
+    service.store.get_partnership(partnership_id)
+    service.store.get_organisation(org_id)
+    m = Membership(org_id=org_id, partnership_id=partnership_id, role=body.role, since=body.since)
+    if service.put_membership(m):
+        response.status_code = status.HTTP_201_CREATED
+    return MembershipPublic.model_validate(m.model_dump())
+
+
+@router.delete("/{partnership_id}/members/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_member(partnership_id: str, org_id: str, service: ServiceDep) -> Response:
+    service.delete_membership(org_id, partnership_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{partnership_id}/candidates", response_model=CandidateListPublic)
+def candidates(
+    partnership_id: str,
+    service: ServiceDep,
+    settings: SettingsDep,
+    top_k: Annotated[int, Query(ge=1, le=200, description="how many candidates (at most 200)")] = 10,
+    country: Annotated[list[str] | None, Query(description="ISO country; repeat for several")] = None,
+    region: Annotated[list[str] | None, Query(description="NUTS code, any level; repeat for several")] = None,
+    stakeholder_type: Annotated[list[StakeholderType] | None, Query(alias="type")] = None,
+    sme: Annotated[bool, Query(description="SMEs only")] = False,
+    ecosystem: Annotated[list[Ecosystem] | None, Query()] = None,
+) -> CandidateListPublic:
+    """Organisations that are not yet members, best first, each with per-signal contributions that add up
+    to its score."""
+    filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
+    result = service.candidates(partnership_id, top_k=min(top_k, settings.max_top_k), filters=filters)
+    return candidate_list_public(result)
