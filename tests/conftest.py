@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny hand-built data, stores, services, and the real CORDIS data when present."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from embeddings import EmbeddingCache
+from graph.embedded import EmbeddedStore
+from pactmatch.domain import Membership, Organisation, Partnership
+from pactmatch.service import PactmatchService
+
+SHARED_DATA = Path(os.environ.get("PACTMATCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+CONSORTIA = SHARED_DATA / "consortia"
+
+requires_shared_data = pytest.mark.skipif(
+    not (CONSORTIA / "projects.csv").exists(), reason=f"real CORDIS data not found under {CONSORTIA}"
+)
+
+
+def org(org_id: str, **kw: object) -> Organisation:
+    data: dict[str, object] = {"name": f"Org {org_id}", "stakeholder_type": "sme", "country": "DE"}
+    data.update(kw)
+    return Organisation(org_id=org_id, **data)  # type: ignore[arg-type]
+
+
+def partnership(pid: str, **kw: object) -> Partnership:
+    data: dict[str, object] = {"name": f"Partnership {pid}"}
+    data.update(kw)
+    return Partnership(partnership_id=pid, **data)  # type: ignore[arg-type]
+
+
+def member(org_id: str, pid: str, role: str = "member") -> Membership:
+    return Membership(org_id=org_id, partnership_id=pid, role=role)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
+    store = EmbeddedStore(tmp_path / "store")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def hashing_service(embedded_store: EmbeddedStore, tmp_path: Path) -> PactmatchService:
+    return PactmatchService(embedded_store, encoder="hashing", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
