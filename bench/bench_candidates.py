@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings import make_encoder
 from graph.embedded import EmbeddedStore
 from pactmatch.importers import read_cordis
 from pactmatch.service import PactmatchService
