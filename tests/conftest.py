@@ -13,7 +13,9 @@ from graph.embedded import EmbeddedStore
 from pactmatch.domain import Membership, Organisation, Partnership
 from pactmatch.service import PactmatchService
 
-SHARED_DATA = Path(os.environ.get("PACTMATCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("PACTMATCH_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 CONSORTIA = SHARED_DATA / "consortia"
 
 requires_shared_data = pytest.mark.skipif(
@@ -46,4 +48,6 @@ def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
 
 @pytest.fixture
 def hashing_service(embedded_store: EmbeddedStore, tmp_path: Path) -> PactmatchService:
-    return PactmatchService(embedded_store, encoder="hashing", cache=EmbeddingCache(tmp_path / "cache.sqlite"))
+    return PactmatchService(
+        embedded_store, encoder="hashing", cache=EmbeddingCache(tmp_path / "cache.sqlite")
+    )

@@ -14,20 +14,52 @@ from tests.conftest import CONSORTIA, requires_shared_data
 
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
-    settings = Settings(store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache", max_body_bytes=200_000)
+    settings = Settings(
+        store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache", max_body_bytes=200_000
+    )
     return TestClient(create_app(settings))
 
 
 def seed(client: TestClient) -> None:
     orgs = [
-        {"org_id": "coord", "name": "Stuttgart Welding GmbH", "stakeholder_type": "large_employer", "country": "DE", "nuts_codes": ["DE111"]},
-        {"org_id": "vet1", "name": "Welding vocational school Esslingen", "stakeholder_type": "vet_provider", "country": "DE", "nuts_codes": ["DE113"]},
-        {"org_id": "vet2", "name": "Lyon welding academy", "stakeholder_type": "vet_provider", "country": "FR", "nuts_codes": ["FRK26"]},
-        {"org_id": "tu", "name": "IG Metall Stuttgart", "stakeholder_type": "trade_union", "country": "DE", "nuts_codes": ["DE111"]},
+        {
+            "org_id": "coord",
+            "name": "Stuttgart Welding GmbH",
+            "stakeholder_type": "large_employer",
+            "country": "DE",
+            "nuts_codes": ["DE111"],
+        },
+        {
+            "org_id": "vet1",
+            "name": "Welding vocational school Esslingen",
+            "stakeholder_type": "vet_provider",
+            "country": "DE",
+            "nuts_codes": ["DE113"],
+        },
+        {
+            "org_id": "vet2",
+            "name": "Lyon welding academy",
+            "stakeholder_type": "vet_provider",
+            "country": "FR",
+            "nuts_codes": ["FRK26"],
+        },
+        {
+            "org_id": "tu",
+            "name": "IG Metall Stuttgart",
+            "stakeholder_type": "trade_union",
+            "country": "DE",
+            "nuts_codes": ["DE111"],
+        },
     ]
     for o in orgs:
         assert client.post("/organisations", json=o).status_code == 201
-    p = {"partnership_id": "rsp", "name": "Stuttgart welding skills", "kind": "regional", "scope_regions": ["DE11"], "description": "welding"}
+    p = {
+        "partnership_id": "rsp",
+        "name": "Stuttgart welding skills",
+        "kind": "regional",
+        "scope_regions": ["DE11"],
+        "description": "welding",
+    }
     assert client.post("/partnerships", json=p).status_code == 201
     assert client.put("/partnerships/rsp/members/coord", json={"role": "coordinator"}).status_code == 201
 
@@ -54,14 +86,27 @@ def test_bad_input_gets_clear_errors(client: TestClient) -> None:
     assert client.get("/organisations/nope").status_code == 404
     r = client.get("/partnerships/rsp/candidates", params={"top_k": 1000})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "top_k"]
-    assert "unknown NUTS code" in client.get("/partnerships/rsp/candidates", params={"region": "QQ1"}).json()["detail"]
+    assert (
+        "unknown NUTS code"
+        in client.get("/partnerships/rsp/candidates", params={"region": "QQ1"}).json()["detail"]
+    )
     assert client.get("/partnerships/rsp/candidates", params={"type": "wizard"}).status_code == 422
-    bad = client.post("/organisations", json={"org_id": "x", "name": "X", "stakeholder_type": "sme", "nuts_codes": ["ZZ9"], "colour": 1})
+    bad = client.post(
+        "/organisations",
+        json={"org_id": "x", "name": "X", "stakeholder_type": "sme", "nuts_codes": ["ZZ9"], "colour": 1},
+    )
     fields = {d["loc"][-1] for d in bad.json()["detail"]}
     assert bad.status_code == 422 and fields == {"nuts_codes", "colour"}
-    assert client.post("/organisations", json={"org_id": "coord", "name": "dup", "stakeholder_type": "sme"}).status_code == 409
+    assert (
+        client.post(
+            "/organisations", json={"org_id": "coord", "name": "dup", "stakeholder_type": "sme"}
+        ).status_code
+        == 409
+    )
     assert client.put("/partnerships/rsp/members/ghost", json={}).status_code == 404
-    big = client.post("/imports/json", content=b"[" + b"1," * 200_000 + b"1]", headers={"content-type": "application/json"})
+    big = client.post(
+        "/imports/json", content=b"[" + b"1," * 200_000 + b"1]", headers={"content-type": "application/json"}
+    )
     assert big.status_code == 413
 
 
@@ -80,7 +125,10 @@ def test_crud_list_pagination_and_delete(client: TestClient) -> None:
 
 def test_bulk_json_import_keeps_good_rows(client: TestClient) -> None:
     doc = {
-        "organisations": [{"org_id": "a", "name": "A", "stakeholder_type": "sme"}, {"org_id": "b", "name": "B"}],
+        "organisations": [
+            {"org_id": "a", "name": "A", "stakeholder_type": "sme"},
+            {"org_id": "b", "name": "B"},
+        ],
         "partnerships": [{"partnership_id": "p", "name": "P"}],
         "memberships": [{"org_id": "a", "partnership_id": "p"}, {"org_id": "b", "partnership_id": "p"}],
     }
@@ -97,7 +145,9 @@ def test_bulk_json_import_keeps_good_rows(client: TestClient) -> None:
 
 
 def test_csv_upload_import(client: TestClient) -> None:
-    files = {"organisations": ("orgs.csv", b"org_id,name,stakeholder_type\no1,One,sme\no2,Two,\n", "text/csv")}
+    files = {
+        "organisations": ("orgs.csv", b"org_id,name,stakeholder_type\no1,One,sme\no2,Two,\n", "text/csv")
+    }
     body = client.post("/imports/csv", files=files).json()
     assert body["organisations"]["created"] == 1
     assert body["errors"][0]["line"] == 3 and body["errors"][0]["field"] == "stakeholder_type"
@@ -128,7 +178,10 @@ def test_real_cordis_slice_through_the_api(client: TestClient, tmp_path: Path) -
     real = TestClient(create_app(big))
     r = real.post(
         "/imports/cordis",
-        files={"projects": ("projects.csv", out.getvalue().encode(), "text/csv"), "participants": ("participants.csv", pout.getvalue().encode(), "text/csv")},
+        files={
+            "projects": ("projects.csv", out.getvalue().encode(), "text/csv"),
+            "participants": ("participants.csv", pout.getvalue().encode(), "text/csv"),
+        },
     )
     body = r.json()
     assert body["partnerships"]["created"] == 1500 and body["memberships"]["created"] > 3000

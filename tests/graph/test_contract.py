@@ -39,14 +39,23 @@ def test_round_trip_returns_equal_domain_models(store: GraphStore) -> None:
     got = store.get_organisation("a")
     assert got == org("a", name="Alpha GmbH", nuts_codes=["DE111"], ecosystems=["digital"])
     assert store.get_partnership("p1").scope_regions == ("DE1",)
-    assert {(m.org_id, m.role) for m in store.memberships(partnership_id="p1")} == {("a", Role.COORDINATOR), ("b", Role.MEMBER)}
+    assert {(m.org_id, m.role) for m in store.memberships(partnership_id="p1")} == {
+        ("a", Role.COORDINATOR),
+        ("b", Role.MEMBER),
+    }
     assert [m.partnership_id for m in store.memberships(org_id="a")] == ["p1", "p2"]
 
 
 def test_upserts_are_idempotent_and_counted(store: GraphStore) -> None:
     seed(store)
-    again = store.import_batch([org("a", name="Alpha GmbH", nuts_codes=["DE111"], ecosystems=["digital"])], [], [member("b", "p1")])
-    assert (again.organisations.created, again.organisations.updated, again.organisations.unchanged) == (0, 0, 1)
+    again = store.import_batch(
+        [org("a", name="Alpha GmbH", nuts_codes=["DE111"], ecosystems=["digital"])], [], [member("b", "p1")]
+    )
+    assert (again.organisations.created, again.organisations.updated, again.organisations.unchanged) == (
+        0,
+        0,
+        1,
+    )
     assert (again.memberships.created, again.memberships.unchanged) == (0, 1)
     changed = store.import_batch([org("a", name="Alpha AG")], [], [member("b", "p1", "coordinator")])
     assert changed.organisations.updated == 1 and changed.memberships.updated == 1
@@ -78,16 +87,29 @@ def test_not_found_errors(store: GraphStore) -> None:
 def test_list_filters_and_pagination(store: GraphStore) -> None:
     seed(store)
     assert store.list_organisations(OrganisationFilter(), 0, 10).total == 3
-    assert [o.org_id for o in store.list_organisations(OrganisationFilter(country="IT"), 0, 10).items] == ["b"]
-    assert [o.org_id for o in store.list_organisations(OrganisationFilter(region="DE1"), 0, 10).items] == ["a"]
-    assert [o.org_id for o in store.list_organisations(OrganisationFilter(region="DE"), 0, 10).items] == ["a", "c"]
+    assert [o.org_id for o in store.list_organisations(OrganisationFilter(country="IT"), 0, 10).items] == [
+        "b"
+    ]
+    assert [o.org_id for o in store.list_organisations(OrganisationFilter(region="DE1"), 0, 10).items] == [
+        "a"
+    ]
+    assert [o.org_id for o in store.list_organisations(OrganisationFilter(region="DE"), 0, 10).items] == [
+        "a",
+        "c",
+    ]
     only_vet = OrganisationFilter(stakeholder_type=StakeholderType.VET_PROVIDER)
     assert [o.org_id for o in store.list_organisations(only_vet, 0, 10).items] == ["b"]
-    assert [o.org_id for o in store.list_organisations(OrganisationFilter(partnership_id="p1"), 0, 10).items] == ["a", "b"]
-    assert [o.org_id for o in store.list_organisations(OrganisationFilter(name_contains="beta"), 0, 10).items] == ["b"]
+    assert [
+        o.org_id for o in store.list_organisations(OrganisationFilter(partnership_id="p1"), 0, 10).items
+    ] == ["a", "b"]
+    assert [
+        o.org_id for o in store.list_organisations(OrganisationFilter(name_contains="beta"), 0, 10).items
+    ] == ["b"]
     page = store.list_organisations(OrganisationFilter(), 1, 1)
     assert (page.total, len(page.items), page.items[0].org_id) == (3, 1, "b")  # sorted by name
-    assert [p.partnership_id for p in store.list_partnerships(PartnershipFilter(region="DE111"), 0, 10).items] == ["p1"]
+    assert [
+        p.partnership_id for p in store.list_partnerships(PartnershipFilter(region="DE111"), 0, 10).items
+    ] == ["p1"]
 
 
 def test_delete_cascades_memberships(store: GraphStore) -> None:
@@ -100,7 +122,9 @@ def test_delete_cascades_memberships(store: GraphStore) -> None:
 def test_embeddings_and_snapshot(store: GraphStore) -> None:
     seed(store)
     vec = np.eye(4, dtype=np.float32)
-    store.put_embeddings(EntityKind.ORGANISATION, "m", [("a", "h1", vec[0]), ("b", "h2", vec[1]), ("zz", "h", vec[2])])
+    store.put_embeddings(
+        EntityKind.ORGANISATION, "m", [("a", "h1", vec[0]), ("b", "h2", vec[1]), ("zz", "h", vec[2])]
+    )
     store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p1", "h3", vec[3])])
     assert store.embedding_hashes(EntityKind.ORGANISATION, "m") == {"a": "h1", "b": "h2"}
     snap = store.snapshot("m")

@@ -36,7 +36,9 @@ def test_a_killed_import_leaves_the_last_committed_state(tmp_path: Path) -> None
             store.import_batch([Organisation(org_id=f"second-{{i}}", name="y", stakeholder_type="sme") for i in range(200_000)])
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "committed"
     time.sleep(1.5)  # inside the first 200k-row transaction

@@ -14,8 +14,22 @@ from matching.types import CandidateFilters, PartnershipQuery
 from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
 
 
-def orow(org_id: str, t: str = "sme", nuts: tuple[str, ...] = (), country: str | None = "DE", eco: tuple[str, ...] = ()) -> OrgRow:
-    return OrgRow(org_id, f"Org {org_id}", StakeholderType(t), t == "sme", country, nuts, tuple(Ecosystem(e) for e in eco))
+def orow(
+    org_id: str,
+    t: str = "sme",
+    nuts: tuple[str, ...] = (),
+    country: str | None = "DE",
+    eco: tuple[str, ...] = (),
+) -> OrgRow:
+    return OrgRow(
+        org_id,
+        f"Org {org_id}",
+        StakeholderType(t),
+        t == "sme",
+        country,
+        nuts,
+        tuple(Ecosystem(e) for e in eco),
+    )
 
 
 def prow(pid: str, scope: tuple[str, ...] = ()) -> PartnershipRow:
@@ -34,18 +48,38 @@ def snap() -> Snapshot:
         orow("f", "sme", nuts=(), country="DE", eco=("digital",)),
     ]
     parts = [prow("P", scope=("DE11",)), prow("Q"), prow("R"), prow("S")]
-    ms = [("a", "P"), ("b", "P"), ("a", "Q"), ("c", "Q"), ("d", "Q"), ("b", "R"), ("c", "R"), ("d", "S"), ("e", "S")]
+    ms = [
+        ("a", "P"),
+        ("b", "P"),
+        ("a", "Q"),
+        ("c", "Q"),
+        ("d", "Q"),
+        ("b", "R"),
+        ("c", "R"),
+        ("d", "S"),
+        ("e", "S"),
+    ]
     vectors = {
         "a": np.array([1, 0, 0], np.float32),
         "c": np.array([0.6, 0.8, 0], np.float32),
         "d": np.array([0, 1, 0], np.float32),
     }
-    return Snapshot.build(orgs, parts, [MembershipRow(o, p, False) for o, p in ms], vectors, {"P": np.array([1, 0, 0], np.float32)})
+    return Snapshot.build(
+        orgs,
+        parts,
+        [MembershipRow(o, p, False) for o, p in ms],
+        vectors,
+        {"P": np.array([1, 0, 0], np.float32)},
+    )
 
 
 def query(s: Snapshot, **kw: object) -> PartnershipQuery:
     p = s.partnership_index["P"]
-    base: dict[str, object] = {"member_indices": s.members_of(p), "vector": s.partnership_vectors[p], "scope_regions": ("DE11",)}
+    base: dict[str, object] = {
+        "member_indices": s.members_of(p),
+        "vector": s.partnership_vectors[p],
+        "scope_regions": ("DE11",),
+    }
     base.update(kw)
     return PartnershipQuery(**base)  # type: ignore[arg-type]
 
@@ -65,7 +99,7 @@ def test_adamic_adar_matches_networkx(snap: Snapshot) -> None:
     """Same index as networkx on the co-membership graph with P added as a node linked to its members."""
     g = nx.Graph()
     g.add_nodes_from(snap.org_ids)
-    for j, pid in enumerate(snap.partnership_ids):
+    for j in range(snap.n_partnerships):
         members = [snap.org_ids[k] for k in snap.members_of(j)]
         g.add_edges_from((u, v) for n, u in enumerate(members) for v in members[n + 1 :])
     members_p = [snap.org_ids[k] for k in snap.members_of(snap.partnership_index["P"])]

@@ -38,7 +38,9 @@ def test_score_of_c_by_hand(snap: Snapshot) -> None:  # noqa: F811
 def test_filters_and_unknown_ids(snap: Snapshot) -> None:  # noqa: F811
     rec = HeuristicRecommender().fit(snap)
     q = query_for_partnership(snap, "P")
-    only = rec.recommend(q, top_k=5, filters=CandidateFilters(stakeholder_types=(StakeholderType.TRADE_UNION,)))
+    only = rec.recommend(
+        q, top_k=5, filters=CandidateFilters(stakeholder_types=(StakeholderType.TRADE_UNION,))
+    )
     assert [r.org_id for r in only] == ["e"]
     with pytest.raises(NotFoundError):
         query_for_partnership(snap, "nope")

@@ -39,7 +39,9 @@ def write(tmp: Path, name: str, text: str) -> Path:
 
 
 def test_cordis_maps_projects_participants_and_reports_bad_rows(tmp_path: Path) -> None:
-    batch = read_cordis(write(tmp_path, "projects.csv", PROJECTS), write(tmp_path, "participants.csv", PARTICIPANTS))
+    batch = read_cordis(
+        write(tmp_path, "projects.csv", PROJECTS), write(tmp_path, "participants.csv", PARTICIPANTS)
+    )
     assert sorted(p.partnership_id for p in batch.partnerships) == ["100", "200"]
     weld = next(p for p in batch.partnerships if p.partnership_id == "100")
     assert weld.name == "WELD" and weld.description.startswith("Welding skills\n\nMulti-line")
@@ -109,7 +111,9 @@ def test_native_json_names_section_and_item(tmp_path: Path) -> None:
 
 
 def test_classify_uses_keywords_only_where_cordis_is_coarse() -> None:
-    assert classify("OTH", None, "Chamber of Commerce of Bilbao") == StakeholderType.CHAMBER_BUSINESS_ASSOCIATION
+    assert (
+        classify("OTH", None, "Chamber of Commerce of Bilbao") == StakeholderType.CHAMBER_BUSINESS_ASSOCIATION
+    )
     assert classify("OTH", None, "Fundacion Pro") == StakeholderType.CIVIL_SOCIETY_NGO
     assert classify("HES", None, "City University") == StakeholderType.HIGHER_EDUCATION
     assert classify("PRC", False, "Cluster Ltd") == StakeholderType.CLUSTER_ORGANISATION
