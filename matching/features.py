@@ -6,6 +6,7 @@ query at 40k organisations costs a few milliseconds) plus what is needed to expl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,21 +34,55 @@ def semantic(snapshot: Snapshot, query: PartnershipQuery) -> SemanticSignal:
     Falls back to the centroid of the members' embeddings when the partnership has no text vector
     (half of the CORDIS projects have no title).
     """
-    reference: npt.NDArray[np.float32] | None = None
-    source = "none"
-    if query.vector is not None and np.any(query.vector):
-        reference, source = query.vector, "partnership text"
-    else:
-        members = query.member_indices[snapshot.org_has_vector[query.member_indices]]
-        if len(members):
-            centroid = snapshot.org_vectors[members].mean(axis=0)
-            norm = float(np.linalg.norm(centroid))
-            if norm > 0:
-                reference, source = (centroid / norm).astype(np.float32), "members' profiles"
+    found = _reference_vector(snapshot, query)
+    reference, source = found if found is not None else (None, "none")
     if reference is None or snapshot.org_vectors.shape[1] != reference.shape[0]:
         return SemanticSignal(np.zeros(snapshot.n_orgs), "none")
     sims = snapshot.org_vectors @ reference
     return SemanticSignal(np.clip(sims.astype(np.float64), 0.0, 1.0), source)
+
+
+def semantic_batch(snapshot: Snapshot, queries: Sequence[PartnershipQuery]) -> list[SemanticSignal]:
+    """:func:`semantic` for several queries with one matrix product.
+
+    One query reads the whole organisation matrix for a single dot product per row (memory-bound,
+    ~15 ms at 35k × 512); stacking the queries' reference vectors turns the reads into one BLAS
+    matrix product, which is what makes batch runs over every partnership affordable.
+    """
+    refs: list[npt.NDArray[np.float32] | None] = []
+    sources: list[str] = []
+    dim = snapshot.org_vectors.shape[1]
+    for query in queries:
+        single = _reference_vector(snapshot, query)
+        if single is None or single[0].shape[0] != dim:
+            refs.append(None)
+            sources.append("none")
+        else:
+            refs.append(single[0])
+            sources.append(single[1])
+    rows = [i for i, r in enumerate(refs) if r is not None]
+    out = [SemanticSignal(np.zeros(snapshot.n_orgs), "none") for _ in queries]
+    if rows:
+        stacked = np.stack([refs[i] for i in rows]).astype(np.float32)  # type: ignore[misc]
+        sims = np.clip((stacked @ snapshot.org_vectors.T).astype(np.float64), 0.0, 1.0)
+        for n, i in enumerate(rows):
+            out[i] = SemanticSignal(sims[n], sources[i])
+    return out
+
+
+def _reference_vector(
+    snapshot: Snapshot, query: PartnershipQuery
+) -> tuple[npt.NDArray[np.float32], str] | None:
+    """The vector :func:`semantic` compares with: the partnership text, else the members' centroid."""
+    if query.vector is not None and np.any(query.vector):
+        return query.vector, "partnership text"
+    members = query.member_indices[snapshot.org_has_vector[query.member_indices]]
+    if len(members):
+        centroid = snapshot.org_vectors[members].mean(axis=0)
+        norm = float(np.linalg.norm(centroid))
+        if norm > 0:
+            return (centroid / norm).astype(np.float32), "members' profiles"
+    return None
 
 
 @dataclass(frozen=True)
@@ -150,6 +185,12 @@ def candidate_mask(
     mask[query.member_indices] = False
     if len(query.extra_exclude):
         mask[np.asarray(query.extra_exclude, dtype=np.int64)] = False
+    if filters.org_ids:
+        # Only the listed organisations (e.g. another partnership's members being recruited).
+        listed = [snapshot.org_index[o] for o in filters.org_ids if o in snapshot.org_index]
+        only = np.zeros(snapshot.n_orgs, dtype=bool)
+        only[np.asarray(listed, dtype=np.int64)] = True
+        mask &= only
     for org_id in filters.exclude_org_ids:
         idx = snapshot.org_index.get(org_id)
         if idx is not None:

@@ -45,6 +45,7 @@ class CandidateFilters:
     sme_only: bool = False
     ecosystems: tuple[Ecosystem, ...] = ()
     exclude_org_ids: tuple[str, ...] = ()
+    org_ids: tuple[str, ...] = ()  # only these organisations (empty: no restriction)
 
 
 @dataclass(frozen=True)
