@@ -237,4 +237,4 @@ def _type_evidence(s: Snapshot, sig: TypeSignal, i: int) -> str:
     have = int(sig.member_counts[t])
     if have == 0:
         return f"the partnership has no {label} yet"
-    return f"{have} of {sig.n_members} members are already {label}s"
+    return f"{label}: already {have} of {sig.n_members} members"
