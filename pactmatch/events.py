@@ -439,3 +439,58 @@ class Agenda(_Frozen):
     person: str
     org_name: str
     items: tuple[AgendaItem, ...]
+
+
+# -- organiser summary ------------------------------------------------------------------------
+
+
+class CountBin(_Frozen):
+    meetings: int
+    attendees: int
+
+
+class ScoreBin(_Frozen):
+    low: float
+    high: float
+    meetings: int
+
+
+class ScoreSummary(_Frozen):
+    min: float
+    p10: float
+    median: float
+    mean: float
+    p90: float
+    max: float
+    histogram: tuple[ScoreBin, ...]
+
+
+class SlotLoad(_Frozen):
+    slot_id: str
+    start: datetime
+    meetings: int
+    tables: int
+
+
+class EventSummary(_Frozen):
+    """What an organiser checks before sending agendas out."""
+
+    event_id: str
+    event_name: str
+    generated_at: datetime
+    encoder: str
+    attendees: int
+    meetings: int
+    capacity: int = Field(description="tables × slots")
+    floor: int
+    below_floor: int
+    min_meetings: int
+    mean_meetings: float
+    max_meetings: int
+    meetings_per_attendee: tuple[CountBin, ...]
+    scores: ScoreSummary | None
+    slots: tuple[SlotLoad, ...]
+    unmatched: tuple[UnmatchedAttendee, ...]
+    dropped: tuple[DroppedMeeting, ...]
+    warnings: tuple[str, ...]
+    stats: ScheduleStats

@@ -296,45 +296,56 @@ class PairScorer:
         total_dual: float,
         known: EdgeSet,
         per_row: int = 10,
-        tol: float = 1e-7,
-    ) -> EdgeSet:
-        """Pairs outside ``known`` with positive LP reduced cost (column generation).
+        tol: float = 1e-6,
+    ) -> tuple[EdgeSet, float]:
+        """Pairs outside ``known`` with positive LP reduced cost (column generation), and the sum of
+        all positive reduced costs outside ``known``.
 
         For the selection LP of :mod:`matching.events.selection`, a pair's reduced cost is
-        ``s_ij − y_i − y_j + f_i + f_j − t`` (``y`` the cap duals, ``f`` the floor duals, ``t`` the
-        dual of the room's capacity). When no pair has a positive one, the LP restricted to the
-        candidate edges is optimal for *all* pairs, so its value bounds the full problem.
+        ``rc_ij = s_ij − y_i − y_j + f_i + f_j − t`` (``y`` the cap duals, ``f`` the floor duals, ``t``
+        the dual of the room's capacity). By weak duality, the LP value over ``known`` plus
+        ``Σ max(0, rc_ij)`` over every other pair bounds the LP over *all* pairs (each missing
+        ``x_ij ≤ 1`` gets the dual ``max(0, rc_ij)``), so the returned excess turns a restricted LP
+        into a valid bound for the full problem even before pricing has converged; when nothing
+        is priced out the excess is 0 and the restricted LP is optimal for all pairs.
         """
         n = self.p.n
         known_keys = np.sort(known.keys(n))
         found: list[npt.NDArray[np.int64]] = []
+        excess = 0.0
         for rows, scores, allowed in self.blocks():
             rc = scores - cap_duals[rows][:, None] - cap_duals[None, :] + floor_duals[rows][:, None] + floor_duals[None, :]
             rc = rc - total_dual
-            ok = allowed & (scores > 0) & (rc > tol)
+            ok = allowed & (scores > 0) & (rc > 0)
             ok &= rows[:, None] < np.arange(n)[None, :]  # each unordered pair once
             r_idx, c_idx = np.nonzero(ok)
             if not len(r_idx):
                 continue
             u = rows[r_idx]
             keys = u * n + c_idx
-            pos = np.searchsorted(known_keys, keys)
-            pos = np.minimum(pos, max(len(known_keys) - 1, 0))
-            new = known_keys[pos] != keys if len(known_keys) else np.ones(len(keys), dtype=bool)
+            if len(known_keys):
+                pos = np.minimum(np.searchsorted(known_keys, keys), len(known_keys) - 1)
+                new = known_keys[pos] != keys
+            else:
+                new = np.ones(len(keys), dtype=bool)
             r_idx, c_idx, u = r_idx[new], c_idx[new], u[new]
+            values = rc[r_idx, c_idx]
+            excess += float(values.sum())
+            big = values > tol
+            r_idx, c_idx, u, values = r_idx[big], c_idx[big], u[big], values[big]
             if not len(u):
                 continue
             # Keep the most violated per row, so one round cannot add a dense block.
-            order = np.lexsort((-rc[r_idx, c_idx], r_idx))
+            order = np.lexsort((-values, r_idx))
             r_sorted = r_idx[order]
             rank = np.arange(len(order)) - np.searchsorted(r_sorted, r_sorted)
             chosen = order[rank < per_row]
             found.append(np.stack([u[chosen], c_idx[chosen]], axis=1))
         if not found:
-            return EdgeSet.empty()
+            return EdgeSet.empty(), excess
         pairs = np.concatenate(found).astype(np.int64)
         edges = EdgeSet.from_pairs(pairs, np.zeros(len(pairs)))
-        return EdgeSet(edges.u, edges.v, self.pair_scores(edges.u, edges.v))
+        return EdgeSet(edges.u, edges.v, self.pair_scores(edges.u, edges.v)), excess
 
     # -- explanations ---------------------------------------------------------------------------
     def _directional(self, i: int, j: int) -> list[tuple[str, float, str]]:

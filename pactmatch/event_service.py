@@ -1,0 +1,639 @@
+"""Match-making events as a service: persistence, registration, scheduling, agendas, summaries.
+
+Events live in the store's artifact area as validated JSON documents, so they work on every store
+(embedded and Neo4j) without a schema change:
+
+* ``event/<event_id>.json`` — the :class:`~pactmatch.events.Event`;
+* ``event/<event_id>/attendees.json`` — its attendees;
+* ``event/<event_id>/schedule.json`` — the latest generated :class:`~pactmatch.events.Schedule`.
+
+Three documents rather than one, so that listing events does not parse thousands of attendees and
+re-registering one attendee does not rewrite the schedule. Read-modify-write of a document is
+serialised by one process-wide lock (the API serves from one process).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+from scipy import sparse
+
+from embeddings import embed_texts
+from graph.base import GraphStore, OrganisationFilter
+from matching.events import (
+    Pin,
+    ScheduleOptions,
+    build_participants,
+    met_before_pairs,
+    plan_meetings,
+)
+from matching.events.scoring import PairContribution
+from matching.snapshot import TYPE_ORDER, Snapshot
+from pactmatch.domain import Organisation, Partnership, StakeholderType
+from pactmatch.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError, PactmatchError
+from pactmatch.events import (
+    MAX_ATTENDEES,
+    Agenda,
+    AgendaItem,
+    Attendee,
+    AttendeeCreate,
+    AttendeePatch,
+    DroppedMeeting,
+    Event,
+    EventCreate,
+    Meeting,
+    Reason,
+    Schedule,
+    ScheduleStats,
+    UnmatchedAttendee,
+    check_attendee,
+    slugify,
+)
+from pactmatch.service import PactmatchService, Progress
+
+PREFIX = "event/"
+_LOCK = threading.RLock()
+M = TypeVar("M", bound=BaseModel)
+
+
+class _AttendeeDoc(BaseModel):
+    event_id: str
+    attendees: list[Attendee]
+
+
+def event_key(event_id: str) -> str:
+    return f"{PREFIX}{event_id}.json"
+
+
+def attendees_key(event_id: str) -> str:
+    return f"{PREFIX}{event_id}/attendees.json"
+
+
+def schedule_key(event_id: str) -> str:
+    return f"{PREFIX}{event_id}/schedule.json"
+
+
+class EventRepository:
+    """Events, attendees and schedules as validated JSON artifacts of any :class:`GraphStore`."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+
+    def _load(self, name: str, model: type[M]) -> M | None:
+        raw = self.store.get_artifact(name)
+        if raw is None:
+            return None
+        try:
+            return model.model_validate_json(raw)
+        except ValidationError as exc:
+            raise PactmatchError(f"stored document {name!r} is not a valid {model.__name__}: {exc}") from exc
+
+    def _save(self, name: str, doc: BaseModel) -> None:
+        self.store.put_artifact(name, doc.model_dump_json().encode("utf-8"))
+
+    def get_event(self, event_id: str) -> Event:
+        event = self._load(event_key(event_id), Event)
+        if event is None:
+            raise NotFoundError("event", event_id)
+        return event
+
+    def exists(self, event_id: str) -> bool:
+        return self.store.get_artifact(event_key(event_id)) is not None
+
+    def put_event(self, event: Event) -> None:
+        self._save(event_key(event.event_id), event)
+
+    def list_events(self) -> list[Event]:
+        names = [
+            n for n in self.store.list_artifacts(PREFIX) if n.endswith(".json") and "/" not in n[len(PREFIX) :]
+        ]
+        events = [self._load(n, Event) for n in names]
+        return sorted((e for e in events if e is not None), key=lambda e: (e.date, e.event_id))
+
+    def delete_event(self, event_id: str) -> None:
+        self.get_event(event_id)
+        for name in (schedule_key(event_id), attendees_key(event_id), event_key(event_id)):
+            if self.store.get_artifact(name) is not None:
+                self.store.delete_artifact(name)
+
+    def attendees(self, event_id: str) -> list[Attendee]:
+        doc = self._load(attendees_key(event_id), _AttendeeDoc)
+        return list(doc.attendees) if doc else []
+
+    def put_attendees(self, event_id: str, attendees: Sequence[Attendee]) -> None:
+        self._save(attendees_key(event_id), _AttendeeDoc(event_id=event_id, attendees=list(attendees)))
+
+    def schedule(self, event_id: str) -> Schedule | None:
+        return self._load(schedule_key(event_id), Schedule)
+
+    def put_schedule(self, schedule: Schedule) -> None:
+        self._save(schedule_key(schedule.event_id), schedule)
+
+
+# -- profiles ---------------------------------------------------------------------------------
+
+#: A partnership whose only name is its id says nothing about its topic.
+_UNTITLED_PREFIX = "Project "
+
+
+def partnership_title(p: Partnership) -> str | None:
+    """A partnership's topic: its title (first line of the description), else a real name."""
+    first = p.description.split("\n", 1)[0].strip()
+    if first:
+        return first[:200]
+    if p.name.startswith(_UNTITLED_PREFIX) and p.partnership_id in p.name:
+        return None
+    return p.name if " " in p.name else None  # an acronym alone ("3Ccar") names no topic
+
+
+@dataclass(frozen=True)
+class ProfileWishes:
+    offer: str
+    want: str
+    wanted_types: tuple[StakeholderType, ...]
+
+
+def profile_wishes(
+    org: Organisation, projects: Sequence[Partnership], partner_types: Counter[StakeholderType]
+) -> ProfileWishes:
+    """Offers and wants derived from an organisation's profile, for registration from the store.
+
+    An organisation *offers* what its description and track record say (its stakeholder type and
+    the topics of its partnerships, most recent first) and *looks for* partners on its most recent
+    topics (or its stated keywords), from the stakeholder types it has worked with most. That is
+    what a CORDIS participant is known by; an attendee can override every field.
+    """
+    ordered = sorted(projects, key=lambda p: (p.start_date is None, -(p.start_date.toordinal() if p.start_date else 0)))
+    titles = [t for t in (partnership_title(p) for p in ordered) if t]
+    titles = list(dict.fromkeys(titles))
+    if org.description.strip():
+        offer = org.description.strip()
+        if org.keywords:
+            offer += ". " + "; ".join(org.keywords)
+        want = "; ".join(org.keywords) if org.keywords else "; ".join(titles[:5])
+    else:
+        offer = org.stakeholder_type.label
+        if org.keywords:
+            offer += ". " + "; ".join(org.keywords)
+        if titles:
+            offer += ". " + "; ".join(titles[:15])
+        want = "; ".join(titles[:5]) or "; ".join(org.keywords)
+    wanted = tuple(t for t, _ in partner_types.most_common() if t != StakeholderType.OTHER)[:3]
+    return ProfileWishes(offer=offer[:5000], want=want[:5000], wanted_types=wanted)
+
+
+def partner_type_counts(snapshot: Snapshot, org_id: str) -> Counter[StakeholderType]:
+    """Stakeholder types of an organisation's past partners (co-members), counted once per partner."""
+    i = snapshot.org_index.get(org_id)
+    if i is None:
+        return Counter()
+    row = snapshot.membership[i]
+    co = (row @ snapshot.membership.T).tocsr()
+    partners = co.indices[(co.data > 0) & (co.indices != i)]
+    counts = np.bincount(snapshot.org_types[partners], minlength=len(TYPE_ORDER))
+    return Counter({TYPE_ORDER[k]: int(c) for k, c in enumerate(counts) if c})
+
+
+# -- service ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RegistrationReport:
+    registered: list[Attendee] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # e.g. already registered
+    errors: list[FieldIssue] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class StoreSelection:
+    """Which organisations of the store to register (all filters must hold)."""
+
+    partnership_id: str | None = None
+    country: str | None = None
+    region: str | None = None
+    stakeholder_type: StakeholderType | None = None
+    limit: int = 300
+    group: str | None = None
+    person: str = "Delegate"
+    order: str = "active"  # "active": most partnerships first (richest profiles); "name"
+
+
+class EventService:
+    """Everything an organiser does with an event; the API and the CLI call only this."""
+
+    def __init__(self, service: PactmatchService) -> None:
+        self.service = service
+        self.repo = EventRepository(service.store)
+
+    # -- events -------------------------------------------------------------------------------
+    def create_event(self, body: EventCreate) -> Event:
+        """Create an event; ``ConflictError`` when the id exists (use :meth:`replace_event`)."""
+        event_id = body.event_id or slugify(f"{body.name}-{body.date.isoformat()}")
+        with _LOCK:
+            if self.repo.exists(event_id):
+                raise ConflictError(f"event {event_id!r} already exists")
+            event = body.to_event(event_id, datetime.now(UTC))
+            self.repo.put_event(event)
+        return event
+
+    def replace_event(self, event_id: str, body: EventCreate) -> tuple[Event, bool]:
+        """Create or replace; registered attendees must still fit (their slots and groups)."""
+        if body.event_id is not None and body.event_id != event_id:
+            raise InvalidInputError("event_id in the body differs from the URL")
+        with _LOCK:
+            created = not self.repo.exists(event_id)
+            old = None if created else self.repo.get_event(event_id)
+            event = body.to_event(event_id, old.created_at if old and old.created_at else datetime.now(UTC))
+            issues = [
+                FieldIssue(f, m)
+                for a in self.repo.attendees(event_id)
+                for f, m in check_attendee(event, a, f"attendee {a.attendee_id}")
+            ]
+            if issues:
+                raise InvalidInputError("registered attendees do not fit the new event", issues[:50])
+            self.repo.put_event(event)
+        return event, created
+
+    def get_event(self, event_id: str) -> Event:
+        return self.repo.get_event(event_id)
+
+    def list_events(self) -> list[Event]:
+        return self.repo.list_events()
+
+    def delete_event(self, event_id: str) -> None:
+        with _LOCK:
+            self.repo.delete_event(event_id)
+
+    # -- attendees ----------------------------------------------------------------------------
+    def attendees(self, event_id: str) -> list[Attendee]:
+        self.repo.get_event(event_id)
+        return self.repo.attendees(event_id)
+
+    def get_attendee(self, event_id: str, attendee_id: str) -> Attendee:
+        for a in self.attendees(event_id):
+            if a.attendee_id == attendee_id:
+                return a
+        raise NotFoundError("attendee", attendee_id)
+
+    def register(self, event_id: str, body: AttendeeCreate) -> Attendee:
+        """Register one attendee (``InvalidInputError`` naming the field when it does not fit)."""
+        report = self.register_many(event_id, [body], strict=True)
+        return report.registered[0]
+
+    def register_many(
+        self, event_id: str, bodies: Sequence[AttendeeCreate], *, strict: bool = False, progress: Progress | None = None
+    ) -> RegistrationReport:
+        """Register attendees in one write. With ``strict`` any problem rejects the whole batch;
+        otherwise bad rows are reported (field and row) and the rest registered."""
+        started = time.perf_counter()
+        event = self.repo.get_event(event_id)
+        report = RegistrationReport()
+        snapshot = self.service.snapshot() if any(not (b.offer and b.want) for b in bodies) else None
+        titles: dict[str, Partnership] = {}
+        prepared: list[tuple[int, AttendeeCreate, Organisation, ProfileWishes | None]] = []
+        for row, body in enumerate(bodies, start=1):
+            label = f"row {row}" if len(bodies) > 1 else "attendee"
+            issues = [FieldIssue(f, m) for f, m in check_attendee(event, body, label)]
+            org = body.organisation
+            if org is None:
+                try:
+                    org = self.service.store.get_organisation(body.resolved_org_id)
+                except NotFoundError:
+                    issues.append(FieldIssue("org_id", f"{label}: unknown organisation {body.resolved_org_id!r}"))
+            if issues:
+                report.errors.extend(issues)
+                continue
+            assert org is not None
+            wishes = None
+            if snapshot is not None and not (body.offer and body.want):
+                wishes = self._wishes(org, snapshot, titles)
+            prepared.append((row, body, org, wishes))
+            if progress:
+                progress("profiles", row, len(bodies))
+        if strict and report.errors:
+            raise InvalidInputError("registration rejected", report.errors)
+        for _, body, org, _ in prepared:
+            if body.organisation is not None:  # a new organisation joins the store (matchable elsewhere too)
+                self.service.put_organisation(org)
+        with _LOCK:
+            current = self.repo.attendees(event_id)
+            taken = {a.attendee_id for a in current}
+            now = datetime.now(UTC)
+            for row, body, org, wishes in prepared:
+                label = f"row {row}" if len(bodies) > 1 else "attendee"
+                attendee_id = body.attendee_id or _unique_id(slugify(f"{org.org_id}-{body.person}", 120), taken)
+                if attendee_id in taken:
+                    issue = FieldIssue("attendee_id", f"{label}: attendee {attendee_id!r} is already registered")
+                    if strict:
+                        raise ConflictError(issue.message)
+                    report.errors.append(issue)
+                    continue
+                if len(current) >= MAX_ATTENDEES:
+                    raise InvalidInputError(f"an event holds at most {MAX_ATTENDEES} attendees")
+                attendee = _attendee(body, attendee_id, org, wishes, now)
+                current.append(attendee)
+                taken.add(attendee_id)
+                report.registered.append(attendee)
+            self.repo.put_attendees(event_id, current)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _wishes(self, org: Organisation, snapshot: Snapshot, cache: dict[str, Partnership]) -> ProfileWishes:
+        projects = []
+        for m in self.service.store.memberships(org_id=org.org_id):
+            if m.partnership_id not in cache:
+                cache[m.partnership_id] = self.service.store.get_partnership(m.partnership_id)
+            projects.append(cache[m.partnership_id])
+        return profile_wishes(org, projects, partner_type_counts(snapshot, org.org_id))
+
+    def register_from_store(
+        self, event_id: str, selection: StoreSelection, progress: Progress | None = None
+    ) -> RegistrationReport:
+        """Register organisations of the store, offers and wants taken from their profiles."""
+        if not 1 <= selection.limit <= MAX_ATTENDEES:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_ATTENDEES}", [FieldIssue("limit", "out of range")])
+        event = self.repo.get_event(event_id)
+        if selection.partnership_id:
+            self.service.store.get_partnership(selection.partnership_id)
+        flt = OrganisationFilter(
+            country=selection.country,
+            region=selection.region,
+            stakeholder_type=selection.stakeholder_type,
+            partnership_id=selection.partnership_id,
+        )
+        page = self.service.store.list_organisations(flt, 0, 1)
+        orgs = self.service.store.list_organisations(flt, 0, max(page.total, 1)).items
+        registered = {a.org_id for a in self.repo.attendees(event_id)}
+        skipped = [o.org_id for o in orgs if o.org_id in registered]
+        orgs = [o for o in orgs if o.org_id not in registered]
+        if selection.order == "active":
+            snapshot = self.service.snapshot()
+            popularity = snapshot.org_popularity
+            orgs.sort(key=lambda o: (-popularity[snapshot.org_index[o.org_id]] if o.org_id in snapshot.org_index else 0, o.org_id))
+        group = selection.group
+        if group is None and len(event.groups) == 1:
+            group = event.groups[0].group_id
+        bodies = [
+            AttendeeCreate(org_id=o.org_id, person=selection.person, group=group) for o in orgs[: selection.limit]
+        ]
+        report = self.register_many(event_id, bodies, progress=progress) if bodies else RegistrationReport()
+        report.skipped = skipped
+        return report
+
+    def update_attendee(self, event_id: str, attendee_id: str, patch: AttendeePatch) -> Attendee:
+        event = self.repo.get_event(event_id)
+        with _LOCK:
+            current = self.repo.attendees(event_id)
+            for k, a in enumerate(current):
+                if a.attendee_id == attendee_id:
+                    try:
+                        updated = Attendee.model_validate({**a.model_dump(), **patch.model_dump(exclude_unset=True)})
+                    except ValidationError as exc:
+                        raise InvalidInputError(
+                            "invalid attendee update",
+                            [FieldIssue(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()],
+                        ) from exc
+                    issues = [FieldIssue(f, m) for f, m in check_attendee(event, updated)]
+                    if issues:
+                        raise InvalidInputError("attendee does not fit the event", issues)
+                    current[k] = updated
+                    self.repo.put_attendees(event_id, current)
+                    return updated
+        raise NotFoundError("attendee", attendee_id)
+
+    def remove_attendee(self, event_id: str, attendee_id: str) -> None:
+        """Cancel a registration; the next schedule keeps the partner's other meetings."""
+        self.repo.get_event(event_id)
+        with _LOCK:
+            current = self.repo.attendees(event_id)
+            kept = [a for a in current if a.attendee_id != attendee_id]
+            if len(kept) == len(current):
+                raise NotFoundError("attendee", attendee_id)
+            self.repo.put_attendees(event_id, kept)
+
+    # -- scheduling ---------------------------------------------------------------------------
+    def schedule(
+        self,
+        event_id: str,
+        *,
+        keep_previous: bool = True,
+        options: ScheduleOptions | None = None,
+        progress: Progress | None = None,
+    ) -> Schedule:
+        """Generate (or regenerate) the event's agendas and store them.
+
+        With ``keep_previous`` the meetings of the stored schedule are pinned: kept in their slot
+        and at their table when both attendees are still registered and may still meet then,
+        otherwise reported as dropped with the reason.
+        """
+        event = self.repo.get_event(event_id)
+        attendees = self.repo.attendees(event_id)
+        if len(attendees) < 2:
+            raise InvalidInputError(f"event {event_id!r} has {len(attendees)} attendee(s); at least 2 are needed")
+        opts = options or ScheduleOptions(floor=event.min_meetings)
+        started = time.perf_counter()
+
+        texts = [a.offer for a in attendees] + [a.want for a in attendees]
+        done = [0]
+
+        def embedded(k: int) -> None:
+            done[0] += k
+            if progress:
+                progress("embed offers and wants", done[0], len(texts))
+
+        vectors, _ = embed_texts(self.service.encoder, texts, self.service.cache, on_progress=embedded)
+        for k, t in enumerate(texts):  # an empty text has no meaning, whatever the encoder says
+            if not t.strip():
+                vectors[k] = 0.0
+        embed_seconds = time.perf_counter() - started
+        n = len(attendees)
+
+        snapshot = self.service.snapshot()
+        met_before = met_before_pairs(_membership_rows(snapshot, [a.org_id for a in attendees]), [a.org_id for a in attendees])
+        participants, rules, warnings = build_participants(event, attendees, vectors[:n], vectors[n:], met_before)
+
+        index = {a.attendee_id: i for i, a in enumerate(attendees)}
+        previous = self.repo.schedule(event_id) if keep_previous else None
+        pins: list[Pin] = []
+        dropped: list[DroppedMeeting] = []
+        if previous is not None:
+            slots = event.slot_index
+            for m in previous.meetings:
+                gone = [x for x in (m.attendee_a, m.attendee_b) if x not in index]
+                if gone:
+                    dropped.append(
+                        DroppedMeeting(attendee_a=m.attendee_a, attendee_b=m.attendee_b, slot_id=m.slot_id,
+                                       reason=f"{' and '.join(gone)} cancelled")
+                    )
+                    continue
+                pins.append(Pin(index[m.attendee_a], index[m.attendee_b], slots.get(m.slot_id, -1), m.table))
+
+        plan = plan_meetings(participants, rules, event.tables, opts, pins, progress)
+        ids = participants.ids
+        pinned_pairs = {(min(p.a, p.b), max(p.a, p.b)) for p in pins}
+        for d in plan.dropped:
+            dropped.append(
+                DroppedMeeting(
+                    attendee_a=ids[d.a], attendee_b=ids[d.b],
+                    slot_id=event.slots[d.slot].slot_id if d.slot >= 0 else "", reason=d.reason,
+                )
+            )
+        meetings = []
+        for pm in sorted(plan.meetings, key=lambda x: (x.slot, x.table)):
+            slot_id = event.slots[pm.slot].slot_id
+            reasons = plan.scorer.explain(pm.a, pm.b)
+            meetings.append(
+                Meeting(
+                    meeting_id=f"{slot_id}-t{pm.table}",
+                    slot_id=slot_id,
+                    table=pm.table,
+                    attendee_a=ids[pm.a],
+                    attendee_b=ids[pm.b],
+                    score=round(pm.score, 6),
+                    reasons=tuple(_reason(c) for c in reasons),
+                    why=why_text(reasons),
+                    pinned=(min(pm.a, pm.b), max(pm.a, pm.b)) in pinned_pairs,
+                )
+            )
+        st = plan.stats
+        seconds = {"embed": round(embed_seconds, 3), **{k: round(v, 3) for k, v in st.seconds.items()}}
+        seconds["total"] = round(time.perf_counter() - started, 3)
+        schedule = Schedule(
+            event_id=event_id,
+            generated_at=datetime.now(UTC),
+            encoder=self.service.model_name,
+            attendees=n,
+            meetings=tuple(meetings),
+            unmatched=tuple(
+                UnmatchedAttendee(attendee_id=ids[u.index], meetings=u.meetings, floor=u.floor, reason=u.reason)
+                for u in plan.unmatched
+            ),
+            dropped=tuple(dropped),
+            warnings=tuple(warnings),
+            stats=ScheduleStats(
+                solver=st.solver,
+                status=st.status,
+                objective=st.objective,
+                score_total=st.score_total,
+                lp_bound=st.lp_bound,
+                gap_to_bound=st.gap_to_bound,
+                greedy_objective=st.greedy_objective,
+                greedy_score_total=st.greedy_score_total,
+                greedy_min_meetings=st.greedy_min_meetings,
+                meetings=st.meetings,
+                min_meetings=st.min_meetings,
+                mean_meetings=st.mean_meetings,
+                candidate_edges=st.candidate_edges,
+                pricing_rounds=st.pricing_rounds,
+                unplaced_after_selection=st.unplaced_after_selection,
+                seconds=seconds,
+            ),
+        )
+        with _LOCK:
+            self.repo.put_schedule(schedule)
+        return schedule
+
+    def get_schedule(self, event_id: str) -> Schedule:
+        self.repo.get_event(event_id)
+        schedule = self.repo.schedule(event_id)
+        if schedule is None:
+            raise NotFoundError("schedule of event", event_id)
+        return schedule
+
+    # -- agendas ------------------------------------------------------------------------------
+    def agendas(self, event_id: str, attendee_ids: Sequence[str] | None = None) -> list[Agenda]:
+        """Per-attendee agendas from the stored schedule (attendees in registration order)."""
+        event = self.repo.get_event(event_id)
+        schedule = self.get_schedule(event_id)
+        attendees = {a.attendee_id: a for a in self.repo.attendees(event_id)}
+        wanted = list(attendee_ids) if attendee_ids is not None else list(attendees)
+        for aid in wanted:
+            if aid not in attendees:
+                raise NotFoundError("attendee", aid)
+        slots = {s.slot_id: s for s in event.slots}
+        items: dict[str, list[AgendaItem]] = {aid: [] for aid in wanted}
+        for m in schedule.meetings:
+            for me, other in ((m.attendee_a, m.attendee_b), (m.attendee_b, m.attendee_a)):
+                if me in items and other in attendees and m.slot_id in slots:
+                    partner, slot = attendees[other], slots[m.slot_id]
+                    items[me].append(
+                        AgendaItem(
+                            meeting_id=m.meeting_id, slot_id=m.slot_id, start=slot.start, end=slot.end,
+                            table=m.table, partner_id=other, partner_person=partner.person,
+                            partner_org=partner.org_name, partner_org_id=partner.org_id, score=m.score, why=m.why,
+                        )
+                    )
+        return [
+            Agenda(
+                event_id=event.event_id, event_name=event.name, timezone=event.timezone, location=event.location,
+                attendee_id=aid, person=attendees[aid].person, org_name=attendees[aid].org_name,
+                items=tuple(sorted(items[aid], key=lambda i: i.start)),
+            )
+            for aid in wanted
+        ]
+
+    def agenda(self, event_id: str, attendee_id: str) -> Agenda:
+        return self.agendas(event_id, [attendee_id])[0]
+
+
+def _unique_id(base: str, taken: set[str]) -> str:
+    candidate, k = base, 2
+    while candidate in taken:
+        candidate = f"{base}-{k}"
+        k += 1
+    return candidate
+
+
+def _attendee(
+    body: AttendeeCreate, attendee_id: str, org: Organisation, wishes: ProfileWishes | None, now: datetime
+) -> Attendee:
+    data = body.model_dump(exclude={"attendee_id", "org_id", "organisation"})
+    if wishes is not None:
+        data["offer"] = body.offer or wishes.offer
+        data["want"] = body.want or wishes.want
+        if not body.wanted_types and not body.want:
+            data["wanted_types"] = wishes.wanted_types
+    return Attendee(
+        **data,
+        attendee_id=attendee_id,
+        org_id=org.org_id,
+        org_name=org.name,
+        stakeholder_type=org.stakeholder_type,
+        country=org.country,
+        nuts_codes=org.nuts_codes,
+        ecosystems=org.ecosystems,
+        registered_at=now,
+    )
+
+
+def _membership_rows(snapshot: Snapshot, org_ids: Sequence[str]) -> sparse.csr_matrix:
+    """(attendees × partnerships) rows of the membership matrix; zero rows for unknown orgs."""
+    rows = [snapshot.org_index.get(o, -1) for o in org_ids]
+    known = np.array([r for r in rows if r >= 0], dtype=np.int64)
+    where = np.array([k for k, r in enumerate(rows) if r >= 0], dtype=np.int64)
+    picked = snapshot.membership[known] if len(known) else sparse.csr_matrix((0, snapshot.n_partnerships))
+    selector = sparse.csr_matrix(
+        (np.ones(len(where)), (where, np.arange(len(where)))), shape=(len(org_ids), len(where))
+    )
+    return (selector @ picked).tocsr()
+
+
+def _reason(c: PairContribution) -> Reason:
+    side = c.side if c.side in ("a", "b", "both") else "both"
+    return Reason(signal=c.signal, side=side, value=round(c.value, 6), evidence=c.evidence)
+
+
+def why_text(contributions: Sequence[PairContribution], limit: int = 2) -> str:
+    """The "why you should meet" line: the largest contributions' evidence, joined."""
+    parts = [c.evidence for c in contributions[:limit] if c.value > 0]
+    return "; ".join(parts) if parts else "open to meeting"
+
