@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -181,20 +181,9 @@ class EmbeddedStore:
         return found
 
     def _upsert_orgs(self, conn: sqlite3.Connection, orgs: Sequence[Organisation]) -> UpsertCounts:
-        counts = UpsertCounts()
         latest = {o.org_id: o for o in orgs}  # last one wins within a batch
         existing = self._existing(conn, "organisations", "org_id", list(latest))
-        changed: list[Organisation] = []
-        for org_id, org in latest.items():
-            data = org.model_dump_json()
-            if org_id not in existing:
-                counts.created += 1
-                changed.append(org)
-            elif existing[org_id] != data:
-                counts.updated += 1
-                changed.append(org)
-            else:
-                counts.unchanged += 1
+        counts, changed = _classify(latest, existing)
         conn.executemany(
             "INSERT INTO organisations(org_id, name, stakeholder_type, sme, country, data) VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(org_id) DO UPDATE SET name=excluded.name, stakeholder_type=excluded.stakeholder_type, "
@@ -219,20 +208,9 @@ class EmbeddedStore:
         return counts
 
     def _upsert_partnerships(self, conn: sqlite3.Connection, ps: Sequence[Partnership]) -> UpsertCounts:
-        counts = UpsertCounts()
         latest = {p.partnership_id: p for p in ps}
         existing = self._existing(conn, "partnerships", "partnership_id", list(latest))
-        changed: list[Partnership] = []
-        for pid, p in latest.items():
-            data = p.model_dump_json()
-            if pid not in existing:
-                counts.created += 1
-                changed.append(p)
-            elif existing[pid] != data:
-                counts.updated += 1
-                changed.append(p)
-            else:
-                counts.unchanged += 1
+        counts, changed = _classify(latest, existing)
         conn.executemany(
             "INSERT INTO partnerships(partnership_id, name, kind, parent_id, data) VALUES (?,?,?,?,?) "
             "ON CONFLICT(partnership_id) DO UPDATE SET name=excluded.name, kind=excluded.kind, "
@@ -523,6 +501,26 @@ class EmbeddedStore:
         parts = [_partnership_row(Partnership.model_validate_json(str(r[0]))) for r in p_rows]
         members = [MembershipRow(str(o), str(p), role == Role.COORDINATOR.value) for o, p, role in m_rows]
         return Snapshot.build(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
+
+
+_Model = TypeVar("_Model", Organisation, Partnership)
+
+
+def _classify(latest: dict[str, _Model], existing: dict[str, str]) -> tuple[UpsertCounts, list[_Model]]:
+    """Count created / updated / unchanged items against their stored JSON; return the ones to write."""
+    counts = UpsertCounts()
+    changed: list[_Model] = []
+    for item_id, item in latest.items():
+        stored = existing.get(item_id)
+        if stored is None:
+            counts.created += 1
+        elif stored != item.model_dump_json():
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+            continue
+        changed.append(item)
+    return counts, changed
 
 
 def _org_row(data: dict[str, Any]) -> OrgRow:
