@@ -11,10 +11,10 @@ Organisations (type, NUTS, ecosystems), members of:
   a8 chamber             (ES, country only)  —
   a9 VET provider        ES300               R2
 
-R1 regional, scope ES51, ecosystems tourism + digital: lacks a VET provider and a social partner;
-   nobody works in digital; at NUTS 3, Tarragona (ES514) has no member.
-R2 regional, scope ES30 (Madrid), only a9: lacks authority, HE, employers, social partners; nobody
-   of those types is in Madrid, so the search relaxes to Spain.
+R1 regional, scope ES51, ecosystems tourism + digital: lacks a VET provider, a trade union and a
+   chamber/employers' organisation; nobody works in digital; at NUTS 3, Tarragona (ES514) has no member.
+R2 regional, scope ES30 (Madrid), only a9: lacks everything but VET; nobody of those types is in
+   Madrid, so the search relaxes to Spain.
 L1 large-scale, no scope (= EU27), tourism: members in ES and DE only, so 25 countries are missing.
 """
 
@@ -84,23 +84,30 @@ def test_regional_gaps_are_exactly_the_hand_worked_ones(mapper: GapMapper) -> No
     report = mapper.report("R1")
     assert [(g.category, g.key) for g in report.gaps] == [
         ("composition", "vet"),
-        ("composition", "social_partners"),
+        ("composition", "trade_unions"),
+        ("composition", "economic_representatives"),
         ("sector", "digital"),
     ]
-    vet, social, digital = report.gaps
+    vet, union, chamber, digital = report.gaps
     # Only a5 is a VET provider inside ES51 (a6 is in Stuttgart, a9 in Madrid).
     assert _ids(vet.candidates) == ["a5"]
     assert vet.filters.regions == ("ES51",)
     assert vet.search.startswith("VET provider in the scope (ES51)")
-    # a7 (trade union, Tarragona) is in scope; a8 only has a country, so it is not known to be in ES51.
-    assert _ids(social.candidates) == ["a7"]
-    assert "none" not in social.search
+    assert _ids(union.candidates) == ["a7"]  # Tarragona is in scope
+    assert "none" not in union.search
+    # a8 (chamber) only has a country, so it is not known to be in ES51: found once the search is Spain-wide.
+    assert _ids(chamber.candidates) == ["a8"]
+    assert chamber.filters.countries == ("ES",)
+    assert chamber.search == (
+        "chamber of commerce / business association / employers' organisation in ES (none found chamber of "
+        "commerce / business association / employers' organisation in the scope (ES51))"
+    )
     # Nobody states "digital": the search relaxes from ES51 to Spain to anywhere and finds no one.
     assert digital.candidates == ()
     assert digital.search.startswith("no candidate working in digital in the scope (ES51)")
     # Composition numbers.
     statuses = {s.requirement.id: s for s in report.composition.requirements}
-    assert statuses["employers"].count == 2 and statuses["employers"].share == 0.5
+    assert statuses["smes"].count == 1 and statuses["smes"].share == 0.25
     assert statuses["vet"].needed == 1
     assert report.composition.type_counts[TYPE_ORDER.index(StakeholderType.SME)] == 1
     # Geography at the scope's own level: ES51 has members.
@@ -125,7 +132,14 @@ def test_level_three_names_the_empty_province(snapshot: Snapshot) -> None:
 def test_search_relaxes_to_the_country_and_says_so(mapper: GapMapper) -> None:
     report = mapper.report("R2")
     gaps = {g.key: g for g in report.gaps}
-    assert set(gaps) == {"regional_authority", "higher_education", "employers", "social_partners"}
+    assert set(gaps) == {
+        "regional_authority",
+        "higher_education",
+        "large_employers",
+        "smes",
+        "trade_unions",
+        "economic_representatives",
+    }
     he = gaps["higher_education"]
     assert _ids(he.candidates) == ["a2"]
     assert he.filters.countries == ("ES",)
@@ -133,8 +147,8 @@ def test_search_relaxes_to_the_country_and_says_so(mapper: GapMapper) -> None:
         he.search
         == "higher education institution in ES (none found higher education institution in the scope (ES30))"
     )
-    # a7 and a8 are both in Spain; a8's country is enough once the search is country-wide.
-    assert set(_ids(gaps["social_partners"].candidates)) == {"a7", "a8"}
+    assert _ids(gaps["economic_representatives"].candidates) == ["a8"]  # its country is enough in Spain
+    assert _ids(gaps["trade_unions"].candidates) == ["a7"]
 
 
 def test_large_scale_without_scope_is_checked_against_the_eu27(mapper: GapMapper) -> None:
@@ -146,14 +160,14 @@ def test_large_scale_without_scope_is_checked_against_the_eu27(mapper: GapMapper
     # No organisation in Greece at all: the gap says so instead of listing outsiders.
     greece = next(g for g in report.gaps_of("geography") if g.key == "EL")
     assert greece.candidates == () and greece.search.startswith("no candidate")
-    # Composition: VET provider a6 and large employer a3 are members; no authority, HE, social partner.
+    # Composition: VET provider a6 and large employer a3 are members.
     keys = {g.key for g in report.gaps_of("composition")}
     assert keys == {
         "public_authorities",
         "higher_education",
-        "social_partners",
+        "smes",
+        "trade_unions",
         "representative_organisations",
-        "employers_organisations",
     }
     he = next(g for g in report.gaps_of("composition") if g.key == "higher_education")
     # a2 is in the EU27 but does not state the partnership's ecosystem (tourism): the ecosystem step
@@ -217,7 +231,7 @@ def test_ranker_without_batch_support_is_used_one_query_at_a_time(snapshot: Snap
 def test_no_candidates_requested(snapshot: Snapshot) -> None:
     mapper = GapMapper(candidates_per_gap=0).fit(snapshot, HeuristicRecommender().fit(snapshot))
     report = mapper.report("R1")
-    assert len(report.gaps) == 3 and all(g.candidates == () for g in report.gaps)
+    assert len(report.gaps) == 4 and all(g.candidates == () for g in report.gaps)
 
 
 def test_bad_parameters(snapshot: Snapshot) -> None:
@@ -270,7 +284,11 @@ def test_region_view(snapshot: Snapshot) -> None:
 def test_recommend_batch_equals_recommend(snapshot: Snapshot) -> None:
     rec = HeuristicRecommender().fit(snapshot)
     queries = [query_for_partnership(snapshot, p) for p in ("R1", "R2", "L1")]
-    flt = [CandidateFilters(), CandidateFilters(countries=("ES",)), CandidateFilters(org_ids=("a5", "a6", "a9"))]
+    flt = [
+        CandidateFilters(),
+        CandidateFilters(countries=("ES",)),
+        CandidateFilters(org_ids=("a5", "a6", "a9")),
+    ]
     batch = rec.recommend_batch(queries, [flt] * 3, 4)
     for q, lists in zip(queries, batch, strict=True):
         for f, got in zip(flt, lists, strict=True):

@@ -10,9 +10,9 @@ members (Adamic–Adar, squashed): R1–L1 share o1, in 2 partnerships: x = 1/lo
 ecosystems (Jaccard): R1–L1 = 1; R1–R2 = 0.
 regions: R1 reaches NUTS 2 (ES, ES5, ES51), L1 only countries, so R1–L1 is compared at level 0:
   {ES} ∩ EU27 over min(1, 27) = 1. R1–R2: 1 at levels 0, 1, 2 → 1. R1–R3: nothing shared → 0.
-complementarity: R1 misses VET and social partners (2); L1 misses public authorities, HE, social
-  partners, representative and employers' organisations (5). L1 fills R1's VET need (o2); R1 fills
-  L1's public-authority (o3) and HE (o4) needs: (1 + 2) / (2 + 5) = 3/7.
+complementarity: R1 misses VET, SMEs, trade unions and chambers (4); L1 misses public authorities,
+  HE, SMEs, trade unions and representative organisations (5). L1 fills R1's VET need (o2); R1 fills
+  L1's public-authority (o3) and HE (o4) needs: (1 + 2) / (4 + 5) = 1/3.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def test_signals_are_the_hand_computed_ones(finder: SynergyFinder) -> None:
     assert l1["members"] == pytest.approx(AA_ONE, abs=1e-6)
     assert l1["ecosystems"] == pytest.approx(1.0)
     assert l1["regions"] == pytest.approx(1.0)
-    assert l1["complementarity"] == pytest.approx(3 / 7, abs=1e-6)
+    assert l1["complementarity"] == pytest.approx(1 / 3, abs=1e-6)
     r2 = _signals(_pair(pairs, "R2"))
     assert r2["members"] == pytest.approx(AA_ONE, abs=1e-6)
     assert r2["ecosystems"] == 0.0

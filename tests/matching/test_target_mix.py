@@ -25,15 +25,17 @@ def test_defaults_follow_the_handbook() -> None:
     assert regional["regional_authority"] == {StakeholderType.REGIONAL_LOCAL_AUTHORITY}
     assert regional["vet"] == {StakeholderType.VET_PROVIDER}
     assert regional["higher_education"] == {StakeholderType.HIGHER_EDUCATION}
-    assert regional["employers"] == {StakeholderType.LARGE_EMPLOYER, StakeholderType.SME}
-    # "trade unions and/or chambers of commerce or other economic representative groups" is one group
-    assert regional["social_partners"] == {
-        StakeholderType.TRADE_UNION,
+    assert regional["large_employers"] == {StakeholderType.LARGE_EMPLOYER}
+    assert regional["smes"] == {StakeholderType.SME}
+    assert regional["trade_unions"] == {StakeholderType.TRADE_UNION}
+    # "chambers of commerce or other economic representative groups" is one group of two types
+    assert regional["economic_representatives"] == {
         StakeholderType.CHAMBER_BUSINESS_ASSOCIATION,
         StakeholderType.EMPLOYERS_ORGANISATION,
     }
-    large = {r.id for r in mix.for_partnership("x", PartnershipKind.LARGE_SCALE).requirements}
-    assert {"representative_organisations", "employers_organisations"} <= large
+    large = {r.id: set(r.types) for r in mix.for_partnership("x", PartnershipKind.LARGE_SCALE).requirements}
+    assert StakeholderType.EMPLOYERS_ORGANISATION in large["representative_organisations"]
+    assert StakeholderType.NATIONAL_PUBLIC_BODY in large["public_authorities"]
     assert mix.for_partnership("x", PartnershipKind.REGIONAL).origin == "kind regional (default)"
 
 
