@@ -359,6 +359,7 @@ def demo(
 
 
 # feature registrations
+__import__("pactmatch.commands.events", fromlist=["register"]).register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

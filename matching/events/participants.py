@@ -85,24 +85,17 @@ def pair_matrix(n: int, pairs: Iterable[tuple[int, int]], values: Iterable[float
     return m
 
 
-def met_before_pairs(org_rows: sparse.spmatrix, org_ids: Sequence[str]) -> set[tuple[int, int]]:
-    """Pairs of attendees already working together: co-members of a partnership, or the same org.
+def met_before_pairs(org_rows: sparse.spmatrix) -> set[tuple[int, int]]:
+    """Pairs of attendees already working together: co-members of at least one partnership.
 
     ``org_rows`` is the (attendees × partnerships) slice of the snapshot's membership matrix (a
     zero row for an organisation the snapshot does not know); one sparse product finds every pair.
+    Attendees of the same organisation are added by :func:`build_participants` itself.
     """
     m = sparse.csr_matrix(org_rows, dtype=np.float32)
     m.data[:] = 1.0
     co = (m @ m.T).tocoo()
-    pairs = {(int(i), int(j)) for i, j in zip(co.row, co.col, strict=True) if i < j}
-    by_org: dict[str, list[int]] = defaultdict(list)
-    for i, org in enumerate(org_ids):
-        by_org[org].append(i)
-    for members in by_org.values():
-        for a in range(len(members)):
-            for b in range(a + 1, len(members)):
-                pairs.add((members[a], members[b]))
-    return pairs
+    return {(int(i), int(j)) for i, j in zip(co.row, co.col, strict=True) if i < j}
 
 
 def _resolve(refs: Sequence[str], by_id: dict[str, int], by_org: dict[str, list[int]]) -> tuple[list[int], list[str]]:
@@ -128,7 +121,8 @@ def build_participants(
 ) -> tuple[Participants, PairRules, list[str]]:
     """Arrays and pair rules for ``attendees`` of ``event``; also returns warnings (unknown refs).
 
-    An attendee's effective cap is ``min(max_meetings or the event default, available slots)``:
+    ``met_before`` pairs (e.g. co-members of a partnership) and attendees of the same organisation
+    count as having met: excluded unless one of them asks. An attendee's effective cap is ``min(max_meetings or the event default, available slots)``:
     nobody can have two meetings in one slot.
     """
     n = len(attendees)
@@ -205,10 +199,11 @@ def build_participants(
     if event.groups:
         ids = event.group_ids()
         group_allowed = np.array([[event.groups_may_meet(g, h) for h in ids] for g in ids], dtype=bool)
+    same_org = {(a, b) for members in by_org.values() for k, a in enumerate(members) for b in members[k + 1 :]}
     rules = PairRules(
         requests=pair_matrix(n, requested_by.keys(), (float(len(v)) for v in requested_by.values())),
         vetoes=pair_matrix(n, veto_pairs),
-        met_before=pair_matrix(n, set(met_before)),
+        met_before=pair_matrix(n, {(min(i, j), max(i, j)) for i, j in met_before} | same_org),
         group_allowed=group_allowed,
         requested_by={k: tuple(sorted(v)) for k, v in requested_by.items()},
     )

@@ -29,13 +29,13 @@ attendees the blocks are kept, because candidate generation and LP pricing read 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from matching.events.participants import PairRules, Participants
 from matching.features import REGION_TIERS
@@ -348,6 +348,14 @@ class PairScorer:
         return EdgeSet(edges.u, edges.v, self.pair_scores(edges.u, edges.v)), excess
 
     # -- explanations ---------------------------------------------------------------------------
+    @cached_property
+    def term_frequency(self) -> Counter[str]:
+        """In how many attendees' texts each word occurs: rare shared words explain a match best."""
+        counts: Counter[str] = Counter()
+        for offer, want in zip(self.p.offer_texts, self.p.want_texts, strict=True):
+            counts.update(set(_words(offer)) | set(_words(want)))
+        return counts
+
     def _directional(self, i: int, j: int) -> list[tuple[str, float, str]]:
         """``(signal, weighted value, evidence)`` of ``i``'s interest in ``j``."""
         p = self.p
@@ -367,7 +375,7 @@ class PairScorer:
         p = self.p
         who, other = p.names[i], p.names[j]
         if signal == "text":
-            terms = shared_terms(p.want_texts[i], p.offer_texts[j])
+            terms = shared_terms(p.want_texts[i], p.offer_texts[j], self.term_frequency)
             if terms:
                 return f"{other} offers {', '.join(terms)}, which {who} looks for (similarity {raw:.2f})"
             return f"{other}'s offer matches what {who} looks for: \"{snippet(p.want_texts[i])}\" (similarity {raw:.2f})"
@@ -424,21 +432,27 @@ _WORD = re.compile(r"[^\W\d_][\w-]{3,}", re.UNICODE)
 _EXTRA_STOP = frozenset({"project", "projects", "partner", "partners", "looking", "offer", "offers", "offering"})
 
 
-def shared_terms(want: str, offer: str, limit: int = 4) -> list[str]:
-    """Content words (4+ letters, no stop words) of ``want`` that also occur in ``offer``, in order.
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def shared_terms(want: str, offer: str, frequency: Counter[str] | None = None, limit: int = 4) -> list[str]:
+    """Content words (4+ letters, no stop words) of ``want`` that also occur in ``offer``.
 
     A lexical hint to go with the embedding similarity: people trust "you both mention *battery
-    recycling*" more than a number.
+    recycling*" more than a number. With ``frequency`` (how many attendees use each word) the rarest
+    shared words come first, since "data" or "research" is shared by half the room; otherwise they
+    keep their order in ``want``.
     """
-    offered = {w.lower() for w in _WORD.findall(offer)}
-    out: list[str] = []
-    for word in _WORD.findall(want):
-        low = word.lower()
-        if low in offered and low not in ENGLISH_STOP_WORDS and low not in _EXTRA_STOP and low not in out:
-            out.append(low)
-            if len(out) == limit:
-                break
-    return out
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # lazy: sklearn is slow to import
+
+    offered = set(_words(offer))
+    shared = [
+        w for w in dict.fromkeys(_words(want)) if w in offered and w not in ENGLISH_STOP_WORDS and w not in _EXTRA_STOP
+    ]
+    if frequency is not None:
+        shared.sort(key=lambda w: frequency.get(w, 0))  # stable: ties keep the want order
+    return shared[:limit]
 
 
 def snippet(text: str, length: int = 80) -> str:
