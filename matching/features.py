@@ -196,13 +196,16 @@ def candidate_mask(
         if idx is not None:
             mask[idx] = False
     if filters.countries:
-        ids = [snapshot.regions.lookup(nuts_country(c)) for c in filters.countries]
+        # A country no organisation is in has no id: it must match nobody, not the rows without a country.
+        ids = [i for c in filters.countries if (i := snapshot.regions.lookup(nuts_country(c))) != NO_REGION]
         mask &= np.isin(snapshot.org_regions[:, 0], ids)
     if filters.regions:
         inside = np.zeros(snapshot.n_orgs, dtype=bool)
         for code in filters.regions:
             lv = min(len(code) - 2, 3)
-            inside |= snapshot.org_regions[:, lv] == snapshot.regions.lookup(code)
+            region_id = snapshot.regions.lookup(code)
+            if region_id != NO_REGION:  # unknown to the snapshot: nobody's primary code is inside it
+                inside |= snapshot.org_regions[:, lv] == region_id
         # Organisations with several codes lie inside when any of their codes does.
         for i in snapshot.multi_region_orgs:
             if not inside[i] and any(

@@ -298,3 +298,12 @@ def test_recommend_batch_equals_recommend(snapshot: Snapshot) -> None:
     # org_ids restricts to the listed organisations (members are still never candidates)
     assert {r.org_id for r in batch[0][2]} == {"a5", "a6", "a9"}
     assert {r.org_id for r in batch[2][2]} == {"a5", "a9"}
+
+
+def test_a_region_without_organisations_matches_nobody(snapshot: Snapshot) -> None:
+    # a8 has no NUTS 3 code; an unknown NUTS 3 region (or country) must not match such organisations.
+    assert region_stakeholders(snapshot, "DE112").organisations == 0
+    rec = HeuristicRecommender().fit(snapshot)
+    q = query_for_partnership(snapshot, "R1")
+    assert rec.recommend(q, 5, CandidateFilters(regions=("DE112",))) == []
+    assert rec.recommend(q, 5, CandidateFilters(countries=("PT",))) == []
