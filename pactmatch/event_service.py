@@ -576,6 +576,7 @@ class EventService:
                 solver=st.solver,
                 status=st.status,
                 objective=st.objective,
+                selection_objective=st.selection_objective,
                 score_total=st.score_total,
                 lp_bound=st.lp_bound,
                 gap_to_bound=st.gap_to_bound,

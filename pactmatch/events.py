@@ -117,6 +117,32 @@ class SlotSpec(_Frozen):
     duration_minutes: int = Field(default=30, ge=5, le=480)
 
 
+def _check_event(
+    slots: list[tuple[str, datetime, datetime]], groups: tuple[AttendeeGroup, ...], min_meetings: int, max_meetings: int
+) -> None:
+    """Rules an event must satisfy, shared by the input form and the stored model (ValueError)."""
+    _unique(tuple(s[0] for s in slots), "slot_id")
+    ordered = sorted(slots, key=lambda s: s[1])
+    for before, after in pairwise(ordered):
+        if after[1] < before[2]:
+            raise ValueError(f"slots {before[0]!r} and {after[0]!r} overlap")
+    group_ids = _unique(tuple(g.group_id for g in groups), "group_id")
+    for g in groups:
+        for other in g.meets:
+            if other not in group_ids:
+                raise ValueError(f"group {g.group_id!r} meets unknown group {other!r}")
+    if min_meetings > max_meetings:
+        raise ValueError("min_meetings must not exceed default_max_meetings")
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA timezone {value!r} (e.g. Europe/Brussels)") from exc
+    return value
+
+
 class EventCreate(_Frozen):
     """What an organiser sends to create (or replace) an event."""
 
@@ -131,13 +157,28 @@ class EventCreate(_Frozen):
     min_meetings: int = Field(default=2, ge=0, le=MAX_MEETINGS_PER_ATTENDEE, description="fairness floor")
     groups: tuple[AttendeeGroup, ...] = Field(default=(), max_length=50)
 
-    def to_event(self, event_id: str, created_at: datetime) -> Event:
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        return _check_timezone(value)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventCreate:
+        slots = self._slots()
+        _check_event([(s.slot_id, s.start, s.end) for s in slots], self.groups, self.min_meetings, self.default_max_meetings)
+        return self
+
+    def _slots(self) -> list[TimeSlot]:
         slots = []
         for n, spec in enumerate(self.slots, start=1):
             start = spec.start if isinstance(spec.start, datetime) else datetime.combine(self.date, spec.start)
-            slots.append(
-                TimeSlot(slot_id=spec.slot_id or f"s{n}", start=start, duration_minutes=spec.duration_minutes)
-            )
+            if start.tzinfo is not None:
+                raise ValueError("give slot starts as local times without offset; the event's timezone applies")
+            slots.append(TimeSlot(slot_id=spec.slot_id or f"s{n}", start=start, duration_minutes=spec.duration_minutes))
+        return slots
+
+    def to_event(self, event_id: str, created_at: datetime | None) -> Event:
+        slots = self._slots()
         return Event(
             event_id=event_id,
             name=self.name,
@@ -171,26 +212,12 @@ class Event(_Frozen):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA timezone {value!r} (e.g. Europe/Brussels)") from exc
-        return value
+        return _check_timezone(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Event:
-        _unique(tuple(s.slot_id for s in self.slots), "slot_id")
-        ordered = sorted(self.slots, key=lambda s: s.start)
-        for before, after in pairwise(ordered):
-            if after.start < before.end:
-                raise ValueError(f"slots {before.slot_id!r} and {after.slot_id!r} overlap")
-        group_ids = _unique(tuple(g.group_id for g in self.groups), "group_id")
-        for g in self.groups:
-            for other in g.meets:
-                if other not in group_ids:
-                    raise ValueError(f"group {g.group_id!r} meets unknown group {other!r}")
-        if self.min_meetings > self.default_max_meetings:
-            raise ValueError("min_meetings must not exceed default_max_meetings")
+        slots = [(s.slot_id, s.start, s.end) for s in self.slots]
+        _check_event(slots, self.groups, self.min_meetings, self.default_max_meetings)
         return self
 
     @property
@@ -388,7 +415,8 @@ class DroppedMeeting(_Frozen):
 class ScheduleStats(_Frozen):
     solver: str = Field(description="milp (HiGHS) or greedy fallback")
     status: str
-    objective: float = Field(description="total score minus the fairness penalty")
+    objective: float = Field(description="total score minus the fairness penalty, as scheduled")
+    selection_objective: float = Field(description="the same for the chosen introductions before slotting")
     score_total: float
     lp_bound: float | None = Field(description="LP relaxation bound on the objective (over all pairs)")
     gap_to_bound: float | None

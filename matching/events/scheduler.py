@@ -47,6 +47,7 @@ class ScheduleOptions:
     floor: int = 2
     top_n: int | None = None  # candidate partners per attendee; default max(3 × largest cap, 12)
     time_limit: float = 20.0  # seconds for the selection MILP
+    slot_rounds: int = 3  # slot assignment ↔ re-selection rounds when meetings cannot be placed
     slot_time_limit: float = 2.0  # the exact slot MILP only runs when greedy + repair leave meetings unplaced
     mip_rel_gap: float = 1e-2  # HiGHS stops within 1 % of its bound; at 300 attendees that is 0.5 s, exact is 4 s
     max_pricing_rounds: int = 8
@@ -197,22 +198,45 @@ def plan_meetings(
     step("select", 1)
 
     step("slots", 0)
-    chosen = np.nonzero(selection.chosen)[0]
-    assignment = assign_slots(
-        edges.u[chosen],
-        edges.v[chosen],
-        edges.score[chosen],
-        p.available,
-        tables,
-        fixed_slot=pin_slot[chosen],
-        fixed_table=pin_table[chosen],
-        time_limit=opts.slot_time_limit,
-    )
-    unplaced = assignment.unplaced
+    # Slot assignment, then re-selection around what could not be placed: placed meetings are
+    # locked (slot, table and selection), unplaceable ones banned, and the MILP fills the freed
+    # room; a few rounds at most, each placing at least as much as the one before.
+    chosen = selection.chosen.copy()
     slot_of = np.full(len(edges), -1, dtype=np.int64)
     table_of = np.zeros(len(edges), dtype=np.int64)
-    slot_of[chosen] = assignment.slot
-    table_of[chosen] = assignment.table
+    banned = np.zeros(len(edges), dtype=bool)
+    unplaced: int | None = None
+    slot_method, slot_rounds = "", 0
+    for slot_rounds in range(1, opts.slot_rounds + 1):  # noqa: B007 (reported)
+        idx = np.nonzero(chosen)[0]
+        placed_before = slot_of[idx] >= 0
+        assignment = assign_slots(
+            edges.u[idx],
+            edges.v[idx],
+            edges.score[idx],
+            p.available,
+            tables,
+            fixed_slot=np.where(placed_before, slot_of[idx], pin_slot[idx]),
+            fixed_table=np.where(placed_before, table_of[idx], pin_table[idx]),
+            # the exact slot MILP only in the last round: before it, re-selection is cheaper
+            time_limit=opts.slot_time_limit if slot_rounds == opts.slot_rounds else 0.0,
+        )
+        slot_of[idx] = assignment.slot
+        table_of[idx] = assignment.table
+        slot_method = assignment.method
+        failed = idx[assignment.slot < 0]
+        unplaced = len(failed) if unplaced is None else unplaced
+        if not len(failed) or opts.solver != "milp":
+            break
+        banned[failed] = True
+        placed = slot_of >= 0
+        retry = SelectionProblem(n, edges, p.caps, floors, total_capacity, placed, banned & ~placed)
+        again = solve_milp(retry, time_limit=opts.time_limit, mip_rel_gap=opts.mip_rel_gap)
+        if again is None:
+            break
+        chosen = again.chosen
+    slot_of[~chosen] = -1
+    table_of[~chosen] = 0
     slot_of, table_of = _fill_gaps(problem, p.available, tables, slot_of, table_of)
     step("slots", 1)
 
@@ -248,8 +272,8 @@ def plan_meetings(
         mean_meetings=float(degrees.mean()) if n else 0.0,
         candidate_edges=len(edges),
         pricing_rounds=rounds,
-        unplaced_after_selection=unplaced,
-        slot_method=assignment.method,
+        unplaced_after_selection=unplaced or 0,
+        slot_method=f"{slot_method}, {slot_rounds} round(s)",
         seconds=seconds,
     )
     unmatched = _unmatched(p, counts, degrees, opts.floor)

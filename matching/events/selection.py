@@ -47,10 +47,17 @@ class SelectionProblem:
     floors: npt.NDArray[np.int64]
     total_capacity: int
     fixed: npt.NDArray[np.bool_]  # per edge: pinned, must be selected
+    banned: npt.NDArray[np.bool_] | None = None  # per edge: may not be selected (e.g. no slot fits it)
 
     def __post_init__(self) -> None:
         if len(self.fixed) != len(self.edges):
             raise ValueError("one fixed flag per edge")
+        if self.banned is not None and (len(self.banned) != len(self.edges) or np.any(self.banned & self.fixed)):
+            raise ValueError("one banned flag per edge, never on a fixed edge")
+
+    @property
+    def allowed(self) -> npt.NDArray[np.bool_]:
+        return np.ones(len(self.edges), dtype=bool) if self.banned is None else ~self.banned
         if np.any(self.floors > self.caps):
             raise ValueError("a floor above its cap")
 
@@ -82,6 +89,7 @@ class SelectionProblem:
             np.all(self.degrees(chosen) <= self.caps)
             and chosen.sum() <= self.total_capacity
             and np.all(chosen[self.fixed])
+            and not np.any(chosen & ~self.allowed)
         )
 
     def _matrices(self) -> tuple[npt.NDArray[np.float64], sparse.csr_matrix, npt.NDArray[np.float64]]:
@@ -99,7 +107,7 @@ class SelectionProblem:
 
     def _bounds(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         lower = np.concatenate([self.fixed.astype(np.float64), np.zeros(self.n)])
-        upper = np.concatenate([np.ones(len(self.edges)), self.floors.astype(np.float64)])
+        upper = np.concatenate([self.allowed.astype(np.float64), self.floors.astype(np.float64)])
         return lower, upper
 
 
@@ -180,6 +188,7 @@ def greedy(problem: SelectionProblem) -> Selection:
     """The naive baseline: best-scoring meetings first while both sides have room (no fairness)."""
     started = time.perf_counter()
     order = np.lexsort((-problem.edges.score, ~problem.fixed))  # pinned first, then by score
+    order = order[problem.allowed[order]]
     chosen = _fill(problem, order, np.zeros(len(problem.edges), dtype=bool))
     return Selection(chosen, "greedy", "heuristic", time.perf_counter() - started)
 
@@ -204,7 +213,7 @@ def fair_greedy(problem: SelectionProblem) -> Selection:
             if deg[i] >= problem.floors[i] or total >= problem.total_capacity:
                 continue
             edges = inc.indices[inc.indptr[i] : inc.indptr[i + 1]]
-            edges = edges[~chosen[edges]]
+            edges = edges[~chosen[edges] & problem.allowed[edges]]
             if not len(edges):
                 continue
             other = np.where(u[edges] == i, v[edges], u[edges])
@@ -222,6 +231,7 @@ def fair_greedy(problem: SelectionProblem) -> Selection:
         if not progress:
             break
     order = np.argsort(-s, kind="stable")
+    order = order[problem.allowed[order]]
     chosen = _fill(problem, order, chosen, deg=deg, total=total)
     assert len(chosen) == m
     return Selection(chosen, "fair-greedy", "heuristic", time.perf_counter() - started)
