@@ -23,6 +23,7 @@ from matching.types import CandidateFilters, PartnershipQuery, Recommendation
 from pactmatch.domain import Membership, Organisation, Partnership, organisation_text, partnership_text
 from pactmatch.errors import ConflictError, InvalidInputError
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
+from pactmatch.rankers import default_ranker
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
@@ -88,7 +89,7 @@ class PactmatchService:
         *,
         encoder: Encoder | str = "minilm",
         cache: EmbeddingCache | None = None,
-        ranker_factory: RankerFactory = heuristic_ranker,
+        ranker_factory: RankerFactory = default_ranker,
     ) -> None:
         self.store = store
         self._encoder_spec = encoder if isinstance(encoder, str) else None
