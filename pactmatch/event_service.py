@@ -306,7 +306,7 @@ class EventService:
                 for f, m in check_attendee(event, a, f"attendee {a.attendee_id}")
             ]
             if issues:
-                raise InvalidInputError("registered attendees do not fit the new event", issues[:50])
+                raise _invalid("registered attendees do not fit the new event", issues[:50])
             self.repo.put_event(event)
         return event, created
 
@@ -367,7 +367,7 @@ class EventService:
             if progress:
                 progress("profiles", row, len(bodies))
         if strict and report.errors:
-            raise InvalidInputError("registration rejected", report.errors)
+            raise _invalid("registration rejected", report.errors)
         for _, body, org, _ in prepared:
             if body.organisation is not None:  # a new organisation joins the store (matchable elsewhere too)
                 self.service.put_organisation(org)
@@ -445,13 +445,13 @@ class EventService:
                     try:
                         updated = Attendee.model_validate({**a.model_dump(), **patch.model_dump(exclude_unset=True)})
                     except ValidationError as exc:
-                        raise InvalidInputError(
+                        raise _invalid(
                             "invalid attendee update",
                             [FieldIssue(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()],
                         ) from exc
                     issues = [FieldIssue(f, m) for f, m in check_attendee(event, updated)]
                     if issues:
-                        raise InvalidInputError("attendee does not fit the event", issues)
+                        raise _invalid("attendee does not fit the event", issues)
                     current[k] = updated
                     self.repo.put_attendees(event_id, current)
                     return updated
@@ -659,6 +659,13 @@ class EventService:
 
     def agenda(self, event_id: str, attendee_id: str) -> Agenda:
         return self.agendas(event_id, [attendee_id])[0]
+
+
+def _invalid(message: str, issues: list[FieldIssue]) -> InvalidInputError:
+    """An InvalidInputError whose message also lists the issues (the CLI prints only the message)."""
+    detail = "; ".join(f"{i.field}: {i.message}" for i in issues[:10])
+    more = f" (and {len(issues) - 10} more)" if len(issues) > 10 else ""
+    return InvalidInputError(f"{message}: {detail}{more}" if detail else message, issues)
 
 
 def _unique_id(base: str, taken: set[str]) -> str:

@@ -8,6 +8,7 @@ import io
 import json
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,14 @@ from pydantic import ValidationError
 
 from pactmatch.domain import Partnership, StakeholderType
 from pactmatch.errors import ConflictError, InvalidInputError, NotFoundError, PactmatchError
-from pactmatch.event_exports import agenda_ics, agendas_csv, summarise, summary_csv, summary_html, write_exports
+from pactmatch.event_exports import (
+    agenda_ics,
+    agendas_csv,
+    summarise,
+    summary_csv,
+    summary_html,
+    write_exports,
+)
 from pactmatch.event_service import (
     EventService,
     StoreSelection,
@@ -26,7 +34,14 @@ from pactmatch.event_service import (
     profile_wishes,
     read_attendee_file,
 )
-from pactmatch.events import AttendeeCreate, AttendeeGroup, AttendeePatch, EventCreate, SlotSpec, check_attendee
+from pactmatch.events import (
+    AttendeeCreate,
+    AttendeeGroup,
+    AttendeePatch,
+    EventCreate,
+    SlotSpec,
+    check_attendee,
+)
 from pactmatch.service import PactmatchService
 from tests.conftest import CONSORTIA, member, org, partnership, requires_shared_data
 
@@ -54,7 +69,7 @@ def event_body(**kw: object) -> EventCreate:
 @given(st.lists(st.tuples(st.integers(0, 600), st.integers(5, 120)), min_size=1, max_size=8))
 def test_slots_are_accepted_exactly_when_they_do_not_overlap(raw: list[tuple[int, int]]) -> None:
     intervals = sorted(raw)
-    overlap = any(b[0] < a[0] + a[1] for a, b in zip(intervals, intervals[1:], strict=False))
+    overlap = any(b[0] < a[0] + a[1] for a, b in pairwise(intervals))
     slots = [
         SlotSpec(start=datetime.combine(DAY, time(0, 0)) + timedelta(minutes=start), duration_minutes=length)
         for start, length in raw

@@ -1,0 +1,134 @@
+"""``pactmatch event ...`` end to end with CliRunner on a tiny store (hashing encoder)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pactmatch.cli import app
+
+ORGS = [
+    {"org_id": "u1", "name": "University of Ghent", "stakeholder_type": "higher_education", "country": "BE",
+     "description": "Research and training in battery recycling"},
+    {"org_id": "s1", "name": "Recycling SME", "stakeholder_type": "sme", "country": "BE",
+     "description": "Battery recycling plant hiring technicians"},
+    {"org_id": "v1", "name": "VET college", "stakeholder_type": "vet_provider", "country": "NL",
+     "description": "Vocational training in recycling and welding"},
+    {"org_id": "s2", "name": "Welding SME", "stakeholder_type": "sme", "country": "DE",
+     "description": "Welding of steel structures, looking for apprentices"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PACTMATCH_STORE": str(tmp_path / "store"),
+        "PACTMATCH_ENCODER": "hashing",
+        "PACTMATCH_CACHE_DIR": str(tmp_path / "cache"),
+        "COLUMNS": "200",
+    }
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env=env)
+    return result.exit_code, result.output
+
+
+def test_event_workflow(env: dict[str, str], tmp_path: Path) -> None:
+    data = tmp_path / "orgs.json"
+    data.write_text(json.dumps({"organisations": ORGS}), encoding="utf-8")
+    code, out = run(env, "import", "json", str(data))
+    assert code == 0, out
+
+    code, out = run(
+        env, "event", "create", "--name", "Brokerage", "--date", "2025-06-03", "--id", "b1", "--start", "09:00",
+        "--slots", "4", "--duration", "20", "--gap", "10", "--tables", "5", "--max-meetings", "3", "--min-meetings", "1",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "09:00–10:50" in out  # 4 slots of 20 min with 10 min breaks
+    code, out = run(
+        env, "event", "create", "--name", "Brokerage", "--date", "2025-06-03", "--id", "b1", "--tables", "5"
+    )
+    assert code == 1 and "already exists" in out
+
+    code, out = run(
+        env, "event", "register", "b1", "--org-id", "u1", "--person", "Ann", "--want", "recycling companies"
+    )
+    assert code == 0 and "u1-ann" in out, out
+    code, out = run(env, "event", "register", "b1", "--org-id", "ghost", "--person", "Bob")
+    assert code == 1 and "unknown organisation 'ghost'" in out
+    code, out = run(env, "event", "register", "b1", "--org-id", "s1", "--person", "Bob", "--slot", "s9")
+    assert code == 1 and "unknown slot" in out
+
+    code, out = run(env, "event", "register-from-store", "b1", "--limit", "10")
+    assert code == 0, out
+    assert "registered 3 attendee(s); 1 already registered" in out
+
+    code, out = run(env, "event", "schedule", "b1")
+    assert code == 0, out
+    assert "meetings for 4 attendees" in out and "LP bound" in out
+
+    code, out = run(env, "event", "agenda", "b1", "u1-ann", "--format", "json")
+    assert code == 0, out
+    agenda = json.loads(out)
+    assert agenda["attendee_id"] == "u1-ann" and agenda["items"] and agenda["items"][0]["why"]
+
+    ics = tmp_path / "ann.ics"
+    code, out = run(env, "event", "agenda", "b1", "u1-ann", "--format", "ics", "--output", str(ics))
+    assert code == 0, out
+    from icalendar import Calendar
+
+    cal = Calendar.from_ical(ics.read_bytes())
+    assert len(list(cal.walk("VEVENT"))) == len(agenda["items"])
+
+    code, out = run(env, "event", "summary", "b1", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].startswith("attendee_id,person"), out
+    code, out = run(env, "event", "summary", "b1")
+    assert code == 0 and "Meetings per attendee" in out
+
+    code, out = run(env, "event", "export", "b1", "--out", str(tmp_path / "exp"))
+    assert code == 0, out
+    assert (tmp_path / "exp" / "summary.html").read_text().count("<svg") == 2
+    assert len(list((tmp_path / "exp" / "ics").glob("*.ics"))) == 4
+
+    code, out = run(env, "event", "unregister", "b1", "u1-ann")
+    assert code == 0
+    code, out = run(env, "event", "schedule", "b1")
+    assert code == 0 and "cancelled" in out
+
+    code, out = run(env, "event", "list")
+    assert code == 0 and "b1" in out
+    code, out = run(env, "event", "agenda", "b1", "nobody")
+    assert code == 1 and "attendee 'nobody' not found" in out
+
+
+def test_register_from_a_csv_file_reports_bad_rows(env: dict[str, str], tmp_path: Path) -> None:
+    data = tmp_path / "orgs.json"
+    data.write_text(json.dumps({"organisations": ORGS}), encoding="utf-8")
+    assert run(env, "import", "json", str(data))[0] == 0
+    assert (
+        run(env, "event", "create", "--name", "E", "--date", "2025-06-03", "--id", "e", "--tables", "3")[0]
+        == 0
+    )
+    people = tmp_path / "people.csv"
+    people.write_text("org_id,person,wanted_types\nu1,Ann,sme\ns1,Bob,pilot\n", encoding="utf-8")
+    code, out = run(env, "event", "register", "e", "--file", str(people))
+    assert code == 1
+    assert "line 3" in out and "wanted_types" in out
+    assert "registered 1 attendee(s)" in out
+
+
+def test_bad_event_input_is_one_clear_line(env: dict[str, str]) -> None:
+    code, out = run(env, "event", "create", "--name", "E", "--date", "03/06/2025", "--tables", "3")
+    assert code == 2 and "--date" in out
+    code, out = run(
+        env, "event", "create", "--name", "E", "--date", "2025-06-03", "--tables", "3", "--group", "a:b"
+    )
+    assert code == 1 and "unknown group 'b'" in out
+    code, out = run(
+        env, "event", "create", "--name", "E", "--date", "2025-06-03", "--tables", "3", "--start", "23:30"
+    )
+    assert code == 1 and "midnight" in out
