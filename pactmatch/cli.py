@@ -361,6 +361,7 @@ def demo(
 # feature registrations
 __import__("pactmatch.commands.events", fromlist=["register"]).register(app)
 __import__("pactmatch.commands.evaluate", fromlist=["register"]).register(app)
+__import__("pactmatch.commands.mapping", fromlist=["register"]).register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point
