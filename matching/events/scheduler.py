@@ -51,6 +51,7 @@ class ScheduleOptions:
     slot_time_limit: float = 2.0  # the exact slot MILP only runs when greedy + repair leave meetings unplaced
     mip_rel_gap: float = 1e-2  # HiGHS stops within 1 % of its bound; at 300 attendees that is 0.5 s, exact is 4 s
     max_pricing_rounds: int = 8
+    pricing_tolerance: float = 1e-4
     solver: Literal["milp", "greedy"] = "milp"
     compute_bound: bool = True
 
@@ -179,7 +180,9 @@ def plan_meetings(
             # the LP over all pairs (see PairScorer.price); the tightest round counts.
             bound = lp.bound + excess if bound is None else min(bound, lp.bound + excess)
             bound_is_global = True
-            if len(new) == 0:
+            # Stop when nothing is priced out, or when all pairs left out could lift the LP by less
+            # than opts.pricing_tolerance (relative): the bound above already accounts for them.
+            if len(new) == 0 or excess <= opts.pricing_tolerance * max(abs(lp.bound), 1.0):
                 break
             edges = edges.concat(new)
             fixed = np.concatenate([fixed, np.zeros(len(new), dtype=bool)])
@@ -207,7 +210,7 @@ def plan_meetings(
     banned = np.zeros(len(edges), dtype=bool)
     unplaced: int | None = None
     slot_method, slot_rounds = "", 0
-    for slot_rounds in range(1, opts.slot_rounds + 1):  # noqa: B007 (reported)
+    for slot_rounds in range(1, opts.slot_rounds + 1):
         idx = np.nonzero(chosen)[0]
         placed_before = slot_of[idx] >= 0
         assignment = assign_slots(

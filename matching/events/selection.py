@@ -139,7 +139,10 @@ def solve_lp(problem: SelectionProblem) -> LPSolution:
         return LPSolution(-problem.penalty * float(problem.floors.sum()), np.zeros(0), np.zeros(n), np.zeros(n), 0.0, 0.0)
     c, a_ub, b_ub = problem._matrices()
     lower, upper = problem._bounds()
-    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=np.stack([lower, upper], axis=1), method="highs")
+    # Interior point (with crossover): its duals are "central", which prices out far fewer spurious
+    # pairs than the vertex duals of the simplex on this degenerate LP (4 rounds instead of 10 at
+    # 1,000 CORDIS attendees), at the same time per solve.
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, bounds=np.stack([lower, upper], axis=1), method="highs-ipm")
     if res.status != 0:
         raise RuntimeError(f"selection LP failed: {res.message}")
     marginals = -np.asarray(res.ineqlin.marginals, dtype=np.float64)  # ≥ 0 for a maximisation

@@ -176,7 +176,8 @@ def test_bound_with_pricing_matches_the_lp_over_all_pairs() -> None:
     lp = solve_lp(SelectionProblem(n, full, p.caps, floors, ev.tables * 4, np.zeros(len(full), dtype=bool)))
     stats: PlanStats = plan.stats
     assert stats.lp_bound is not None
-    assert stats.lp_bound == pytest.approx(lp.bound, rel=1e-6)
+    # a valid bound (never below the full LP) and a tight one (pricing stops within 1e-4)
+    assert lp.bound - 1e-7 <= stats.lp_bound <= lp.bound * (1 + ScheduleOptions().pricing_tolerance) + 1e-7
     assert stats.pricing_rounds > 1
     assert stats.objective >= 0.98 * lp.bound
 
