@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(imports.router)
     # feature registrations
     app.include_router(__import__("api.routers.events", fromlist=["router"]).router)
+    app.include_router(__import__("api.routers.mapping", fromlist=["router"]).router)
 
     @app.get("/health", response_model=HealthPublic, tags=["meta"])
     def health(svc: ServiceDep) -> HealthPublic:

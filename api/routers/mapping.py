@@ -1,0 +1,416 @@
+"""Stakeholder mapping over HTTP: gap reports, synergies, region views, the target mix, batch jobs.
+
+Thin handlers over :class:`pactmatch.mapping.MappingService`. Reports come as JSON (typed
+``*Public`` models) or, with ``?format=csv|html``, as a file. Runs over every partnership are
+background jobs (``POST /gap-reports``, ``POST /synergy-reports`` → 202 and a job to poll at
+``/jobs/{id}``, result at ``/jobs/{id}/result``); see :mod:`pactmatch.jobs` for why jobs rather
+than a streamed response. Routes are plain ``def``: the work is CPU-bound and FastAPI runs it in
+its thread pool, so the event loop stays free.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ServiceDep, SettingsDep
+from matching.synergies import PAIR_KINDS
+from matching.target_mix import TargetMix, parse_target_mix
+from pactmatch.domain import Identifier
+from pactmatch.errors import FieldIssue, InvalidInputError
+from pactmatch.jobs import Job, JobRegistry, JobStatus
+from pactmatch.mapping import MappingService
+from pactmatch.reports import (
+    GapReportPublic,
+    RegionViewPublic,
+    ReportFormat,
+    ReportMeta,
+    gap_report_public,
+    region_view_public,
+    synergy_pair_public,
+    write_gaps,
+    write_region,
+    write_synergies,
+)
+from pactmatch.reports.models import SynergyListPublic
+
+MEDIA_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {}, "text/html": {}},
+        "description": "JSON, or a CSV / HTML file with ?format=",
+    }
+}
+MAX_BATCH_IDS = 100_000
+
+
+# -- dependencies --------------------------------------------------------------------------------
+def get_mapping(request: Request, service: ServiceDep) -> MappingService:
+    """One MappingService per app, so its fitted synergy finders are reused across requests."""
+    current: MappingService | None = getattr(request.app.state, "mapping_service", None)
+    if current is None or current.service is not service:
+        current = MappingService(service)
+        request.app.state.mapping_service = current
+    return current
+
+
+def get_jobs(request: Request) -> JobRegistry:
+    registry: JobRegistry | None = getattr(request.app.state, "jobs", None)
+    if registry is None:
+        registry = request.app.state.jobs = JobRegistry()
+    return registry
+
+
+MappingDep = Annotated[MappingService, Depends(get_mapping)]
+JobsDep = Annotated[JobRegistry, Depends(get_jobs)]
+FormatQuery = Annotated[
+    Literal["json", "csv", "html"], Query(alias="format", description="json (default), csv or html")
+]
+Level = Annotated[
+    int | None,
+    Query(ge=0, le=3, description="NUTS level of the coverage check (default: the scope as declared)"),
+]
+CandidatesPerGap = Annotated[int, Query(ge=0, le=50, description="candidates proposed per gap")]
+
+
+# -- models at the edge --------------------------------------------------------------------------
+class GapRequest(BaseModel):
+    """Gap report options with an optional target mix for this request only."""
+
+    model_config = ConfigDict(extra="forbid")
+    level: int | None = Field(default=None, ge=0, le=3)
+    candidates_per_gap: int = Field(default=5, ge=0, le=50)
+    target_mix: dict[str, Any] | None = Field(
+        default=None, description="same shape as pactmatch/data/target_mix.json; overrides what it names"
+    )
+
+
+class GapBatchRequest(GapRequest):
+    format: Literal["json", "csv", "html"] = "json"
+    partnership_ids: list[Identifier] | None = Field(
+        default=None, max_length=MAX_BATCH_IDS, description="default: every partnership"
+    )
+
+
+class SynergyBatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    top_k: int = Field(default=5, ge=1, le=50, description="partners kept per partnership")
+    recruits: int = Field(default=0, ge=0, le=5, description="members of each side proposed to the other")
+    pair_kinds: list[Literal[PAIR_KINDS]] | None = None  # type: ignore[valid-type]
+    format: Literal["json", "csv", "html"] = "json"
+
+
+class JobPublic(BaseModel):
+    job_id: str
+    kind: str
+    status: JobStatus
+    phase: str
+    done: int
+    total: int
+    percent: float | None = Field(description="of the current phase")
+    elapsed_seconds: float
+    items: int = Field(description="items written, once succeeded")
+    error: str | None
+    status_url: str
+    result_url: str | None = Field(description="set once the job succeeded")
+
+
+class TargetMixPublic(BaseModel):
+    stored_override: bool = Field(description="whether an override is saved with the store")
+    effective: dict[str, Any] = Field(description="the defaults with the stored override applied")
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _target_mix(raw: dict[str, Any] | None) -> TargetMix | None:
+    if raw is None:
+        return None
+    try:
+        return parse_target_mix(raw, "target_mix")
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            str(exc), [FieldIssue(f"target_mix.{i.field}", i.message) for i in exc.issues]
+        ) from exc
+
+
+def _file(text: str, fmt: str, filename: str) -> Response:
+    return Response(
+        content=text,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+    )
+
+
+def _job_public(job: Job) -> JobPublic:
+    return JobPublic(
+        job_id=job.job_id,
+        kind=job.kind,
+        status=job.status,
+        phase=job.phase,
+        done=job.done,
+        total=job.total,
+        percent=round(100.0 * job.done / job.total, 1) if job.total else None,
+        elapsed_seconds=round(job.elapsed, 2),
+        items=job.items,
+        error=job.error,
+        status_url=f"/jobs/{job.job_id}",
+        result_url=f"/jobs/{job.job_id}/result" if job.status == JobStatus.SUCCEEDED else None,
+    )
+
+
+def _gap_report(
+    mapping: MappingService, partnership_id: str, body: GapRequest, fmt: str
+) -> GapReportPublic | Response:
+    report = gap_report_public(
+        mapping.gaps(
+            partnership_id,
+            level=body.level,
+            candidates_per_gap=body.candidates_per_gap,
+            target_mix=_target_mix(body.target_mix),
+        )
+    )
+    if fmt == "json":
+        return report
+    out = io.StringIO()
+    write_gaps(
+        [report],
+        _fmt(fmt),
+        out,
+        ReportMeta(f"Membership gaps — {report.name}", store=mapping.service.store.description),
+    )
+    return _file(out.getvalue(), fmt, f"gaps-{partnership_id}")
+
+
+def _fmt(fmt: str) -> ReportFormat:
+    assert fmt in MEDIA_TYPES
+    return fmt  # type: ignore[return-value]
+
+
+# -- gaps ----------------------------------------------------------------------------------------
+gaps_router = APIRouter(prefix="/partnerships", tags=["gaps"])
+
+
+@gaps_router.get("/{partnership_id}/gaps", response_model=GapReportPublic, responses=FILE_RESPONSES)
+def partnership_gaps(
+    partnership_id: str,
+    mapping: MappingDep,
+    level: Level = None,
+    candidates_per_gap: CandidatesPerGap = 5,
+    fmt: FormatQuery = "json",
+) -> GapReportPublic | Response:
+    """What the partnership lacks against its target mix, its scope's regions and its ecosystems, with
+    candidates for each gap (explained; searched inside the partnership's area first)."""
+    return _gap_report(
+        mapping, partnership_id, GapRequest(level=level, candidates_per_gap=candidates_per_gap), fmt
+    )
+
+
+@gaps_router.post("/{partnership_id}/gaps", response_model=GapReportPublic, responses=FILE_RESPONSES)
+def partnership_gaps_with_options(
+    partnership_id: str, body: GapRequest, mapping: MappingDep, fmt: FormatQuery = "json"
+) -> GapReportPublic | Response:
+    """The gap report with a target mix given in the body (for this request only)."""
+    return _gap_report(mapping, partnership_id, body, fmt)
+
+
+# -- synergies -----------------------------------------------------------------------------------
+synergies_router = APIRouter(prefix="/partnerships", tags=["synergies"])
+
+
+@synergies_router.get(
+    "/{partnership_id}/synergies", response_model=SynergyListPublic, responses=FILE_RESPONSES
+)
+def partnership_synergies(
+    partnership_id: str,
+    mapping: MappingDep,
+    settings: SettingsDep,
+    top_k: Annotated[int, Query(ge=1, le=200, description="partners to return")] = 10,
+    recruits: Annotated[
+        int, Query(ge=0, le=20, description="members of each side proposed to the other")
+    ] = 3,
+    pair_kind: Annotated[list[str] | None, Query(description=f"keep only: {', '.join(PAIR_KINDS)}")] = None,
+    fmt: FormatQuery = "json",
+) -> SynergyListPublic | Response:
+    """Partnerships to work with, best first: shared themes, bridging organisations, overlapping regions,
+    what each side brings, members of the other side that would fit; already-linked pairs flagged."""
+    pairs = mapping.synergies(
+        partnership_id, top_k=min(top_k, settings.max_top_k), recruits_per_pair=recruits, pair_kinds=pair_kind
+    )
+    items = [synergy_pair_public(p) for p in pairs]
+    if fmt == "json":
+        return SynergyListPublic(partnership_id=partnership_id, items=items)
+    out = io.StringIO()
+    write_synergies(
+        items,
+        _fmt(fmt),
+        out,
+        ReportMeta(f"Synergies — {partnership_id}", store=mapping.service.store.description),
+    )
+    return _file(out.getvalue(), fmt, f"synergies-{partnership_id}")
+
+
+# -- regions -------------------------------------------------------------------------------------
+regions_router = APIRouter(prefix="/regions", tags=["regions"])
+
+
+@regions_router.get("/{code}/stakeholders", response_model=RegionViewPublic, responses=FILE_RESPONSES)
+def region_stakeholders(
+    code: str,
+    mapping: MappingDep,
+    examples: Annotated[
+        int, Query(ge=0, le=500, description="unaffiliated organisations listed per type")
+    ] = 20,
+    max_partnerships: Annotated[int, Query(ge=0, le=500)] = 50,
+    fmt: FormatQuery = "json",
+) -> RegionViewPublic | Response:
+    """Stakeholder mapping of a NUTS region: organisations by type, those in no partnership, and the
+    partnerships that cover it (declared scope or members there)."""
+    view = region_view_public(
+        mapping.region(code, examples_per_type=examples, max_partnerships=max_partnerships)
+    )
+    if fmt == "json":
+        return view
+    out = io.StringIO()
+    write_region(
+        view,
+        _fmt(fmt),
+        out,
+        ReportMeta(f"Region {view.code} {view.label}", store=mapping.service.store.description),
+    )
+    return _file(out.getvalue(), fmt, f"region-{view.code}")
+
+
+# -- target mix ----------------------------------------------------------------------------------
+target_mix_router = APIRouter(prefix="/target-mix", tags=["gaps"])
+
+
+def _mix_public(mapping: MappingService) -> TargetMixPublic:
+    return TargetMixPublic(
+        stored_override=mapping.stored_target_mix() is not None,
+        effective=mapping.target_mix().model_dump(mode="json"),
+    )
+
+
+@target_mix_router.get("", response_model=TargetMixPublic)
+def get_target_mix(mapping: MappingDep) -> TargetMixPublic:
+    """The target mix gap reports use: the handbook defaults with the stored override applied."""
+    return _mix_public(mapping)
+
+
+@target_mix_router.put("", response_model=TargetMixPublic)
+def put_target_mix(body: dict[str, Any], mapping: MappingDep) -> TargetMixPublic:
+    """Save an override with the store (per kind and/or per partnership); it replaces the previous one."""
+    mix = _target_mix(body)
+    assert mix is not None
+    mapping.put_target_mix(mix)
+    return _mix_public(mapping)
+
+
+@target_mix_router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+def delete_target_mix(mapping: MappingDep) -> Response:
+    """Remove the stored override (404 if there is none)."""
+    mapping.delete_target_mix()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- batch jobs ----------------------------------------------------------------------------------
+jobs_router = APIRouter(tags=["jobs"])
+
+
+@jobs_router.post("/gap-reports", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
+def submit_gap_reports(
+    body: GapBatchRequest, mapping: MappingDep, jobs: JobsDep, response: Response
+) -> JobPublic:
+    """Gap reports for every partnership (or the listed ones) as a background job; poll ``status_url``,
+    download ``result_url`` when it has succeeded."""
+    mix = _target_mix(body.target_mix)
+    ids = body.partnership_ids
+    if ids:
+        known = mapping.service.snapshot().partnership_index
+        unknown = [p for p in ids if p not in known]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown partnership(s): {', '.join(unknown[:10])}" + (" …" if len(unknown) > 10 else ""),
+                [FieldIssue("partnership_ids", f"{len(unknown)} unknown id(s), e.g. {unknown[0]!r}")],
+            )
+    meta = ReportMeta("Membership gaps — all partnerships", store=mapping.service.store.description)
+
+    def work(path: Path, progress: Any) -> int:
+        reports = mapping.gap_reports(
+            ids,
+            level=body.level,
+            candidates_per_gap=body.candidates_per_gap,
+            target_mix=mix,
+            progress=progress,
+        )
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            return write_gaps((gap_report_public(r) for r in reports), body.format, fh, meta)
+
+    job = jobs.submit(
+        "gap-reports", work, media_type=MEDIA_TYPES[body.format], filename=f"gap-reports.{body.format}"
+    )
+    response.headers["Location"] = f"/jobs/{job.job_id}"
+    return _job_public(job)
+
+
+@jobs_router.post("/synergy-reports", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
+def submit_synergy_reports(
+    body: SynergyBatchRequest, mapping: MappingDep, jobs: JobsDep, response: Response
+) -> JobPublic:
+    """Every partnership's best partners (each pair once, best first) as a background job."""
+    meta = ReportMeta("Synergies — all partnerships", store=mapping.service.store.description)
+
+    def work(path: Path, progress: Any) -> int:
+        pairs = mapping.all_synergies(
+            top_k=body.top_k, recruits_per_pair=body.recruits, pair_kinds=body.pair_kinds, progress=progress
+        )
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            return write_synergies((synergy_pair_public(p) for p in pairs), body.format, fh, meta)
+
+    job = jobs.submit(
+        "synergy-reports",
+        work,
+        media_type=MEDIA_TYPES[body.format],
+        filename=f"synergy-reports.{body.format}",
+    )
+    response.headers["Location"] = f"/jobs/{job.job_id}"
+    return _job_public(job)
+
+
+@jobs_router.get("/jobs", response_model=list[JobPublic])
+def list_jobs(jobs: JobsDep) -> list[JobPublic]:
+    """Known jobs, newest first (the oldest finished ones are forgotten after a while)."""
+    return [_job_public(j) for j in jobs.list()]
+
+
+@jobs_router.get("/jobs/{job_id}", response_model=JobPublic)
+def get_job(job_id: str, jobs: JobsDep) -> JobPublic:
+    return _job_public(jobs.get(job_id))
+
+
+@jobs_router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=FILE_RESPONSES)
+def get_job_result(job_id: str, jobs: JobsDep) -> FileResponse:
+    """The result file (409 while the job is queued or running, or when it failed)."""
+    path = jobs.result_path(job_id)
+    job = jobs.get(job_id)
+    return FileResponse(path, media_type=job.media_type, filename=job.filename)
+
+
+@jobs_router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_job(job_id: str, jobs: JobsDep) -> Response:
+    """Cancel the job if it is still going, and forget it and its result."""
+    jobs.delete(job_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+router = APIRouter()
+for _sub in (gaps_router, synergies_router, regions_router, target_mix_router, jobs_router):
+    router.include_router(_sub)
