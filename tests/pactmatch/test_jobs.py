@@ -79,11 +79,10 @@ def test_cancel_a_running_job(jobs: JobRegistry) -> None:
 
 
 def test_old_finished_jobs_are_forgotten(jobs: JobRegistry) -> None:
-    ids = [
-        jobs.submit(f"j{i}", lambda path, progress: 0, media_type="t", filename="x").job_id for i in range(5)
-    ]
-    for job_id in ids:
-        jobs.wait(job_id)
+    ids = []
+    for i in range(5):
+        ids.append(jobs.submit(f"j{i}", lambda path, progress: 0, media_type="t", filename="x").job_id)
+        assert jobs.wait(ids[-1]).status == JobStatus.SUCCEEDED
     jobs.submit("last", lambda path, progress: 0, media_type="t", filename="x")
     assert len(jobs.list()) <= 3
     with pytest.raises(NotFoundError):
