@@ -55,7 +55,7 @@ def main() -> None:
         # Raw encoder baseline in the same process: a random sample of the very texts the import
         # embedded (organisation texts are much longer than project titles, so any other sample
         # would flatter or punish the import), encoded in the same batch size, no cache, no store.
-        texts = service._texts(None, None)
+        texts = service.embedding_texts(None, None)
         every = [t for kind in texts.values() for t in kind.values()]
         sample_texts = random.Random(3).sample(every, min(2000, len(every)))
         t0 = time.perf_counter()

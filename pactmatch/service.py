@@ -221,7 +221,7 @@ class PactmatchService:
         started = time.perf_counter()
         stats = EmbeddingStats()
         targeted = org_ids is not None or partnership_ids is not None
-        texts = self._texts(
+        texts = self.embedding_texts(
             set(org_ids) if org_ids is not None else (set() if targeted else None),
             set(partnership_ids) if partnership_ids is not None else (set() if targeted else None),
         )
@@ -250,7 +250,7 @@ class PactmatchService:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def _texts(self, org_ids: set[str] | None, p_ids: set[str] | None) -> dict[EntityKind, dict[str, str]]:
+    def embedding_texts(self, org_ids: set[str] | None, p_ids: set[str] | None) -> dict[EntityKind, dict[str, str]]:
         """Current texts of the selected organisations/partnerships (``None`` selects all).
 
         An organisation without a description is known by the titles of its partnerships, so its
