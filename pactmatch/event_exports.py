@@ -14,7 +14,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +89,8 @@ def agenda_ics(agenda: Agenda, event: Event) -> bytes:
         ve.add("location", f"{event.location}, {where}" if event.location else where)
         ve.add("description", f"Why you should meet: {item.why}\nMatch score: {item.score:.2f}")
         cal.add_component(ve)
-    cal.add_missing_timezones()
+    # the zone's rules around the event only (the default spans 1970–2038: a long, noisy VTIMEZONE)
+    cal.add_missing_timezones(first_date=date(event.date.year - 1, 1, 1), last_date=date(event.date.year + 2, 1, 1))
     data: bytes = cal.to_ical()
     return data
 

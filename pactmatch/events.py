@@ -416,7 +416,9 @@ class ScheduleStats(_Frozen):
     solver: str = Field(description="milp (HiGHS) or greedy fallback")
     status: str
     objective: float = Field(description="total score minus the fairness penalty, as scheduled")
-    selection_objective: float = Field(description="the same for the chosen introductions before slotting")
+    selection_objective: float | None = Field(
+        default=None, description="the same for the chosen introductions before slotting (None in older schedules)"
+    )
     score_total: float
     lp_bound: float | None = Field(description="LP relaxation bound on the objective (over all pairs)")
     gap_to_bound: float | None

@@ -119,7 +119,9 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{st.meetings} meetings for {schedule.attendees} attendees; per attendee min {st.min_meetings}, "
             f"mean {st.mean_meetings:.2f}\n"
-            f"solver {st.solver} ({st.status}); objective {st.objective:.3f} (selection {st.selection_objective:.3f}), LP bound "
+            f"solver {st.solver} ({st.status}); objective {st.objective:.3f}"
+            + (f" (selection {st.selection_objective:.3f})" if st.selection_objective is not None else "")
+            + ", LP bound "
             f"{st.lp_bound if st.lp_bound is None else round(st.lp_bound, 3)} (gap {gap}); greedy baseline "
             f"{st.greedy_objective:.3f} (min {st.greedy_min_meetings} per attendee)\n"
             f"{st.candidate_edges} candidate meetings, {st.pricing_rounds} pricing round(s); "
