@@ -13,13 +13,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from matching.candidates import REGION_TIERS as REGION_TIERS  # re-exported: callers import it from here
+from matching.candidates import region_levels, region_tier, type_values
 from matching.snapshot import NO_REGION, TYPE_ORDER, Snapshot, ecosystem_mask
 from matching.types import CandidateFilters, PartnershipQuery
 from pactmatch.regions import ancestors, nuts_country
-
-#: Regional fit by the level of the deepest region a candidate shares with the reference regions.
-#: Inside a reference region counts fully; sharing only the country counts a quarter.
-REGION_TIERS = {3: 1.0, 2: 0.75, 1: 0.5, 0: 0.25}
 
 
 @dataclass(frozen=True)
@@ -109,24 +107,8 @@ def reference_regions(snapshot: Snapshot, query: PartnershipQuery) -> tuple[tupl
 def regional_fit(snapshot: Snapshot, query: PartnershipQuery) -> RegionSignal:
     """How close each organisation is to the partnership's regions, via the NUTS hierarchy."""
     refs, source = reference_regions(snapshot, query)
-    level = np.full(snapshot.n_orgs, -1, dtype=np.int8)
-    if refs:
-        regions = snapshot.org_regions
-        # Inside a reference region (at that region's own level) counts as the deepest match.
-        for lv in range(4):
-            inside = [snapshot.regions.lookup(c) for c in refs if len(c) - 2 == lv]
-            inside = [i for i in inside if i != NO_REGION]
-            if inside:
-                level[np.isin(regions[:, lv], inside)] = 3
-        # Otherwise the deepest shared ancestor.
-        for lv in (2, 1, 0):
-            shared = {snapshot.regions.lookup(c[: lv + 2]) for c in refs if len(c) - 2 > lv}
-            shared.discard(NO_REGION)
-            if shared:
-                hit = np.isin(regions[:, lv], list(shared)) & (level < lv)
-                level[hit] = lv
-    tiers = np.array([0.0, *[REGION_TIERS[lv] for lv in (0, 1, 2, 3)]])
-    return RegionSignal(tiers[level.astype(np.int64) + 1], level, refs, source)
+    level = region_levels(snapshot.org_regions, snapshot.regions, refs)
+    return RegionSignal(region_tier(level), level, refs, source)
 
 
 @dataclass(frozen=True)
@@ -139,9 +121,7 @@ class TypeSignal:
 def type_complementarity(snapshot: Snapshot, query: PartnershipQuery) -> TypeSignal:
     """1 − (share of the candidate's stakeholder type among the members): missing types score 1."""
     counts = np.bincount(snapshot.org_types[query.member_indices], minlength=len(TYPE_ORDER)).astype(np.int64)
-    n = len(query.member_indices)
-    share = counts / n if n else np.zeros(len(TYPE_ORDER))
-    return TypeSignal(1.0 - share[snapshot.org_types], counts, n)
+    return TypeSignal(type_values(snapshot.org_types, counts), counts, len(query.member_indices))
 
 
 @dataclass(frozen=True)

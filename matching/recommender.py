@@ -13,6 +13,18 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from matching.candidates import (
+    CandidateFeatures,
+    explain_candidate,
+    graph_evidence,
+    heuristic_scores,
+    heuristic_signals,
+    rank_candidates,
+    region_evidence,
+    semantic_evidence,
+    type_evidence,
+)
+from matching.candidates import top_indices as top_indices  # re-exported: callers import it from here
 from matching.features import (
     ProximitySignal,
     RegionSignal,
@@ -25,8 +37,8 @@ from matching.features import (
     semantic_batch,
     type_complementarity,
 )
-from matching.snapshot import TYPE_ORDER, Snapshot
-from matching.types import CandidateFilters, Contribution, PartnershipQuery, Recommendation
+from matching.snapshot import Snapshot
+from matching.types import CandidateFilters, PartnershipQuery, Recommendation
 from pactmatch.errors import NotFoundError
 
 SIGNALS = ("semantic", "graph", "region", "type")
@@ -60,8 +72,38 @@ class _Signals:
     type: TypeSignal
 
 
+def snapshot_features(
+    snapshot: Snapshot, sig: _Signals, eligible: npt.NDArray[np.bool_] | None = None
+) -> CandidateFeatures:
+    """Every organisation of the snapshot as a candidate (views of its arrays, no copies).
+
+    Rows follow the snapshot's organisation order (by id), which is how the database path orders
+    its pools too, so ties are broken the same way.
+    """
+    return CandidateFeatures(
+        org_ids=snapshot.org_ids,
+        names=snapshot.org_names,
+        types=snapshot.org_types,
+        regions=snapshot.org_regions,
+        region_vocab=snapshot.regions,
+        semantic=sig.semantic.values,
+        semantic_source=sig.semantic.source,
+        adamic_adar=sig.graph.raw,
+        links=sig.graph.links,
+        member_ids=[snapshot.org_ids[int(m)] for m in sig.graph.members],
+        member_names=[snapshot.org_names[int(m)] for m in sig.graph.members],
+        reference_regions=sig.region.references,
+        region_source=sig.region.source,
+        member_type_counts=sig.type.member_counts,
+        eligible=eligible,
+    )
+
+
 class HeuristicRecommender:
     """Rank non-member organisations for a partnership.
+
+    The signals come from the snapshot; the scoring and the explanations are
+    :func:`matching.candidates.rank_candidates`, shared with the database candidate path.
 
     Parameters
     ----------
@@ -80,40 +122,36 @@ class HeuristicRecommender:
         self.weights = dict(weights)
 
     def fit(self, snapshot: Snapshot) -> HeuristicRecommender:
-        if set(self.weights) != set(SIGNALS) or abs(sum(self.weights.values()) - 1.0) > 1e-9:
-            raise ValueError(f"weights must cover {SIGNALS} and sum to 1, got {self.weights}")
+        check_weights(self.weights)
         self.snapshot_ = snapshot
         _ = snapshot.org_degree  # warm the co-membership degrees once, not on the first query
         return self
 
-    def _signals(self, query: PartnershipQuery) -> _Signals:
+    def _signals(self, query: PartnershipQuery, sem: SemanticSignal | None = None) -> _Signals:
         s = self.snapshot_
         return _Signals(
-            semantic(s, query),
+            sem if sem is not None else semantic(s, query),
             graph_proximity(s, query),
             regional_fit(s, query),
             type_complementarity(s, query),
         )
 
+    def features(self, query: PartnershipQuery, filters: CandidateFilters | None = None) -> CandidateFeatures:
+        """The candidate features of every organisation, members and filtered ones masked out."""
+        sig = self._signals(query)
+        return snapshot_features(
+            self.snapshot_, sig, candidate_mask(self.snapshot_, query, filters or CandidateFilters())
+        )
+
     def score_all(self, query: PartnershipQuery) -> tuple[npt.NDArray[np.float64], _Signals]:
         sig = self._signals(query)
-        w = self.weights
-        scores = (
-            w["semantic"] * sig.semantic.values
-            + w["graph"] * sig.graph.values
-            + w["region"] * sig.region.values
-            + w["type"] * sig.type.values
-        )
-        return scores, sig
+        return heuristic_scores(heuristic_signals(snapshot_features(self.snapshot_, sig)), self.weights), sig
 
     def recommend(
         self, query: PartnershipQuery, top_k: int = 10, filters: CandidateFilters | None = None
     ) -> list[Recommendation]:
         """The ``top_k`` best candidates, best first, each with its explanation."""
-        scores, sig = self.score_all(query)
-        mask = candidate_mask(self.snapshot_, query, filters or CandidateFilters())
-        idx = top_indices(scores, mask, top_k)
-        return [self._explain(int(i), sig) for i in idx]
+        return rank_candidates(self.features(query, filters), self.weights, top_k, self.name)
 
     def recommend_batch(
         self,
@@ -129,27 +167,23 @@ class HeuristicRecommender:
         """
         if len(filters) != len(queries):
             raise ValueError(f"{len(queries)} queries but {len(filters)} filter lists")
-        s, w = self.snapshot_, self.weights
+        s = self.snapshot_
         semantics = semantic_batch(s, queries)
         out: list[list[list[Recommendation]]] = []
         for query, sem, per_query in zip(queries, semantics, filters, strict=True):
             if not per_query:
                 out.append([])
                 continue
-            sig = _Signals(
-                sem, graph_proximity(s, query), regional_fit(s, query), type_complementarity(s, query)
+            features = snapshot_features(s, self._signals(query, sem))
+            signals = heuristic_signals(features)
+            out.append(
+                [
+                    rank_candidates(
+                        features, self.weights, top_k, self.name, candidate_mask(s, query, flt), signals
+                    )
+                    for flt in per_query
+                ]
             )
-            scores = (
-                w["semantic"] * sig.semantic.values
-                + w["graph"] * sig.graph.values
-                + w["region"] * sig.region.values
-                + w["type"] * sig.type.values
-            )
-            lists = []
-            for flt in per_query:
-                idx = top_indices(scores, candidate_mask(s, query, flt), top_k)
-                lists.append([self._explain(int(i), sig) for i in idx])
-            out.append(lists)
         return out
 
     def explain(self, query: PartnershipQuery, org_id: str) -> Recommendation:
@@ -157,84 +191,27 @@ class HeuristicRecommender:
         i = self.snapshot_.org_index.get(org_id)
         if i is None:
             raise NotFoundError("organisation", org_id)
-        _, sig = self.score_all(query)
-        return self._explain(i, sig)
-
-    def _explain(self, i: int, sig: _Signals) -> Recommendation:
-        s, w = self.snapshot_, self.weights
-        contributions = (
-            Contribution(
-                "semantic", w["semantic"] * float(sig.semantic.values[i]), _semantic_evidence(sig.semantic, i)
-            ),
-            Contribution("graph", w["graph"] * float(sig.graph.values[i]), _graph_evidence(s, sig.graph, i)),
-            Contribution(
-                "region", w["region"] * float(sig.region.values[i]), _region_evidence(s, sig.region, i)
-            ),
-            Contribution("type", w["type"] * float(sig.type.values[i]), _type_evidence(s, sig.type, i)),
-        )
-        return Recommendation(
-            org_id=s.org_ids[i],
-            score=sum(c.value for c in contributions),
-            contributions=contributions,
-            model=self.name,
-        )
+        features = snapshot_features(self.snapshot_, self._signals(query))
+        return explain_candidate(features, i, self.weights, self.name)
 
 
-def top_indices(
-    scores: npt.NDArray[np.float64], mask: npt.NDArray[np.bool_], top_k: int
-) -> npt.NDArray[np.int64]:
-    """Indices of the ``top_k`` highest masked scores, best first (ties broken by index)."""
-    allowed = np.flatnonzero(mask)
-    if top_k <= 0 or len(allowed) == 0:
-        return np.zeros(0, dtype=np.int64)
-    sub = scores[allowed]
-    part = np.argpartition(-sub, top_k - 1)[:top_k] if len(allowed) > top_k else np.arange(len(allowed))
-    order = np.lexsort((allowed[part], -sub[part]))
-    return allowed[part[order]]
+def check_weights(weights: Mapping[str, float]) -> None:
+    if set(weights) != set(SIGNALS) or abs(sum(weights.values()) - 1.0) > 1e-9:
+        raise ValueError(f"weights must cover {SIGNALS} and sum to 1, got {dict(weights)}")
 
 
-# -- evidence ----------------------------------------------------------------------------------
+# -- evidence (kept for the learned ranker, which explains its graph and region features alike) --
 def _semantic_evidence(sig: SemanticSignal, i: int) -> str:
-    if sig.source == "none":
-        return "no text embedding to compare with"
-    return f"text similarity {sig.values[i]:.2f} to the {sig.source}"
+    return semantic_evidence(sig.source, float(sig.values[i]))
 
 
 def _graph_evidence(s: Snapshot, sig: ProximitySignal, i: int) -> str:
-    row = sig.links.getrow(i)
-    if row.nnz == 0:
-        return "no earlier collaboration with current members"
-    # The members it shares most partnerships with, named.
-    order = np.lexsort((row.indices, -row.data))[:3]
-    named = "; ".join(
-        f"{s.org_names[int(sig.members[col])]} ({int(n)} shared)"
-        for col, n in zip(row.indices[order], row.data[order], strict=True)
-    )
-    return f"worked with {row.nnz} current member(s) in other partnerships, e.g. {named}"
+    return graph_evidence(sig.links, [s.org_names[int(m)] for m in sig.members], i)
 
 
 def _region_evidence(s: Snapshot, sig: RegionSignal, i: int) -> str:
-    lv = int(sig.level[i])
-    if sig.source == "none":
-        return "the partnership has no regions to compare with"
-    if lv < 0:
-        return f"outside the {sig.source} regions"
-    from pactmatch.regions import RegionIndex
-
-    index = RegionIndex.default()
-    row = s.org_regions[i]
-    if lv == 3:
-        code = next(c for c in sig.references if row[min(len(c) - 2, 3)] == s.regions.lookup(c))
-        return f"inside {code} {index.label(code)} ({sig.source})"
-    code = s.regions.codes[int(row[lv])]
-    what = "same country" if lv == 0 else f"same NUTS {lv}"
-    return f"{what} as the {sig.source}: {code} {index.label(code)}"
+    return region_evidence(int(sig.level[i]), s.org_regions[i], s.regions, sig.references, sig.source)
 
 
 def _type_evidence(s: Snapshot, sig: TypeSignal, i: int) -> str:
-    t = int(s.org_types[i])
-    label = TYPE_ORDER[t].label
-    have = int(sig.member_counts[t])
-    if have == 0:
-        return f"the partnership has no {label} yet"
-    return f"{label}: already {have} of {sig.n_members} members"
+    return type_evidence(int(s.org_types[i]), sig.member_counts)

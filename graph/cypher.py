@@ -1,0 +1,555 @@
+"""Every Cypher statement of the Neo4j store: module constants and pure builders.
+
+Rules that keep this module safe to build strings in:
+
+* every *value* travels as a parameter (``$name``), never inside the text;
+* labels and relationship types come only from :class:`Label` and :class:`Rel` (closed enums),
+  and the few property names that are not fixed (per-model embedding properties) pass
+  :func:`check_identifier`;
+* builders are pure functions, so the statements are unit-tested without a server
+  (``tests/graph/test_cypher.py``).
+
+Graph model::
+
+    (:Organisation)-[:MEMBER_OF {role, since}]->(:Partnership)
+    (:Organisation)-[:LOCATED_IN]->(:Region)-[:PART_OF]->(:Region)
+    (:Organisation|Partnership)-[:IN_ECOSYSTEM]->(:Ecosystem)
+    (:Partnership)-[:DERIVED_FROM]->(:Partnership)
+    (:Artifact {name, size, chunks}), (:ArtifactChunk {name, seq, data}), (:PactmatchMeta {key, value})
+
+Organisations and partnerships also keep their validated JSON (``data``) so reads return exactly
+the domain model that was written, plus the properties the queries filter on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from matching.types import CandidateFilters
+from pactmatch.errors import InvalidInputError
+from pactmatch.regions import nuts_country
+
+
+class Label(StrEnum):
+    ORGANISATION = "Organisation"
+    PARTNERSHIP = "Partnership"
+    REGION = "Region"
+    ECOSYSTEM = "Ecosystem"
+    ARTIFACT = "Artifact"
+    ARTIFACT_CHUNK = "ArtifactChunk"
+    META = "PactmatchMeta"
+
+
+class Rel(StrEnum):
+    MEMBER_OF = "MEMBER_OF"
+    LOCATED_IN = "LOCATED_IN"
+    PART_OF = "PART_OF"
+    IN_ECOSYSTEM = "IN_ECOSYSTEM"
+    DERIVED_FROM = "DERIVED_FROM"
+
+
+#: The unique key of each label that has one.
+KEYS: dict[Label, str] = {
+    Label.ORGANISATION: "org_id",
+    Label.PARTNERSHIP: "partnership_id",
+    Label.REGION: "code",
+    Label.ECOSYSTEM: "code",
+    Label.ARTIFACT: "name",
+    Label.META: "key",
+}
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def check_identifier(name: str) -> str:
+    """A property name safe to write into a statement (lower-case letters, digits, ``_``)."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise InvalidInputError(f"not a safe Cypher identifier: {name!r}")
+    return name
+
+
+def _label(label: Label) -> str:
+    try:
+        return Label(label).value
+    except ValueError:
+        raise InvalidInputError(f"unknown label {label!r}") from None
+
+
+def _rel(rel: Rel) -> str:
+    try:
+        return Rel(rel).value
+    except ValueError:
+        raise InvalidInputError(f"unknown relationship type {rel!r}") from None
+
+
+def _key(label: Label) -> str:
+    key = KEYS.get(Label(label))
+    if key is None:
+        raise InvalidInputError(f"label {label!r} has no unique key")
+    return key
+
+
+# -- per-model embedding properties ------------------------------------------------------------
+@dataclass(frozen=True)
+class EmbeddingProperties:
+    """Where a model's vectors and text hashes live on a node.
+
+    One property per model (rather than an ``(:Embedding)`` node per vector) because a vector
+    index covers one *property* of one label: a per-model property gives each model its own
+    index with its own dimension, and a candidate query reads the vector with the node, without
+    an extra hop. The name is the sanitised model name plus a short hash of the exact name, so two
+    models that sanitise alike never share a property.
+    """
+
+    vector: str
+    text_hash: str
+
+
+def embedding_properties(model: str) -> EmbeddingProperties:
+    if not model.strip():
+        raise InvalidInputError("model: an embedding model name is required")
+    slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:40] or "model"
+    digest = hashlib.sha1(model.encode("utf-8")).hexdigest()[:8]
+    return EmbeddingProperties(
+        vector=check_identifier(f"emb_{slug}_{digest}"), text_hash=check_identifier(f"embh_{slug}_{digest}")
+    )
+
+
+# -- schema -------------------------------------------------------------------------------------
+def schema_statements() -> list[str]:
+    """Uniqueness constraints and lookup indexes (Neo4j 5 DDL, also accepted by ArcadeDB)."""
+    statements = [
+        f"CREATE CONSTRAINT {label.value.lower()}_{key} IF NOT EXISTS "
+        f"FOR (n:{label.value}) REQUIRE n.{key} IS UNIQUE"
+        for label, key in KEYS.items()
+    ]
+    indexes = [
+        (Label.ORGANISATION, "country"),
+        (Label.ORGANISATION, "nuts0"),
+        (Label.ORGANISATION, "stakeholder_type"),
+        (Label.ORGANISATION, "name"),
+        (Label.PARTNERSHIP, "kind"),
+        (Label.PARTNERSHIP, "parent_id"),
+        (Label.PARTNERSHIP, "name"),
+        (Label.ARTIFACT_CHUNK, "name"),
+    ]
+    statements += [
+        f"CREATE INDEX {label.value.lower()}_{prop} IF NOT EXISTS FOR (n:{label.value}) ON (n.{prop})"
+        for label, prop in indexes
+    ]
+    return statements
+
+
+# -- version counter ----------------------------------------------------------------------------
+INIT_VERSION = "MERGE (m:PactmatchMeta {key: 'version'}) ON CREATE SET m.value = 0"
+#: Run at the end of every write transaction: the snapshot cache key of the service.
+BUMP_VERSION = "MERGE (m:PactmatchMeta {key: 'version'}) SET m.value = coalesce(m.value, 0) + 1"
+VERSION = "MATCH (m:PactmatchMeta {key: 'version'}) RETURN m.value AS value"
+SERVER_CHECK = "RETURN 1 AS ok"
+
+
+# -- generic per-label builders ------------------------------------------------------------------
+def existing_ids(label: Label) -> str:
+    """Which of ``$ids`` exist (as rows ``id``)."""
+    return f"UNWIND $ids AS id MATCH (n:{_label(label)} {{{_key(label)}: id}}) RETURN id"
+
+
+def existing_data(label: Label) -> str:
+    """The stored JSON of the ``$ids`` that exist (rows ``id``, ``data``)."""
+    return f"UNWIND $ids AS id MATCH (n:{_label(label)} {{{_key(label)}: id}}) RETURN id, n.data AS data"
+
+
+def create_nodes(label: Label) -> str:
+    """Create one node per row ``{id, props}`` (rows known to be new)."""
+    return (
+        f"UNWIND $rows AS r CREATE (n:{_label(label)} {{{_key(label)}: r.id}}) SET n += r.props "
+        "RETURN count(n) AS n"
+    )
+
+
+def update_nodes(label: Label) -> str:
+    """Overwrite the properties of existing nodes (``null`` values remove a property)."""
+    return (
+        f"UNWIND $rows AS r MATCH (n:{_label(label)} {{{_key(label)}: r.id}}) SET n += r.props "
+        "RETURN count(n) AS n"
+    )
+
+
+def delete_links(label: Label, rel: Rel) -> str:
+    """Remove the outgoing ``rel`` relationships of the ``$ids`` nodes (before re-linking them)."""
+    return f"UNWIND $ids AS id MATCH (n:{_label(label)} {{{_key(label)}: id}})-[l:{_rel(rel)}]->() DELETE l"
+
+
+def create_links(source: Label, rel: Rel, target: Label) -> str:
+    """One ``rel`` per row ``{a, b}`` from the ``source`` keyed ``a`` to the ``target`` keyed ``b``."""
+    return (
+        f"UNWIND $rows AS r MATCH (a:{_label(source)} {{{_key(source)}: r.a}}) "
+        f"MATCH (b:{_label(target)} {{{_key(target)}: r.b}}) CREATE (a)-[:{_rel(rel)}]->(b) "
+        "RETURN count(*) AS n"
+    )
+
+
+def node_data(label: Label) -> str:
+    return f"MATCH (n:{_label(label)} {{{_key(label)}: $id}}) RETURN n.data AS data"
+
+
+def iter_data(label: Label) -> str:
+    key = _key(label)
+    return f"MATCH (n:{_label(label)}) RETURN n.data AS data ORDER BY n.{key}"
+
+
+def count_nodes(label: Label) -> str:
+    return f"MATCH (n:{_label(label)}) RETURN count(n) AS n"
+
+
+# -- dictionary nodes ----------------------------------------------------------------------------
+MERGE_REGIONS = "UNWIND $rows AS r MERGE (x:Region {code: r.code}) ON CREATE SET x.level = r.level"
+LINK_REGION_PARENTS = (
+    "UNWIND $rows AS r MATCH (c:Region {code: r.code}) MATCH (p:Region {code: r.parent}) "
+    "MERGE (c)-[:PART_OF]->(p)"
+)
+MERGE_ECOSYSTEMS = "UNWIND $codes AS code MERGE (:Ecosystem {code: code})"
+
+# -- memberships ---------------------------------------------------------------------------------
+EXISTING_MEMBERSHIPS = (
+    "UNWIND $pids AS pid MATCH (p:Partnership {partnership_id: pid})<-[m:MEMBER_OF]-(o:Organisation) "
+    "RETURN o.org_id AS org_id, pid AS partnership_id, m.role AS role, m.since AS since"
+)
+CREATE_MEMBERSHIPS = (
+    "UNWIND $rows AS r MATCH (o:Organisation {org_id: r.org_id}) "
+    "MATCH (p:Partnership {partnership_id: r.partnership_id}) "
+    "CREATE (o)-[:MEMBER_OF {role: r.role, since: r.since}]->(p) RETURN count(*) AS n"
+)
+UPDATE_MEMBERSHIPS = (
+    "UNWIND $rows AS r MATCH (o:Organisation {org_id: r.org_id})-[m:MEMBER_OF]->"
+    "(p:Partnership {partnership_id: r.partnership_id}) SET m.role = r.role, m.since = r.since "
+    "RETURN count(*) AS n"
+)
+DELETE_MEMBERSHIP = (
+    "MATCH (o:Organisation {org_id: $org_id})-[m:MEMBER_OF]->(p:Partnership {partnership_id: $partnership_id}) "
+    "DELETE m RETURN count(*) AS n"
+)
+ITER_MEMBERSHIPS = (
+    "MATCH (o:Organisation)-[m:MEMBER_OF]->(p:Partnership) "
+    "RETURN o.org_id AS org_id, p.partnership_id AS partnership_id, m.role AS role, m.since AS since"
+)
+COUNT_MEMBERSHIPS = "MATCH (:Organisation)-[m:MEMBER_OF]->(:Partnership) RETURN count(m) AS n"
+
+
+def memberships(*, by_org: bool, by_partnership: bool) -> str:
+    """Memberships, optionally of one organisation and/or one partnership, in (partnership, org) order."""
+    org = " {org_id: $org_id}" if by_org else ""
+    part = " {partnership_id: $partnership_id}" if by_partnership else ""
+    return (
+        f"MATCH (o:Organisation{org})-[m:MEMBER_OF]->(p:Partnership{part}) "
+        "RETURN o.org_id AS org_id, p.partnership_id AS partnership_id, m.role AS role, m.since AS since "
+        "ORDER BY partnership_id, org_id"
+    )
+
+
+# -- deletes -------------------------------------------------------------------------------------
+DELETE_ORGANISATION = "MATCH (o:Organisation {org_id: $id}) DETACH DELETE o RETURN count(*) AS n"
+DELETE_PARTNERSHIP = "MATCH (p:Partnership {partnership_id: $id}) DETACH DELETE p RETURN count(*) AS n"
+DERIVED_PARTNERSHIPS = (
+    "MATCH (c:Partnership)-[:DERIVED_FROM]->(:Partnership {partnership_id: $id}) RETURN count(c) AS n"
+)
+
+
+# -- lists with filters --------------------------------------------------------------------------
+@dataclass
+class Statement:
+    """A statement and its parameters (what a builder hands the store)."""
+
+    text: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def list_organisations(
+    *,
+    country: str | None = None,
+    region: str | None = None,
+    stakeholder_type: str | None = None,
+    sme: bool | None = None,
+    ecosystem: str | None = None,
+    name_contains: str | None = None,
+    partnership_id: str | None = None,
+) -> tuple[Statement, Statement]:
+    """(count statement, page statement with ``$offset``/``$limit``) for the organisation list.
+
+    Graph filters become anchoring patterns (a partnership's members, a region and everything
+    inside it through ``PART_OF``, an ecosystem); property filters become ``WHERE`` terms.
+    Ordering is (name, id), as in the embedded store.
+    """
+    params: dict[str, Any] = {}
+    lines: list[str] = []
+    if partnership_id is not None:
+        lines.append("MATCH (:Partnership {partnership_id: $partnership_id})<-[:MEMBER_OF]-(o:Organisation)")
+        params["partnership_id"] = partnership_id
+    if region is not None:
+        # The region itself or any region inside it that the organisation is located in.
+        lines.append(
+            "MATCH (:Region {code: $region})<-[:PART_OF*0..3]-(:Region)<-[:LOCATED_IN]-(o:Organisation)"
+        )
+        params["region"] = region
+    if ecosystem is not None:
+        lines.append("MATCH (o:Organisation)-[:IN_ECOSYSTEM]->(:Ecosystem {code: $ecosystem})")
+        params["ecosystem"] = ecosystem
+    if not lines:
+        lines.append("MATCH (o:Organisation)")
+    where: list[str] = []
+    if country is not None:
+        where.append("o.country = $country")
+        params["country"] = country
+    if stakeholder_type is not None:
+        where.append("o.stakeholder_type = $stakeholder_type")
+        params["stakeholder_type"] = stakeholder_type
+    if sme is not None:
+        where.append("o.sme = $sme")
+        params["sme"] = sme
+    if name_contains is not None:
+        where.append("toLower(o.name) CONTAINS $name_contains")
+        params["name_contains"] = name_contains.lower()
+    body = "\n".join(lines) + "\nWITH DISTINCT o"
+    if where:
+        body += "\nWHERE " + " AND ".join(where)
+    count = Statement(body + "\nRETURN count(o) AS total", dict(params))
+    page = Statement(
+        body + "\nRETURN o.data AS data ORDER BY o.name, o.org_id SKIP $offset LIMIT $limit", dict(params)
+    )
+    return count, page
+
+
+def list_partnerships(
+    *,
+    kind: str | None = None,
+    region: str | None = None,
+    ecosystem: str | None = None,
+    name_contains: str | None = None,
+    parent_id: str | None = None,
+) -> tuple[Statement, Statement]:
+    """(count, page) for the partnership list; a region matches scopes inside it or containing it."""
+    params: dict[str, Any] = {}
+    lines = ["MATCH (p:Partnership)"]
+    if ecosystem is not None:
+        lines = ["MATCH (p:Partnership)-[:IN_ECOSYSTEM]->(:Ecosystem {code: $ecosystem})"]
+        params["ecosystem"] = ecosystem
+    where: list[str] = []
+    if kind is not None:
+        where.append("p.kind = $kind")
+        params["kind"] = kind
+    if parent_id is not None:
+        where.append("p.parent_id = $parent_id")
+        params["parent_id"] = parent_id
+    if region is not None:
+        where.append("any(c IN coalesce(p.scope, []) WHERE c STARTS WITH $region OR $region STARTS WITH c)")
+        params["region"] = region
+    if name_contains is not None:
+        where.append("toLower(p.name) CONTAINS $name_contains")
+        params["name_contains"] = name_contains.lower()
+    body = "\n".join(lines) + "\nWITH DISTINCT p"
+    if where:
+        body += "\nWHERE " + " AND ".join(where)
+    count = Statement(body + "\nRETURN count(p) AS total", dict(params))
+    page = Statement(
+        body + "\nRETURN p.data AS data ORDER BY p.name, p.partnership_id SKIP $offset LIMIT $limit",
+        dict(params),
+    )
+    return count, page
+
+
+# -- embeddings ----------------------------------------------------------------------------------
+def embedding_hashes(label: Label, props: EmbeddingProperties) -> str:
+    h = check_identifier(props.text_hash)
+    return f"MATCH (n:{_label(label)}) WHERE n.{h} IS NOT NULL RETURN n.{_key(label)} AS id, n.{h} AS hash"
+
+
+def put_embeddings(label: Label, props: EmbeddingProperties) -> str:
+    """Set vector and text hash per row ``{id, vector, hash}``; rows of deleted ids match nothing."""
+    v, h = check_identifier(props.vector), check_identifier(props.text_hash)
+    return (
+        f"UNWIND $rows AS r MATCH (n:{_label(label)} {{{_key(label)}: r.id}}) "
+        f"SET n.{v} = r.vector, n.{h} = r.hash RETURN count(n) AS n"
+    )
+
+
+def vectors(label: Label, props: EmbeddingProperties) -> str:
+    v = check_identifier(props.vector)
+    return f"MATCH (n:{_label(label)}) WHERE n.{v} IS NOT NULL RETURN n.{_key(label)} AS id, n.{v} AS vector"
+
+
+# -- snapshot ------------------------------------------------------------------------------------
+SNAPSHOT_MEMBERSHIPS = (
+    "MATCH (o:Organisation)-[m:MEMBER_OF]->(p:Partnership) "
+    "RETURN o.org_id AS org_id, p.partnership_id AS partnership_id, m.role AS role"
+)
+
+# -- artifacts -----------------------------------------------------------------------------------
+DELETE_ARTIFACT_CHUNKS = "MATCH (c:ArtifactChunk {name: $name}) DELETE c"
+PUT_ARTIFACT = "MERGE (a:Artifact {name: $name}) SET a.size = $size, a.chunks = $chunks"
+PUT_ARTIFACT_CHUNK = "CREATE (:ArtifactChunk {name: $name, seq: $seq, data: $data})"
+GET_ARTIFACT = "MATCH (a:Artifact {name: $name}) RETURN a.chunks AS chunks, a.size AS size"
+GET_ARTIFACT_CHUNKS = "MATCH (c:ArtifactChunk {name: $name}) RETURN c.seq AS seq, c.data AS data ORDER BY seq"
+LIST_ARTIFACTS = "MATCH (a:Artifact) WHERE a.name STARTS WITH $prefix RETURN a.name AS name ORDER BY name"
+DELETE_ARTIFACT = "MATCH (a:Artifact {name: $name}) DELETE a RETURN count(*) AS n"
+
+
+# -- candidate retrieval -------------------------------------------------------------------------
+def candidate_filter(filters: CandidateFilters, var: str = "c") -> Statement:
+    """A boolean Cypher expression over candidate ``var`` for ``filters`` (``true`` when none).
+
+    Same semantics as :func:`matching.features.candidate_mask`: countries test the country of the
+    primary code (``nuts0``); regions test every code's ancestors (``regions``); ecosystems go
+    through ``IN_ECOSYSTEM``.
+    """
+    check_identifier(var)
+    terms: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.org_ids:
+        terms.append(f"{var}.org_id IN $f_only")
+        params["f_only"] = list(filters.org_ids)
+    if filters.exclude_org_ids:
+        terms.append(f"NOT {var}.org_id IN $f_exclude")
+        params["f_exclude"] = list(filters.exclude_org_ids)
+    if filters.countries:
+        terms.append(f"{var}.nuts0 IN $f_countries")
+        params["f_countries"] = [nuts_country(c) for c in filters.countries]
+    if filters.regions:
+        terms.append(f"any(x IN coalesce({var}.regions, []) WHERE x IN $f_regions)")
+        params["f_regions"] = list(filters.regions)
+    if filters.stakeholder_types:
+        terms.append(f"{var}.stakeholder_type IN $f_types")
+        params["f_types"] = [t.value for t in filters.stakeholder_types]
+    if filters.sme_only:
+        terms.append(f"{var}.sme = true")
+    if filters.ecosystems:
+        terms.append(
+            f"EXISTS {{ MATCH ({var})-[:IN_ECOSYSTEM]->(e:Ecosystem) WHERE e.code IN $f_ecosystems }}"
+        )
+        params["f_ecosystems"] = [e.value for e in filters.ecosystems]
+    return Statement(" AND ".join(terms) if terms else "true", params)
+
+
+def candidate_context(props: EmbeddingProperties) -> str:
+    """The partnership (scope, text vector) and its members ordered by id, in one row.
+
+    Member vectors are only sent when the partnership has no vector of its own (the members'
+    centroid then stands in for its text).
+    """
+    v = check_identifier(props.vector)
+    return (
+        "MATCH (p:Partnership {partnership_id: $pid})\n"
+        "OPTIONAL MATCH (p)<-[:MEMBER_OF]-(z:Organisation)\n"
+        "WITH p, z ORDER BY z.org_id\n"
+        f"WITH p, collect(z {{.org_id, .name, .stakeholder_type, .region_path, "
+        f"vector: CASE WHEN p.{v} IS NULL THEN z.{v} ELSE null END}}) AS members\n"
+        f"RETURN p.scope AS scope, p.{v} AS vector, members"
+    )
+
+
+def candidate_neighbourhood(flt: Statement) -> str:
+    r"""Adamic–Adar index of every eligible candidate linked to the members (rows ``org_id, aa``).
+
+    .. math:: AA(c, P) = \sum_{z \in N(c) \cap S} 1 / \log \max(2, |N(z)|)
+
+    ``|N(z)|`` (a member's distinct co-members) comes out of the same two-hop expansion that finds
+    the candidates, so the degree costs no extra traversal. All linked candidates are returned,
+    not a top slice: their exact values make the pool's bound on unseen candidates exact too.
+    """
+    return (
+        "UNWIND $member_ids AS mid\n"
+        "MATCH (z:Organisation {org_id: mid})-[:MEMBER_OF]->(q:Partnership)<-[:MEMBER_OF]-(c:Organisation)\n"
+        "WHERE c <> z\n"
+        "WITH z, c, count(q) AS shared\n"
+        "WITH z, collect(c) AS linked, count(c) AS degree\n"
+        "WITH linked, 1.0 / log(CASE WHEN degree < 2 THEN 2.0 ELSE toFloat(degree) END) AS weight\n"
+        "UNWIND linked AS c\n"
+        "WITH c, sum(weight) AS aa\n"
+        f"WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
+        "RETURN c.org_id AS org_id, aa"
+    )
+
+
+def candidate_vector_search(flt: Statement) -> str:
+    """Top ``$k`` of the vector index with each hit's eligibility (members and filters)."""
+    return (
+        "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score\n"
+        "WITH node AS c, score\n"
+        f"RETURN c.org_id AS org_id, score, (NOT c.org_id IN $member_ids AND {flt.text}) AS eligible"
+    )
+
+
+def _anchor(filters: CandidateFilters) -> str:
+    """The narrowest starting set for a filtered scan (an index lookup where a filter allows)."""
+    if filters.org_ids:
+        return "UNWIND $f_only AS fid MATCH (c:Organisation {org_id: fid})"
+    if filters.regions:
+        return (
+            "MATCH (r:Region) WHERE r.code IN $f_regions\n"
+            "MATCH (r)<-[:PART_OF*0..3]-(:Region)<-[:LOCATED_IN]-(c:Organisation)\nWITH DISTINCT c"
+        )
+    if filters.countries:
+        return "UNWIND $f_countries AS fc MATCH (c:Organisation {nuts0: fc})"
+    if filters.stakeholder_types:
+        return "UNWIND $f_types AS ft MATCH (c:Organisation {stakeholder_type: ft})"
+    if filters.ecosystems:
+        return (
+            "MATCH (e0:Ecosystem) WHERE e0.code IN $f_ecosystems\n"
+            "MATCH (e0)<-[:IN_ECOSYSTEM]-(c:Organisation)\nWITH DISTINCT c"
+        )
+    return "MATCH (c:Organisation)"
+
+
+def candidate_exact_search(
+    filters: CandidateFilters, flt: Statement, props: EmbeddingProperties, cosine: str
+) -> str:
+    """Exact cosine top ``$n`` over the filtered organisations (selective filters, or no index).
+
+    Organisations without a vector come last (``sim = -2``) rather than not at all: when fewer
+    than ``$n`` rows come back, the pool holds *every* eligible organisation and is complete.
+    ``cosine`` is the dialect's raw-cosine expression of ``c.<vector>`` and ``$vector``.
+    """
+    v = check_identifier(props.vector)
+    return (
+        f"{_anchor(filters)}\n"
+        f"WITH c WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
+        f"WITH c, CASE WHEN c.{v} IS NULL THEN -2.0 ELSE {cosine} END AS sim\n"
+        "RETURN c.org_id AS org_id, sim ORDER BY sim DESC, org_id LIMIT $n"
+    )
+
+
+def candidate_regional(flt: Statement, props: EmbeddingProperties, cosine: str | None) -> str:
+    """Eligible organisations located inside ``$refs`` (through ``PART_OF``), best text first."""
+    v = check_identifier(props.vector)
+    sim = f"CASE WHEN c.{v} IS NULL THEN -2.0 ELSE {cosine} END" if cosine else "0.0"
+    return (
+        "MATCH (r:Region) WHERE r.code IN $refs\n"
+        "MATCH (r)<-[:PART_OF*0..3]-(:Region)<-[:LOCATED_IN]-(c:Organisation)\n"
+        "WITH DISTINCT c\n"
+        f"WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
+        f"WITH c, {sim} AS sim\n"
+        "RETURN c.org_id AS org_id, sim ORDER BY sim DESC, org_id LIMIT $n"
+    )
+
+
+def candidate_features(props: EmbeddingProperties, cosine: str | None) -> str:
+    """Name, type, primary region path and exact text similarity of each pool candidate."""
+    v = check_identifier(props.vector)
+    sim = f"CASE WHEN c.{v} IS NULL THEN null ELSE {cosine} END" if cosine else "null"
+    return (
+        "UNWIND $ids AS cid\n"
+        "MATCH (c:Organisation {org_id: cid})\n"
+        "RETURN c.org_id AS org_id, c.name AS name, c.stakeholder_type AS stakeholder_type, "
+        f"c.region_path AS region_path, {sim} AS sim"
+    )
+
+
+CANDIDATE_EVIDENCE = (
+    "UNWIND $ids AS cid\n"
+    "MATCH (c:Organisation {org_id: cid})-[:MEMBER_OF]->(q:Partnership)<-[:MEMBER_OF]-(z:Organisation)\n"
+    "WHERE z.org_id IN $member_ids\n"
+    "RETURN cid AS org_id, z.org_id AS member_id, count(q) AS shared"
+)

@@ -1,0 +1,1100 @@
+"""The Neo4j store: the production store, over Bolt, for a Neo4j server/cluster, Aura, or ArcadeDB.
+
+It implements the same :class:`~graph.base.GraphStore` contract as the embedded store (one
+contract suite runs against both) and adds candidate retrieval pushed down to the database
+(:meth:`Neo4jStore.candidate_features`), so that API workers stay stateless and a candidate
+query never needs the whole graph in memory.
+
+Design notes
+------------
+* The store is *handed* a :class:`neo4j.Driver`; :meth:`Neo4jStore.connect` builds one, checks
+  connectivity and credentials up front and turns every failure into a
+  :class:`~pactmatch.errors.StoreUnavailableError` with a clear message.
+* All Cypher lives in :mod:`graph.cypher`; what differs between Neo4j and ArcadeDB lives in
+  :mod:`graph.dialects`.
+* Writes run in managed transactions (``execute_write``), which the driver retries on transient
+  errors (deadlocks, leader switches, a dropped connection) for ``max_transaction_retry_time``.
+* **Atomicity of** :meth:`import_batch`: one transaction for the whole call, holding several
+  ``UNWIND $rows`` statements of at most ``batch_size`` rows and ``max_batch_bytes`` of parameters
+  each (Bolt servers cap a message; ArcadeDB's cap is 16 MiB and it *hangs* the client beyond
+  it). Either all statements commit or none does; a failure names the statement's batch.
+* Every write transaction ends by bumping the ``(:PactmatchMeta {key: 'version'})`` counter, which
+  is the service's snapshot cache key (and serialises writers, which is what we want).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from graph import cypher
+from graph.base import (
+    EntityKind,
+    ImportCounts,
+    OrganisationFilter,
+    Page,
+    PartnershipFilter,
+    StoreCounts,
+    UpsertCounts,
+)
+from graph.cypher import Label, Rel
+from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
+from graph.embedded import _org_row, _partnership_row  # the same row builders as the embedded store
+from matching.candidates import (
+    REGION_TIERS,
+    CandidateFeatures,
+    SignalBounds,
+    deepest_code,
+    reference_regions_from,
+)
+from matching.snapshot import NO_REGION, TYPE_ORDER, MembershipRow, RegionVocabulary, Snapshot
+from matching.types import CandidateFilters
+from pactmatch.domain import Membership, Organisation, Partnership, Role, StakeholderType
+from pactmatch.errors import (
+    ConflictError,
+    NotFoundError,
+    PactmatchError,
+    StoreUnavailableError,
+    StoreWriteError,
+)
+from pactmatch.regions import ancestors, nuts_country
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_BATCH_SIZE = 1000
+#: Parameters per statement. Far below ArcadeDB's 16 MiB Bolt message cap (beyond it the server
+#: drops the message and the client waits forever) and small enough to keep server memory flat.
+DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024
+#: Seconds the driver keeps retrying a transaction on transient errors: long enough to ride out a
+#: deadlock or a cluster leader switch, short enough that a dead server fails a request quickly.
+DEFAULT_RETRY_SECONDS = 5.0
+ARTIFACT_CHUNK_BYTES = 2 * 1024 * 1024
+SCHEMA_VERSION = 1
+
+
+# -- batching -----------------------------------------------------------------------------------
+def approx_bytes(value: object) -> int:
+    """A generous estimate of a parameter's PackStream size (to keep each message small)."""
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, int | float):
+        return 9
+    if isinstance(value, str):
+        return len(value.encode("utf-8")) + 5
+    if isinstance(value, bytes | bytearray):
+        return len(value) + 5
+    if isinstance(value, dict):
+        return 5 + sum(approx_bytes(k) + approx_bytes(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return 5 + sum(approx_bytes(v) for v in value)
+    return len(str(value)) + 5
+
+
+@dataclass(frozen=True)
+class Batch:
+    rows: list[Any]
+    start: int  # index of the first row in the whole list
+    number: int  # 1-based
+    total: int
+
+
+def batches(
+    rows: Sequence[T], max_rows: int, max_bytes: int, size: Callable[[T], int] = approx_bytes
+) -> list[Batch]:
+    """Consecutive slices of at most ``max_rows`` rows and (roughly) ``max_bytes`` parameter bytes.
+
+    A single row larger than ``max_bytes`` travels alone.
+    """
+    chunks: list[tuple[int, list[Any]]] = []
+    current: list[Any] = []
+    start = used = 0
+    for i, row in enumerate(rows):
+        n = size(row)
+        if current and (len(current) >= max_rows or used + n > max_bytes):
+            chunks.append((start, current))
+            current, start, used = [], i, 0
+        current.append(row)
+        used += n
+    if current:
+        chunks.append((start, current))
+    return [Batch(rows, start, k + 1, len(chunks)) for k, (start, rows) in enumerate(chunks)]
+
+
+# -- domain → node properties --------------------------------------------------------------------
+def region_path(code: str | None) -> list[str]:
+    """The code's ancestors at NUTS levels 0..3 ("" below the code's level; Neo4j lists hold no nulls)."""
+    if not code:
+        return ["", "", "", ""]
+    return [code[: level + 2] if level <= len(code) - 2 else "" for level in range(4)]
+
+
+def primary_code(org: Organisation) -> str | None:
+    """The code the regional signal uses: the first NUTS code, else the country (as in the snapshot)."""
+    if org.nuts_codes:
+        return org.nuts_codes[0]
+    return nuts_country(org.country) if org.country else None
+
+
+def organisation_props(org: Organisation) -> dict[str, Any]:
+    path = region_path(primary_code(org))
+    # Candidate region filters look at every code's ancestors (or the country without codes).
+    filter_regions = sorted({a for c in org.nuts_codes for a in ancestors(c)})
+    if not filter_regions and org.country:
+        filter_regions = [nuts_country(org.country)]
+    return {
+        "name": org.name,
+        "stakeholder_type": org.stakeholder_type.value,
+        "sme": org.sme,
+        "country": org.country,
+        "nuts0": path[0] or None,
+        "region_path": path,
+        "regions": filter_regions,
+        "data": org.model_dump_json(),
+    }
+
+
+def organisation_locations(org: Organisation) -> list[str]:
+    """Regions an organisation is LOCATED_IN: its codes and its country (``PART_OF`` adds the rest)."""
+    targets = set(org.nuts_codes)
+    if org.country:
+        targets.add(nuts_country(org.country))
+    return sorted(targets)
+
+
+def partnership_props(p: Partnership) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "kind": p.kind.value,
+        "parent_id": p.parent_id,
+        "scope": list(p.scope_regions),
+        "start_date": p.start_date.isoformat() if p.start_date else None,
+        "data": p.model_dump_json(),
+    }
+
+
+def _since(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _membership(org_id: object, pid: object, role: object, since: object) -> Membership:
+    return Membership.model_validate(
+        {"org_id": org_id, "partnership_id": pid, "role": role, "since": _since(since)}
+    )
+
+
+# -- the store ------------------------------------------------------------------------------------
+class Neo4jStore:
+    """A :class:`~graph.base.GraphStore` in a Neo4j-compatible graph database, over Bolt.
+
+    Parameters
+    ----------
+    driver : neo4j.Driver
+        Owned by the store from now on (closed by :meth:`close`).
+    database : str
+        The database every session uses.
+    dialect : Dialect
+        Server-specific parts (vector index DDL, cosine scale); see :mod:`graph.dialects`.
+    batch_size, max_batch_bytes : int
+        Rows and parameter bytes per ``UNWIND`` statement.
+    """
+
+    def __init__(
+        self,
+        driver: Any,
+        *,
+        database: str,
+        dialect: Dialect | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
+        description: str | None = None,
+        user: str = "",
+    ) -> None:
+        if batch_size < 1 or max_batch_bytes < 1024:
+            raise ValueError("batch_size must be ≥ 1 and max_batch_bytes ≥ 1024")
+        self._driver = driver
+        self.database = database
+        self.dialect = dialect or make_dialect("neo4j")
+        self.batch_size = batch_size
+        self.max_batch_bytes = max_batch_bytes
+        self.user = user
+        self.description = description or f"Neo4j store ({self.dialect.name}), database {database!r}"
+        self._vector_indexes: set[tuple[Label, str]] = set()
+
+    @classmethod
+    def connect(
+        cls,
+        uri: str,
+        *,
+        user: str,
+        password: str,
+        database: str,
+        dialect: str | None = None,
+        http_url: str | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        retry_seconds: float = DEFAULT_RETRY_SECONDS,
+        connection_timeout: float = 5.0,
+    ) -> Neo4jStore:
+        """Open a driver, check server, credentials and database, and bootstrap the schema.
+
+        ``dialect`` is ``neo4j``, ``arcadedb`` or ``None`` (detected from the server's agent
+        string). ``http_url`` is ArcadeDB's HTTP API (default: port 2480 on the Bolt host), used
+        only to create vector indexes.
+        """
+        from neo4j import GraphDatabase
+        from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError
+
+        where = _redact(uri)
+        try:
+            driver = GraphDatabase.driver(
+                uri,
+                auth=(user, password),
+                max_transaction_retry_time=retry_seconds,
+                connection_timeout=connection_timeout,
+                connection_acquisition_timeout=max(connection_timeout * 2, 10.0),
+            )
+        except (ConfigurationError, ValueError) as exc:
+            raise StoreUnavailableError(f"invalid graph database URI {where}: {exc}") from exc
+        try:
+            driver.verify_connectivity()
+            agent = driver.get_server_info().agent or ""
+            with driver.session(database=database) as session:
+                session.run(cypher.SERVER_CHECK).consume()
+        except AuthError as exc:
+            driver.close()
+            raise StoreUnavailableError(f"authentication failed for user {user!r} at {where}") from exc
+        except Neo4jError as exc:
+            driver.close()
+            if "DatabaseNotFound" in (exc.code or ""):
+                raise StoreUnavailableError(f"database {database!r} does not exist at {where}") from exc
+            raise StoreUnavailableError(
+                f"graph database at {where} refused the connection: {exc.message}"
+            ) from exc
+        except (DriverError, OSError) as exc:
+            driver.close()
+            raise StoreUnavailableError(f"cannot reach a graph database at {where}: {exc}") from exc
+        name = dialect or detect_dialect(agent)
+        http = None
+        if name.strip().lower() == "arcadedb":
+            http = ArcadeHttp(http_url or default_arcadedb_http_url(uri), user, password, database)
+        store = cls(
+            driver,
+            database=database,
+            dialect=make_dialect(name, http),
+            batch_size=batch_size,
+            description=f"Neo4j store ({name}) at {where}, database {database!r}",
+            user=user,
+        )
+        try:
+            store.ensure_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _session(self) -> Any:
+        return self._driver.session(database=self.database)
+
+    def _failure(self, exc: Exception, what: str, *, write: bool) -> PactmatchError:
+        """The product error for a driver error (never a driver exception past this class)."""
+        from neo4j.exceptions import AuthError, ConstraintError, DriverError, Neo4jError
+
+        if isinstance(exc, PactmatchError):
+            return exc
+        if isinstance(exc, AuthError):
+            return StoreUnavailableError(f"authentication failed for user {self.user!r} ({self.description})")
+        if isinstance(exc, ConstraintError):
+            return ConflictError(f"{what}: a uniqueness constraint was violated; nothing was written")
+        if isinstance(exc, Neo4jError):
+            if "DatabaseNotFound" in (exc.code or ""):
+                return StoreUnavailableError(
+                    f"database {self.database!r} does not exist ({self.description})"
+                )
+            message = exc.message or str(exc)
+            if write:
+                return StoreWriteError(f"{what} failed and was rolled back: {message}")
+            return StoreUnavailableError(f"{what} failed: {message}")
+        if isinstance(exc, DriverError | OSError):
+            if write:
+                return StoreWriteError(
+                    f"{what} failed: the graph database became unreachable ({exc}); the transaction was not committed"
+                )
+            return StoreUnavailableError(f"{what} failed: the graph database is unreachable ({exc})")
+        raise exc
+
+    def _read(self, work: Callable[[Any], T], what: str) -> T:
+        try:
+            with self._session() as session:
+                return session.execute_read(work)  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise self._failure(exc, what, write=False) from exc
+
+    def _write(self, work: Callable[[Any], T], what: str | Callable[[], str]) -> T:
+        """Run ``work`` in one managed write transaction that also bumps the version counter."""
+
+        def unit(tx: Any) -> T:
+            result = work(tx)
+            tx.run(cypher.BUMP_VERSION).consume()
+            return result
+
+        try:
+            with self._session() as session:
+                return session.execute_write(unit)  # type: ignore[no-any-return]
+        except Exception as exc:
+            raise self._failure(exc, what() if callable(what) else what, write=True) from exc
+
+    def _run_schema(self, statement: str) -> None:
+        try:
+            with self._session() as session:
+                session.run(statement).consume()
+        except Exception as exc:
+            raise self._failure(exc, "schema set-up", write=True) from exc
+
+    def ensure_schema(self) -> None:
+        """Constraints, indexes and the version counter (idempotent; run at connect)."""
+        for statement in cypher.schema_statements():
+            self._run_schema(statement)
+        self._run_schema(cypher.INIT_VERSION)
+
+    def close(self) -> None:
+        self._driver.close()
+
+    def version(self) -> int:
+        def work(tx: Any) -> int:
+            record = tx.run(cypher.VERSION).single()
+            return int(record["value"]) if record and record["value"] is not None else 0
+
+        return self._read(work, "reading the store version")
+
+    # -- writes ---------------------------------------------------------------------------------
+    def _statement_batches(self, rows: Sequence[Any]) -> list[Batch]:
+        return batches(rows, self.batch_size, self.max_batch_bytes)
+
+    def import_batch(
+        self,
+        organisations: Sequence[Organisation] = (),
+        partnerships: Sequence[Partnership] = (),
+        memberships: Sequence[Membership] = (),
+    ) -> ImportCounts:
+        step = ["starting"]
+
+        def work(tx: Any) -> ImportCounts:
+            counts = ImportCounts()
+            counts.organisations = self._upsert_organisations(tx, organisations, step)
+            counts.partnerships = self._upsert_partnerships(tx, partnerships, step)
+            counts.memberships = self._upsert_memberships(tx, memberships, step)
+            step[0] = "bumping the version"
+            return counts
+
+        return self._write(work, lambda: f"import (at {step[0]})")
+
+    def _run_batches(
+        self, tx: Any, statement: str, rows: Sequence[Any], what: str, step: list[str], key: str = "rows"
+    ) -> int:
+        """Run ``statement`` over ``rows`` in batches; returns the summed ``n`` column (if any)."""
+        total = 0
+        for batch in self._statement_batches(rows):
+            step[0] = (
+                f"{what} batch {batch.number} of {batch.total} "
+                f"(rows {batch.start + 1}-{batch.start + len(batch.rows)})"
+            )
+            record = tx.run(statement, {key: batch.rows}).single()
+            if record is not None and "n" in record.keys():
+                total += int(record["n"] or 0)
+        return total
+
+    def _existing_data(self, tx: Any, label: Label, ids: Sequence[str], step: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), self.batch_size):
+            step[0] = (
+                f"reading existing {label.value} rows {start + 1}-{min(start + self.batch_size, len(ids))}"
+            )
+            for record in tx.run(cypher.existing_data(label), ids=list(ids[start : start + self.batch_size])):
+                found[record["id"]] = record["data"]
+        return found
+
+    def _existing_ids(self, tx: Any, label: Label, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), self.batch_size):
+            chunk = list(ids[start : start + self.batch_size])
+            found.update(r["id"] for r in tx.run(cypher.existing_ids(label), ids=chunk))
+        return found
+
+    def _classify(
+        self, latest: dict[str, Any], existing: dict[str, str]
+    ) -> tuple[UpsertCounts, list[Any], list[Any]]:
+        counts = UpsertCounts()
+        created: list[Any] = []
+        updated: list[Any] = []
+        for item_id, item in latest.items():
+            if item_id not in existing:
+                counts.created += 1
+                created.append(item)
+            elif existing[item_id] != item.model_dump_json():
+                counts.updated += 1
+                updated.append(item)
+            else:
+                counts.unchanged += 1
+        return counts, created, updated
+
+    def _upsert_organisations(self, tx: Any, orgs: Sequence[Organisation], step: list[str]) -> UpsertCounts:
+        latest = {o.org_id: o for o in orgs}  # last one wins within a batch
+        if not latest:
+            return UpsertCounts()
+        existing = self._existing_data(tx, Label.ORGANISATION, list(latest), step)
+        counts, created, updated = self._classify(latest, existing)
+        changed: list[Organisation] = created + updated
+        if not changed:
+            return counts
+        self._ensure_regions(tx, {code for o in changed for code in organisation_locations(o)}, step)
+        self._ensure_ecosystems(tx, {e.value for o in changed for e in o.ecosystems}, step)
+        rows = [{"id": o.org_id, "props": organisation_props(o)} for o in created]
+        self._run_batches(tx, cypher.create_nodes(Label.ORGANISATION), rows, "new organisations", step)
+        rows = [{"id": o.org_id, "props": organisation_props(o)} for o in updated]
+        self._run_batches(tx, cypher.update_nodes(Label.ORGANISATION), rows, "changed organisations", step)
+        stale = [o.org_id for o in updated]
+        for rel in (Rel.LOCATED_IN, Rel.IN_ECOSYSTEM):
+            self._run_batches(
+                tx, cypher.delete_links(Label.ORGANISATION, rel), stale, f"unlinking {rel}", step, "ids"
+            )
+        located = [{"a": o.org_id, "b": code} for o in changed for code in organisation_locations(o)]
+        self._run_batches(
+            tx,
+            cypher.create_links(Label.ORGANISATION, Rel.LOCATED_IN, Label.REGION),
+            located,
+            "locations",
+            step,
+        )
+        eco = [{"a": o.org_id, "b": e.value} for o in changed for e in o.ecosystems]
+        self._run_batches(
+            tx,
+            cypher.create_links(Label.ORGANISATION, Rel.IN_ECOSYSTEM, Label.ECOSYSTEM),
+            eco,
+            "organisation ecosystems",
+            step,
+        )
+        return counts
+
+    def _ensure_regions(self, tx: Any, codes: Iterable[str], step: list[str]) -> None:
+        """Region nodes for ``codes`` and all their ancestors, chained with PART_OF."""
+        every = sorted({a for code in codes for a in ancestors(code)})
+        if not every:
+            return
+        self._run_batches(
+            tx, cypher.MERGE_REGIONS, [{"code": c, "level": len(c) - 2} for c in every], "regions", step
+        )
+        parents = [{"code": c, "parent": c[:-1]} for c in every if len(c) > 2]
+        self._run_batches(tx, cypher.LINK_REGION_PARENTS, parents, "region hierarchy", step)
+
+    def _ensure_ecosystems(self, tx: Any, codes: set[str], step: list[str]) -> None:
+        if codes:
+            self._run_batches(tx, cypher.MERGE_ECOSYSTEMS, sorted(codes), "ecosystems", step, "codes")
+
+    def _upsert_partnerships(self, tx: Any, ps: Sequence[Partnership], step: list[str]) -> UpsertCounts:
+        latest = {p.partnership_id: p for p in ps}
+        if not latest:
+            return UpsertCounts()
+        existing = self._existing_data(tx, Label.PARTNERSHIP, list(latest), step)
+        counts, created, updated = self._classify(latest, existing)
+        changed: list[Partnership] = created + updated
+        if not changed:
+            return counts
+        self._ensure_ecosystems(tx, {e.value for p in changed for e in p.ecosystems}, step)
+        rows = [{"id": p.partnership_id, "props": partnership_props(p)} for p in created]
+        self._run_batches(tx, cypher.create_nodes(Label.PARTNERSHIP), rows, "new partnerships", step)
+        rows = [{"id": p.partnership_id, "props": partnership_props(p)} for p in updated]
+        self._run_batches(tx, cypher.update_nodes(Label.PARTNERSHIP), rows, "changed partnerships", step)
+        parents = sorted({p.parent_id for p in changed if p.parent_id})
+        missing = set(parents) - self._existing_ids(tx, Label.PARTNERSHIP, parents)
+        if missing:
+            raise ConflictError(f"unknown parent partnership(s): {', '.join(sorted(missing))}")
+        stale = [p.partnership_id for p in updated]
+        for rel in (Rel.IN_ECOSYSTEM, Rel.DERIVED_FROM):
+            self._run_batches(
+                tx, cypher.delete_links(Label.PARTNERSHIP, rel), stale, f"unlinking {rel}", step, "ids"
+            )
+        eco = [{"a": p.partnership_id, "b": e.value} for p in changed for e in p.ecosystems]
+        self._run_batches(
+            tx,
+            cypher.create_links(Label.PARTNERSHIP, Rel.IN_ECOSYSTEM, Label.ECOSYSTEM),
+            eco,
+            "partnership ecosystems",
+            step,
+        )
+        derived = [{"a": p.partnership_id, "b": p.parent_id} for p in changed if p.parent_id]
+        self._run_batches(
+            tx,
+            cypher.create_links(Label.PARTNERSHIP, Rel.DERIVED_FROM, Label.PARTNERSHIP),
+            derived,
+            "derivations",
+            step,
+        )
+        return counts
+
+    def _upsert_memberships(self, tx: Any, ms: Sequence[Membership], step: list[str]) -> UpsertCounts:
+        counts = UpsertCounts()
+        latest = {(m.org_id, m.partnership_id): m for m in ms}
+        if not latest:
+            return counts
+        step[0] = "checking membership references"
+        orgs = self._existing_ids(tx, Label.ORGANISATION, sorted({k[0] for k in latest}))
+        parts = self._existing_ids(tx, Label.PARTNERSHIP, sorted({k[1] for k in latest}))
+        missing = [k for k in latest if k[0] not in orgs or k[1] not in parts]
+        if missing:
+            org_id, pid = missing[0]
+            what = f"organisation {org_id!r}" if org_id not in orgs else f"partnership {pid!r}"
+            raise ConflictError(f"{len(missing)} membership(s) refer to unknown ids, e.g. {what}")
+        existing: dict[tuple[str, str], str] = {}
+        pids = sorted(parts)
+        for start in range(0, len(pids), self.batch_size):
+            step[0] = (
+                f"reading existing memberships of partnerships {start + 1}-{min(start + self.batch_size, len(pids))}"
+            )
+            for r in tx.run(cypher.EXISTING_MEMBERSHIPS, pids=pids[start : start + self.batch_size]):
+                existing[(r["org_id"], r["partnership_id"])] = f"{r['role']}|{_since(r['since']) or ''}"
+        created: list[dict[str, Any]] = []
+        updated: list[dict[str, Any]] = []
+        for key, m in latest.items():
+            since = m.since.isoformat() if m.since else None
+            row = {
+                "org_id": m.org_id,
+                "partnership_id": m.partnership_id,
+                "role": m.role.value,
+                "since": since,
+            }
+            if key not in existing:
+                counts.created += 1
+                created.append(row)
+            elif existing[key] != f"{m.role.value}|{since or ''}":
+                counts.updated += 1
+                updated.append(row)
+            else:
+                counts.unchanged += 1
+        # Membership rows are bounded (ids ≤ 200 characters), so row batches stay far below the cap.
+        written = self._run_batches(tx, cypher.CREATE_MEMBERSHIPS, created, "new memberships", step)
+        written += self._run_batches(tx, cypher.UPDATE_MEMBERSHIPS, updated, "changed memberships", step)
+        if written != len(created) + len(updated):
+            raise StoreWriteError(
+                f"only {written} of {len(created) + len(updated)} memberships were written; import rolled back"
+            )
+        return counts
+
+    def _delete(self, statement: str, params: dict[str, Any], kind: str, item_id: str, what: str) -> None:
+        def work(tx: Any) -> None:
+            record = tx.run(statement, params).single()
+            if record is None or int(record["n"] or 0) == 0:
+                raise NotFoundError(kind, item_id)
+
+        self._write(work, what)
+
+    def delete_organisation(self, org_id: str) -> None:
+        self._delete(
+            cypher.DELETE_ORGANISATION,
+            {"id": org_id},
+            "organisation",
+            org_id,
+            f"deleting organisation {org_id!r}",
+        )
+
+    def delete_partnership(self, partnership_id: str) -> None:
+        def work(tx: Any) -> None:
+            derived = tx.run(cypher.DERIVED_PARTNERSHIPS, id=partnership_id).single()
+            if derived is not None and int(derived["n"] or 0) > 0:
+                raise ConflictError(
+                    f"partnership {partnership_id!r} has derived partnerships; delete those first"
+                )
+            record = tx.run(cypher.DELETE_PARTNERSHIP, id=partnership_id).single()
+            if record is None or int(record["n"] or 0) == 0:
+                raise NotFoundError("partnership", partnership_id)
+
+        self._write(work, f"deleting partnership {partnership_id!r}")
+
+    def delete_membership(self, org_id: str, partnership_id: str) -> None:
+        self._delete(
+            cypher.DELETE_MEMBERSHIP,
+            {"org_id": org_id, "partnership_id": partnership_id},
+            "membership",
+            f"{org_id} in {partnership_id}",
+            "deleting a membership",
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+    def _one_data(self, label: Label, item_id: str) -> str | None:
+        def work(tx: Any) -> str | None:
+            record = tx.run(cypher.node_data(label), id=item_id).single()
+            return None if record is None else str(record["data"])
+
+        return self._read(work, f"reading {label.value.lower()} {item_id!r}")
+
+    def get_organisation(self, org_id: str) -> Organisation:
+        data = self._one_data(Label.ORGANISATION, org_id)
+        if data is None:
+            raise NotFoundError("organisation", org_id)
+        return Organisation.model_validate_json(data)
+
+    def get_partnership(self, partnership_id: str) -> Partnership:
+        data = self._one_data(Label.PARTNERSHIP, partnership_id)
+        if data is None:
+            raise NotFoundError("partnership", partnership_id)
+        return Partnership.model_validate_json(data)
+
+    def _page(
+        self, count: cypher.Statement, page: cypher.Statement, offset: int, limit: int, what: str
+    ) -> tuple[int, list[str]]:
+        def work(tx: Any) -> tuple[int, list[str]]:
+            record = tx.run(count.text, count.params).single()
+            total = int(record["total"]) if record else 0
+            rows = [r["data"] for r in tx.run(page.text, {**page.params, "offset": offset, "limit": limit})]
+            return total, rows
+
+        return self._read(work, what)
+
+    def list_organisations(self, flt: OrganisationFilter, offset: int, limit: int) -> Page[Organisation]:
+        count, page = cypher.list_organisations(
+            country=flt.country,
+            region=flt.region,
+            stakeholder_type=flt.stakeholder_type.value if flt.stakeholder_type else None,
+            sme=flt.sme,
+            ecosystem=flt.ecosystem.value if flt.ecosystem else None,
+            name_contains=flt.name_contains or None,
+            partnership_id=flt.partnership_id,
+        )
+        total, rows = self._page(count, page, offset, limit, "listing organisations")
+        return Page([Organisation.model_validate_json(d) for d in rows], total, offset, limit)
+
+    def list_partnerships(self, flt: PartnershipFilter, offset: int, limit: int) -> Page[Partnership]:
+        count, page = cypher.list_partnerships(
+            kind=flt.kind.value if flt.kind else None,
+            region=flt.region,
+            ecosystem=flt.ecosystem.value if flt.ecosystem else None,
+            name_contains=flt.name_contains or None,
+            parent_id=flt.parent_id,
+        )
+        total, rows = self._page(count, page, offset, limit, "listing partnerships")
+        return Page([Partnership.model_validate_json(d) for d in rows], total, offset, limit)
+
+    def memberships(
+        self, *, org_id: str | None = None, partnership_id: str | None = None
+    ) -> list[Membership]:
+        statement = cypher.memberships(by_org=org_id is not None, by_partnership=partnership_id is not None)
+        params = {"org_id": org_id, "partnership_id": partnership_id}
+
+        def work(tx: Any) -> list[Membership]:
+            return [
+                _membership(r["org_id"], r["partnership_id"], r["role"], r["since"])
+                for r in tx.run(statement, params)
+            ]
+
+        return self._read(work, "reading memberships")
+
+    def existing_ids(self, kind: EntityKind, ids: Sequence[str]) -> set[str]:
+        label = _label_of(kind)
+        return self._read(lambda tx: self._existing_ids(tx, label, list(ids)), f"checking {kind.value} ids")
+
+    def _all_data(self, label: Label) -> list[str]:
+        return self._read(
+            lambda tx: [str(r["data"]) for r in tx.run(cypher.iter_data(label))],
+            f"reading all {label.value} nodes",
+        )
+
+    def iter_organisations(self) -> Iterator[Organisation]:
+        for data in self._all_data(Label.ORGANISATION):
+            yield Organisation.model_validate_json(data)
+
+    def iter_partnerships(self) -> Iterator[Partnership]:
+        for data in self._all_data(Label.PARTNERSHIP):
+            yield Partnership.model_validate_json(data)
+
+    def iter_memberships(self) -> Iterator[Membership]:
+        rows = self._read(
+            lambda tx: [tuple(r.values()) for r in tx.run(cypher.ITER_MEMBERSHIPS)], "reading memberships"
+        )
+        for org_id, pid, role, since in rows:
+            yield _membership(org_id, pid, role, since)
+
+    def counts(self) -> StoreCounts:
+        def work(tx: Any) -> StoreCounts:
+            o = tx.run(cypher.count_nodes(Label.ORGANISATION)).single()["n"]
+            p = tx.run(cypher.count_nodes(Label.PARTNERSHIP)).single()["n"]
+            m = tx.run(cypher.COUNT_MEMBERSHIPS).single()["n"]
+            return StoreCounts(organisations=int(o), partnerships=int(p), memberships=int(m))
+
+        return self._read(work, "counting")
+
+    # -- embeddings -----------------------------------------------------------------------------
+    def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
+        statement = cypher.embedding_hashes(_label_of(kind), cypher.embedding_properties(model))
+        return self._read(
+            lambda tx: {str(r["id"]): str(r["hash"]) for r in tx.run(statement)}, "reading embedding hashes"
+        )
+
+    def _ensure_vector_index(self, label: Label, model: str, dim: int) -> None:
+        prop = cypher.embedding_properties(model).vector
+        if (label, prop) in self._vector_indexes:
+            return
+        self.dialect.ensure_vector_index(self._run_schema, label, prop, dim)
+        self._vector_indexes.add((label, prop))
+
+    def put_embeddings(
+        self, kind: EntityKind, model: str, rows: Sequence[tuple[str, str, npt.NDArray[np.float32]]]
+    ) -> None:
+        if not rows:
+            return
+        label = _label_of(kind)
+        props = cypher.embedding_properties(model)
+        dim = int(np.asarray(rows[0][2]).shape[0])
+        # Before the vectors: ArcadeDB stores a declared float-array property as float32.
+        self._ensure_vector_index(label, model, dim)
+        # .tolist(): the driver packs Python floats several times faster than numpy scalars.
+        payload = [
+            {"id": item_id, "hash": text_hash, "vector": np.asarray(vec, dtype=np.float32).tolist()}
+            for item_id, text_hash, vec in rows
+        ]
+        row_bytes = dim * 9 + 200
+        step = ["starting"]
+
+        def work(tx: Any) -> None:
+            for batch in batches(payload, self.batch_size, self.max_batch_bytes, lambda _r: row_bytes):
+                step[0] = f"embeddings batch {batch.number} of {batch.total}"
+                tx.run(cypher.put_embeddings(label, props), rows=batch.rows).consume()
+
+        self._write(work, lambda: f"storing {kind.value} embeddings ({step[0]})")
+
+    def _vectors(self, tx: Any, label: Label, model: str) -> dict[str, npt.NDArray[np.float32]]:
+        statement = cypher.vectors(label, cypher.embedding_properties(model))
+        return {str(r["id"]): np.asarray(r["vector"], dtype=np.float32) for r in tx.run(statement)}
+
+    # -- artifacts ------------------------------------------------------------------------------
+    def put_artifact(self, name: str, data: bytes) -> None:
+        chunks = [data[i : i + ARTIFACT_CHUNK_BYTES] for i in range(0, len(data), ARTIFACT_CHUNK_BYTES)] or [
+            b""
+        ]
+
+        def work(tx: Any) -> None:
+            tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
+            tx.run(cypher.PUT_ARTIFACT, name=name, size=len(data), chunks=len(chunks)).consume()
+            for seq, chunk in enumerate(chunks):
+                tx.run(cypher.PUT_ARTIFACT_CHUNK, name=name, seq=seq, data=bytes(chunk)).consume()
+
+        self._write(work, f"saving artifact {name!r}")
+
+    def get_artifact(self, name: str) -> bytes | None:
+        def work(tx: Any) -> bytes | None:
+            head = tx.run(cypher.GET_ARTIFACT, name=name).single()
+            if head is None:
+                return None
+            parts = [bytes(r["data"]) for r in tx.run(cypher.GET_ARTIFACT_CHUNKS, name=name)]
+            data = b"".join(parts)
+            if len(parts) != int(head["chunks"]) or len(data) != int(head["size"]):
+                raise StoreUnavailableError(f"artifact {name!r} is incomplete in the store")
+            return data
+
+        return self._read(work, f"reading artifact {name!r}")
+
+    def list_artifacts(self, prefix: str = "") -> list[str]:
+        return self._read(
+            lambda tx: [str(r["name"]) for r in tx.run(cypher.LIST_ARTIFACTS, prefix=prefix)],
+            "listing artifacts",
+        )
+
+    def delete_artifact(self, name: str) -> None:
+        def work(tx: Any) -> None:
+            record = tx.run(cypher.DELETE_ARTIFACT, name=name).single()
+            if record is None or int(record["n"] or 0) == 0:
+                raise NotFoundError("artifact", name)
+            tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
+
+        self._write(work, f"deleting artifact {name!r}")
+
+    # -- algorithms -----------------------------------------------------------------------------
+    def snapshot(self, model: str) -> Snapshot:
+        """Everything, read in one transaction (a consistent view), as the snapshot arrays."""
+
+        def work(tx: Any) -> Snapshot:
+            version_record = tx.run(cypher.VERSION).single()
+            version = (
+                int(version_record["value"]) if version_record and version_record["value"] is not None else 0
+            )
+            orgs = [_org_row(json.loads(r["data"])) for r in tx.run(cypher.iter_data(Label.ORGANISATION))]
+            parts = [
+                _partnership_row(Partnership.model_validate_json(r["data"]))
+                for r in tx.run(cypher.iter_data(Label.PARTNERSHIP))
+            ]
+            members = [
+                MembershipRow(str(r["org_id"]), str(r["partnership_id"]), r["role"] == Role.COORDINATOR.value)
+                for r in tx.run(cypher.SNAPSHOT_MEMBERSHIPS)
+            ]
+            org_vectors = self._vectors(tx, Label.ORGANISATION, model)
+            p_vectors = self._vectors(tx, Label.PARTNERSHIP, model)
+            return Snapshot.build(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
+
+        return self._read(work, "reading the snapshot")
+
+    # -- candidate retrieval pushed down to the database ---------------------------------------------
+    def candidate_features(
+        self, partnership_id: str, filters: CandidateFilters, pool_size: int, *, model: str
+    ) -> CandidateFeatures:
+        """Features of a candidate pool for ``partnership_id``, computed in the database.
+
+        The pool is the union of the vector index's top hits (exact cosine over the filtered
+        organisations instead when filters starve the index), the co-membership neighbourhood
+        ranked by Adamic–Adar, and the organisations inside the partnership's NUTS 2/3 reference
+        regions; each source contributes up to ``pool_size`` candidates. The returned
+        :class:`~matching.candidates.SignalBounds` bound the signals of everyone outside the
+        pool, so the caller can check the pool holds the true top-k (and widen it if not).
+        Graph evidence is filled later, for the winners only (:meth:`candidate_evidence`).
+        """
+        if pool_size < 1:
+            raise ValueError("pool_size must be ≥ 1")
+        props = cypher.embedding_properties(model)
+        flt = cypher.candidate_filter(filters)
+        return self._read(
+            lambda tx: _CandidateQuery(self, tx, partnership_id, filters, flt, props, pool_size).run(),
+            f"finding candidates for {partnership_id!r}",
+        )
+
+    def candidate_evidence(self, features: CandidateFeatures, rows: Sequence[int]) -> CandidateFeatures:
+        """``features`` with the graph evidence (shared partnerships per member) of ``rows`` filled in."""
+        wanted = [features.org_ids[i] for i in rows if features.adamic_adar[i] > 0]
+        if not wanted or not len(features.member_ids):
+            return features
+        member_col = {m: j for j, m in enumerate(features.member_ids)}
+        row_of = {features.org_ids[i]: i for i in rows}
+
+        def work(tx: Any) -> list[tuple[int, int, int]]:
+            return [
+                (row_of[r["org_id"]], member_col[r["member_id"]], int(r["shared"]))
+                for r in tx.run(cypher.CANDIDATE_EVIDENCE, ids=wanted, member_ids=list(features.member_ids))
+            ]
+
+        triples = self._read(work, "reading candidate evidence")
+        links = sparse.csr_matrix(
+            (
+                np.array([t[2] for t in triples], dtype=np.float32),
+                (
+                    np.array([t[0] for t in triples], dtype=np.int64),
+                    np.array([t[1] for t in triples], dtype=np.int64),
+                ),
+            ),
+            shape=features.links.shape,
+        )
+        return replace(features, links=links)
+
+
+class _CandidateQuery:
+    """The read transaction behind :meth:`Neo4jStore.candidate_features` (one query per source)."""
+
+    def __init__(
+        self,
+        store: Neo4jStore,
+        tx: Any,
+        partnership_id: str,
+        filters: CandidateFilters,
+        flt: cypher.Statement,
+        props: cypher.EmbeddingProperties,
+        pool_size: int,
+    ) -> None:
+        self.store, self.tx, self.pid = store, tx, partnership_id
+        self.filters, self.flt, self.props, self.n = filters, flt, props, pool_size
+
+    def run(self) -> CandidateFeatures:
+        context = self.tx.run(cypher.candidate_context(self.props), pid=self.pid).single()
+        if context is None:
+            raise NotFoundError("partnership", self.pid)
+        members = [m for m in context["members"] if m and m.get("org_id") is not None]
+        member_ids = [str(m["org_id"]) for m in members]
+        reference, semantic_source = _reference_vector(context["vector"], [m.get("vector") for m in members])
+        refs, region_source = reference_regions_from(
+            tuple(context["scope"] or ()), [deepest_code(m.get("region_path") or ()) for m in members]
+        )
+        params = {**self.flt.params, "member_ids": member_ids, "pid": self.pid}
+        cosine = (
+            self.store.dialect.cosine(f"c.{self.props.vector}", "$vector") if reference is not None else None
+        )
+        if reference is not None:
+            params["vector"] = reference.tolist()
+
+        aa = self._neighbourhood(params) if member_ids else {}
+        by_aa = sorted(aa, key=lambda o: (-aa[o], o))
+        pool: set[str] = set(by_aa[: self.n])
+        complete = False
+        semantic_bound = 0.0
+        if reference is not None:
+            texts, semantic_bound, complete = self._by_text(params, cosine or "")
+            pool.update(texts)
+        else:
+            complete = self._small_enough(params, pool)
+        region_bound = 0.0
+        if refs:
+            region_bound = self._by_region(params, refs, cosine, pool)
+        outside = [aa[o] for o in by_aa if o not in pool]
+        unseen = (
+            None
+            if complete and not outside
+            else SignalBounds(
+                semantic=max(0.0, semantic_bound), adamic_adar=max(outside, default=0.0), region=region_bound
+            )
+        )
+        return self._features(
+            sorted(pool), params, cosine, aa, members, semantic_source, refs, region_source, unseen
+        )
+
+    def _neighbourhood(self, params: dict[str, Any]) -> dict[str, float]:
+        statement = cypher.candidate_neighbourhood(self.flt)
+        return {str(r["org_id"]): float(r["aa"]) for r in self.tx.run(statement, params)}
+
+    def _by_text(self, params: dict[str, Any], cosine: str) -> tuple[list[str], float, bool]:
+        """(candidates, bound on the text similarity of everyone else, whether everyone was seen)."""
+        dialect = self.store.dialect
+        if not self.filters.org_ids:
+            k = min(max(3 * self.n, 50), 10_000)
+            index = dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
+            try:
+                hits = list(
+                    self.tx.run(cypher.candidate_vector_search(self.flt), {**params, "index": index, "k": k})
+                )
+            except Exception as exc:  # no index for this model yet: the exact scan below still answers
+                from neo4j.exceptions import ClientError
+
+                if not isinstance(exc, ClientError):
+                    raise
+                log.warning("vector index %s unusable (%s); using an exact scan", index, exc.message)
+                hits = None
+            # Enough eligible hits from a non-exhausted index: the k-th hit bounds everyone else.
+            # Otherwise filters starve the index, or the graph is small: the exact scan answers.
+            if hits is not None and len(hits) >= k:
+                eligible = [str(h["org_id"]) for h in hits if h["eligible"]][: self.n]
+                if len(eligible) >= self.n:
+                    return eligible, dialect.index_score_to_cosine(float(hits[-1]["score"])), False
+        statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, cosine)
+        rows = list(self.tx.run(statement, {**params, "n": self.n}))
+        ids = [str(r["org_id"]) for r in rows]
+        if len(rows) < self.n:
+            return ids, 0.0, True  # every eligible organisation is in
+        return ids, float(rows[-1]["sim"]), False
+
+    def _small_enough(self, params: dict[str, Any], pool: set[str]) -> bool:
+        """Without a text reference: take every eligible organisation when there are few."""
+        statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
+        rows = list(self.tx.run(statement, {**params, "n": self.n}))
+        if len(rows) < self.n:
+            pool.update(str(r["org_id"]) for r in rows)
+            return True
+        return False
+
+    def _by_region(
+        self, params: dict[str, Any], refs: Sequence[str], cosine: str | None, pool: set[str]
+    ) -> float:
+        """Add the organisations inside NUTS 2/3 references; returns the bound on others' regional fit."""
+        deep = [c for c in refs if 2 <= len(c) - 2 <= 3]
+        if len(deep) < len(refs):
+            return 1.0  # country or NUTS 1 references cover too many organisations to list
+        statement = cypher.candidate_regional(self.flt, self.props, cosine)
+        rows = list(self.tx.run(statement, {**params, "refs": deep, "n": self.n + 1}))
+        pool.update(str(r["org_id"]) for r in rows[: self.n])
+        if len(rows) > self.n:
+            return 1.0
+        # Everyone inside a reference is in the pool; others share at most the level above.
+        return max(REGION_TIERS[len(c) - 3] for c in deep)
+
+    def _features(
+        self,
+        ids: list[str],
+        params: dict[str, Any],
+        cosine: str | None,
+        aa: dict[str, float],
+        members: list[dict[str, Any]],
+        semantic_source: str,
+        refs: tuple[str, ...],
+        region_source: str,
+        unseen: SignalBounds | None,
+    ) -> CandidateFeatures:
+        rows = {
+            str(r["org_id"]): r
+            for r in self.tx.run(cypher.candidate_features(self.props, cosine), {**params, "ids": ids})
+        }
+        ids = [i for i in ids if i in rows]
+        vocab = RegionVocabulary()
+        regions = np.full((len(ids), 4), NO_REGION, dtype=np.int32)
+        for n, org_id in enumerate(ids):
+            for level, code in enumerate(rows[org_id]["region_path"] or ()):
+                if code:
+                    regions[n, level] = vocab.id(code)
+        type_index = {t.value: k for k, t in enumerate(TYPE_ORDER)}
+        member_types = np.bincount(
+            [type_index[str(m["stakeholder_type"])] for m in members], minlength=len(TYPE_ORDER)
+        ).astype(np.int64)
+        sims = np.array([_finite(rows[i]["sim"]) for i in ids], dtype=np.float64)
+        return CandidateFeatures(
+            org_ids=ids,
+            names=[str(rows[i]["name"]) for i in ids],
+            types=np.array([type_index[str(rows[i]["stakeholder_type"])] for i in ids], dtype=np.int16),
+            regions=regions,
+            region_vocab=vocab,
+            semantic=np.clip(sims, 0.0, 1.0) if semantic_source != "none" else np.zeros(len(ids)),
+            semantic_source=semantic_source,
+            adamic_adar=np.array([aa.get(i, 0.0) for i in ids], dtype=np.float64),
+            links=sparse.csr_matrix((len(ids), len(members)), dtype=np.float32),
+            member_ids=[str(m["org_id"]) for m in members],
+            member_names=[str(m["name"]) for m in members],
+            reference_regions=refs,
+            region_source=region_source,
+            member_type_counts=member_types,
+            unseen=unseen,
+            allowed_types=tuple(TYPE_ORDER.index(StakeholderType(t)) for t in self.filters.stakeholder_types),
+        )
+
+
+def _finite(value: object) -> float:
+    if value is None:
+        return 0.0
+    number = float(value)  # type: ignore[arg-type]
+    return number if math.isfinite(number) else 0.0
+
+
+def _reference_vector(
+    own: Sequence[float] | None, member_vectors: Sequence[Sequence[float] | None]
+) -> tuple[npt.NDArray[np.float32] | None, str]:
+    """The partnership's text vector, else its members' normalised centroid (as the snapshot path)."""
+    if own is not None:
+        vector = np.asarray(own, dtype=np.float32)
+        if np.any(vector):
+            return vector, "partnership text"
+    stacked = [np.asarray(v, dtype=np.float32) for v in member_vectors if v is not None]
+    if stacked:
+        centroid = np.stack(stacked).mean(axis=0)
+        norm = float(np.linalg.norm(centroid))
+        if norm > 0:
+            return (centroid / norm).astype(np.float32), "members' profiles"
+    return None, "none"
+
+
+def _label_of(kind: EntityKind) -> Label:
+    return Label.ORGANISATION if kind == EntityKind.ORGANISATION else Label.PARTNERSHIP
+
+
+def _redact(uri: str) -> str:
+    """A URI without any user:password@ part (descriptions and errors never show credentials)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return uri
