@@ -16,7 +16,9 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from matching.candidates import CandidateFeatures
 from matching.snapshot import Snapshot
+from matching.types import CandidateFilters
 from pactmatch.domain import (
     Ecosystem,
     Membership,
@@ -184,3 +186,22 @@ class GraphStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class CandidateSource(Protocol):
+    """A store that finds candidates itself (the Neo4j store), instead of from a snapshot.
+
+    The service uses it for the heuristic ranking: the features come from the database for a pool
+    of candidates, the scoring is :mod:`matching.candidates`, the same as on the snapshot path.
+    """
+
+    def candidate_features(
+        self, partnership_id: str, filters: CandidateFilters, pool_size: int, *, model: str
+    ) -> CandidateFeatures:
+        """Features of up to ``pool_size`` candidates per source, with bounds on everyone else."""
+        ...
+
+    def candidate_evidence(self, features: CandidateFeatures, rows: Sequence[int]) -> CandidateFeatures:
+        """``features`` with the graph evidence of ``rows`` filled in (for explanations)."""
+        ...

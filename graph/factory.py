@@ -26,6 +26,8 @@ def open_store(location: str, settings: Settings | None = None) -> GraphStore:
             user=settings.neo4j_user,
             password=settings.neo4j_password.get_secret_value(),
             database=settings.neo4j_database,
+            dialect=settings.neo4j_dialect,
+            http_url=settings.arcadedb_http_url,
         )
         return store
     if "://" in location:

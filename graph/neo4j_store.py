@@ -414,8 +414,8 @@ class Neo4jStore:
                 f"(rows {batch.start + 1}-{batch.start + len(batch.rows)})"
             )
             record = tx.run(statement, {key: batch.rows}).single()
-            if record is not None and "n" in record.keys():
-                total += int(record["n"] or 0)
+            if record is not None:
+                total += int(record.get("n") or 0)
         return total
 
     def _existing_data(self, tx: Any, label: Label, ids: Sequence[str], step: list[str]) -> dict[str, str]:

@@ -362,6 +362,7 @@ def demo(
 __import__("pactmatch.commands.events", fromlist=["register"]).register(app)
 __import__("pactmatch.commands.evaluate", fromlist=["register"]).register(app)
 __import__("pactmatch.commands.mapping", fromlist=["register"]).register(app)
+__import__("pactmatch.commands.arcadedb", fromlist=["register"]).register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

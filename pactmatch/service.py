@@ -7,6 +7,7 @@ version changes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Protocol
 
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
-from graph.base import EntityKind, GraphStore
-from matching.recommender import HeuristicRecommender, query_for_partnership
+from graph.base import CandidateSource, EntityKind, GraphStore
+from matching.candidates import explain_candidate, pool_is_exact, select_top
+from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
 from matching.types import CandidateFilters, PartnershipQuery, Recommendation
 from pactmatch.domain import Membership, Organisation, Partnership, organisation_text, partnership_text
@@ -27,6 +29,11 @@ from pactmatch.rankers import default_ranker
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
+
+log = logging.getLogger(__name__)
+
+#: Candidates per source tried in turn on the database path until the pool provably holds the top k.
+POOL_SIZES = (100, 400, 1600)
 
 
 class Ranker(Protocol):
@@ -97,6 +104,7 @@ class PactmatchService:
         self.cache = cache
         self.ranker_factory = ranker_factory
         self._cached = _Cache()
+        self._learned_check: tuple[tuple[int, str] | None, bool] = (None, False)
 
     @classmethod
     def open(cls, store: GraphStore, encoder: str, cache_dir: Path | None) -> PactmatchService:
@@ -307,8 +315,17 @@ class PactmatchService:
     def candidates(
         self, partnership_id: str, top_k: int = 10, filters: CandidateFilters | None = None
     ) -> CandidateList:
-        """Ranked non-members for a stored partnership, each with its explanation."""
+        """Ranked non-members for a stored partnership, each with its explanation.
+
+        Two paths give the same answers. A store that finds candidates itself (the Neo4j store)
+        serves the heuristic ranking from a candidate pool computed in the database, so no API
+        worker holds the graph in memory; otherwise (the embedded store, or a learned ranker,
+        which needs the snapshot) the ranker scores every organisation of the snapshot.
+        """
         self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
+        source = self._candidate_source()
+        if source is not None:
+            return self._candidates_in_store(source, partnership_id, top_k, filters or CandidateFilters())
         snapshot, ranker = self.snapshot(), self.ranker()
         query = query_for_partnership(snapshot, partnership_id)
         recs = ranker.recommend(query, top_k=top_k, filters=filters)
@@ -316,6 +333,59 @@ class PactmatchService:
             Candidate(r.org_id, snapshot.org_names[snapshot.org_index[r.org_id]], r.score, r) for r in recs
         ]
         return CandidateList(partnership_id=partnership_id, model=ranker.name, items=items)
+
+    def _candidate_source(self) -> CandidateSource | None:
+        """The store's own candidate path, when the heuristic scorer is what would rank.
+
+        The configured factory is the heuristic one, or the default one with no learned ranker
+        stored for this encoder (then it falls back to the heuristic too).
+        """
+        if not isinstance(self.store, CandidateSource):
+            return None
+        if self.ranker_factory is heuristic_ranker:
+            return self.store
+        if self.ranker_factory is default_ranker and not self._learned_ranker_stored():
+            return self.store
+        return None
+
+    def _learned_ranker_stored(self) -> bool:
+        from pactmatch.rankers import load_learned
+
+        key = (self.store.version(), self.model_name)
+        if self._learned_check[0] != key:
+            try:
+                learned = load_learned(self.store)
+            except InvalidInputError:
+                learned = None  # default_ranker ignores a corrupt artifact the same way
+            usable = learned is not None and learned.meta_.get("encoder_model") == self.model_name
+            self._learned_check = (key, usable)
+        return self._learned_check[1]
+
+    def _candidates_in_store(
+        self, source: CandidateSource, partnership_id: str, top_k: int, filters: CandidateFilters
+    ) -> CandidateList:
+        """Heuristic ranking over a pool the database computes, widened until it is provably exact."""
+        weights, model = DEFAULT_WEIGHTS, HeuristicRecommender.name
+        for pool in POOL_SIZES:
+            features = source.candidate_features(
+                partnership_id, filters, max(pool, top_k), model=self.model_name
+            )
+            rows, scores = select_top(features, weights, top_k)
+            if pool_is_exact(features, weights, scores.tolist(), top_k):
+                break
+        else:
+            log.info(
+                "candidates for %s: the pool of %d per source may miss a top-%d candidate",
+                partnership_id,
+                pool,
+                top_k,
+            )
+        features = source.candidate_evidence(features, [int(i) for i in rows])
+        items = []
+        for i in rows:
+            rec = explain_candidate(features, int(i), weights, model)
+            items.append(Candidate(rec.org_id, features.names[int(i)], rec.score, rec))
+        return CandidateList(partnership_id=partnership_id, model=model, items=items)
 
 
 def _partnership_title(p: Partnership) -> str:

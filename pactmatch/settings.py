@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     neo4j_user: str = "neo4j"
     neo4j_password: SecretStr = SecretStr("")
     neo4j_database: str = "neo4j"
+    neo4j_dialect: str | None = Field(
+        default=None, description="neo4j | arcadedb; detected from the server when unset"
+    )
+    arcadedb_http_url: str | None = Field(
+        default=None,
+        description="ArcadeDB's HTTP API (creates vector indexes); default: port 2480 on the Bolt host",
+    )
     max_body_bytes: int = Field(default=50 * 1024 * 1024, description="largest accepted request body")
     max_top_k: int = 200
     max_page_size: int = 500
