@@ -349,19 +349,33 @@ class PairScorer:
 
     # -- explanations ---------------------------------------------------------------------------
     @cached_property
+    def _tokens(self) -> tuple[list[list[str]], list[list[str]]]:
+        """Words of every offer and want text, tokenised once for all explanations."""
+        return [_words(t) for t in self.p.offer_texts], [_words(t) for t in self.p.want_texts]
+
+    @cached_property
     def term_frequency(self) -> Counter[str]:
         """In how many attendees' texts each word occurs: rare shared words explain a match best."""
         counts: Counter[str] = Counter()
-        for offer, want in zip(self.p.offer_texts, self.p.want_texts, strict=True):
-            counts.update(set(_words(offer)) | set(_words(want)))
+        for offer, want in zip(*self._tokens, strict=True):
+            counts.update(set(offer) | set(want))
         return counts
+
+    def _pair_signals(self, i: int, j: int) -> npt.NDArray[np.float64]:
+        """The four raw signals of ``i`` wanting what ``j`` offers (scalar path of :meth:`signals`)."""
+        p = self.p
+        text = min(max(float(p.want_vectors[i] @ p.offer_vectors[j]), 0.0), 1.0)
+        kind = float((int(p.wanted_types[i]) >> int(p.types[j])) & 1)
+        region = float(self._region_tiers(np.array([i]), np.array([j]))[0, 0]) if p.wanted_regions[i] else 0.0
+        eco = float((int(p.wanted_ecosystems[i]) & int(p.ecosystems[j])) != 0)
+        return np.array([text, kind, region, eco])
 
     def _directional(self, i: int, j: int) -> list[tuple[str, float, str]]:
         """``(signal, weighted value, evidence)`` of ``i``'s interest in ``j``."""
         p = self.p
         if self.open_to_anyone[i]:
             return [("open", OPEN_INTEREST, f"{p.names[i]} is open to meeting anyone")]
-        sig = self.signals(np.array([i]), np.array([j]))[:, 0, 0]
+        sig = self._pair_signals(i, j)
         w = self.signal_weights[i]
         out: list[tuple[str, float, str]] = []
         for k, name in enumerate(SIGNALS):
@@ -375,7 +389,8 @@ class PairScorer:
         p = self.p
         who, other = p.names[i], p.names[j]
         if signal == "text":
-            terms = shared_terms(p.want_texts[i], p.offer_texts[j], self.term_frequency)
+            offers, wants = self._tokens
+            terms = _shared(wants[i], set(offers[j]), self.term_frequency)
             if terms:
                 return f"{other} offers {', '.join(terms)}, which {who} looks for (similarity {raw:.2f})"
             return f"{other}'s offer matches what {who} looks for: \"{snippet(p.want_texts[i])}\" (similarity {raw:.2f})"
@@ -444,12 +459,13 @@ def shared_terms(want: str, offer: str, frequency: Counter[str] | None = None, l
     shared words come first, since "data" or "research" is shared by half the room; otherwise they
     keep their order in ``want``.
     """
+    return _shared(_words(want), set(_words(offer)), frequency, limit)
+
+
+def _shared(want: list[str], offered: set[str], frequency: Counter[str] | None = None, limit: int = 4) -> list[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # lazy: sklearn is slow to import
 
-    offered = set(_words(offer))
-    shared = [
-        w for w in dict.fromkeys(_words(want)) if w in offered and w not in ENGLISH_STOP_WORDS and w not in _EXTRA_STOP
-    ]
+    shared = [w for w in dict.fromkeys(want) if w in offered and w not in ENGLISH_STOP_WORDS and w not in _EXTRA_STOP]
     if frequency is not None:
         shared.sort(key=lambda w: frequency.get(w, 0))  # stable: ties keep the want order
     return shared[:limit]

@@ -197,3 +197,22 @@ def test_attendees_of_one_organisation_count_as_met() -> None:
     scorer = PairScorer(p, rules)
     assert scorer.score(0, 1) == 0.0
     assert scorer.score(0, 2) > 0  # asked for
+
+
+def test_greedy_fallback_is_valid_and_reported() -> None:
+    rng = np.random.default_rng(11)
+    n = 20
+    ev = event(slots=4, tables=6, cap=3, floor=2)
+    people = [attendee(f"a{i}") for i in range(n)]
+    offers = np.abs(rng.normal(size=(n, 5))).astype(np.float32)
+    wants = np.abs(rng.normal(size=(n, 5))).astype(np.float32)
+    offers /= np.linalg.norm(offers, axis=1, keepdims=True)
+    wants /= np.linalg.norm(wants, axis=1, keepdims=True)
+    p, rules, _ = build(ev, people, offers, wants)
+    fallback = plan_meetings(p, rules, ev.tables, ScheduleOptions(floor=2, solver="greedy"))
+    exact = plan_meetings(p, rules, ev.tables, ScheduleOptions(floor=2))
+    assert fallback.stats.solver == "fair-greedy" and exact.stats.solver == "milp"
+    placed = [PlacedMeeting(m.a, m.b, m.slot, m.table) for m in fallback.meetings]
+    assert schedule_violations(p, rules, ev.tables, placed) == []
+    assert exact.stats.selection_objective >= fallback.stats.selection_objective - 1e-9
+    assert fallback.stats.min_meetings >= 2  # the fallback fills floors first

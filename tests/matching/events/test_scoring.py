@@ -127,3 +127,22 @@ def test_shared_terms_prefers_rare_words() -> None:
     assert shared_terms(want, offer) == ["digital", "skills", "battery", "recycling"]
     freq = Counter({"digital": 50, "skills": 40, "battery": 2, "recycling": 3})
     assert shared_terms(want, offer, freq, limit=2) == ["battery", "recycling"]
+
+
+def test_scalar_and_block_signals_agree() -> None:
+    rng = np.random.default_rng(5)
+    ev = event()
+    people = [
+        attendee("a", wanted_types=("sme", "trade_union"), wanted_regions=("BE1", "DE")),
+        attendee("b", stakeholder_type="trade_union", nuts_codes=("BE100",), wanted_ecosystems=("digital",)),
+        attendee("c", country="DE", ecosystems=("digital",), wanted_regions=("BE211",)),
+        attendee("d", nuts_codes=("BE211",)),
+    ]
+    vecs = np.abs(rng.normal(size=(4, 3)))
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    p, rules, _ = build(ev, people, vecs, vecs[::-1])
+    scorer = PairScorer(p, rules)
+    block = scorer.signals(np.arange(4), np.arange(4))
+    for i in range(4):
+        for j in range(4):
+            assert scorer._pair_signals(i, j) == pytest.approx(block[:, i, j])
