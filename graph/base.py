@@ -182,7 +182,10 @@ class GraphStore(Protocol):
         ...
 
     def version(self) -> int:
-        """A number that changes whenever committed data changes (snapshot cache key)."""
+        """A number that changes whenever committed data changes (snapshot cache key).
+
+        Artifact writes do not change it: artifacts are not part of the snapshot.
+        """
         ...
 
     def close(self) -> None: ...

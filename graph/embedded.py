@@ -124,13 +124,18 @@ class EmbeddedStore:
 
     # -- plumbing ---------------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: committed whole, or rolled back whole on any error."""
+    def _write(self, *, data: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed whole, or rolled back whole on any error.
+
+        ``data=False`` for artifacts (fitted models, event documents): they are not part of the
+        snapshot, so writing them must not invalidate the snapshot caches keyed by ``version()``.
+        """
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-                self._conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+                if data:
+                    self._conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -463,7 +468,7 @@ class EmbeddedStore:
 
     # -- artifacts --------------------------------------------------------------------------
     def put_artifact(self, name: str, data: bytes) -> None:
-        with self._write() as conn:
+        with self._write(data=False) as conn:
             conn.execute(
                 "INSERT INTO artifacts(name, data) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data",
                 (name, data),
@@ -480,7 +485,7 @@ class EmbeddedStore:
         return [str(r[0]) for r in rows]
 
     def delete_artifact(self, name: str) -> None:
-        with self._write() as conn:
+        with self._write(data=False) as conn:
             if conn.execute("DELETE FROM artifacts WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFoundError("artifact", name)
 

@@ -147,6 +147,7 @@ def test_version_changes_on_every_write(store: GraphStore) -> None:
 
 def test_artifacts(store: GraphStore) -> None:
     assert store.get_artifact("ranker.json") is None
+    version = store.version()
     store.put_artifact("ranker.json", b'{"a": 1}')
     store.put_artifact("event/x.json", b"{}")
     store.put_artifact("ranker.json", b'{"a": 2}')
@@ -154,3 +155,4 @@ def test_artifacts(store: GraphStore) -> None:
     assert store.list_artifacts("event/") == ["event/x.json"]
     store.delete_artifact("event/x.json")
     assert store.list_artifacts() == ["ranker.json"]
+    assert store.version() == version  # artifacts are not snapshot data: caches stay valid
