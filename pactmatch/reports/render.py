@@ -116,8 +116,9 @@ class GapOverview:
         self.kinds: Counter[str] = Counter()
         self.region_types: dict[str, Counter[str]] = {}
         self.region_labels: dict[str, str] = {}
-        self._top: list[tuple[int, int, str, GapReportPublic]] = []  # min-heap on (gaps, -order)
-        self._rows: list[tuple[int, int, str, GapReportPublic]] = []
+        # min-heaps on (gaps, members, -order)
+        self._top: list[tuple[int, int, int, str, GapReportPublic]] = []
+        self._rows: list[tuple[int, int, int, str, GapReportPublic]] = []
 
     def add(self, report: GapReportPublic) -> None:
         self.partnerships += 1
@@ -135,21 +136,22 @@ class GapOverview:
             counts = self.region_types.setdefault(unit.code, Counter())
             counts.update({t.value: n for t, n in unit.type_counts.items()})
             counts["__members__"] += unit.members
-        # keep the partnerships with most gaps (ties: earlier first) for details and the table
-        item = (len(report.gaps), -self.partnerships, report.partnership_id, report)
+        # Keep the partnerships with most gaps for details and the table; among equals the larger
+        # partnership (a gap in a big consortium is more notable), then the earlier one.
+        item = (len(report.gaps), report.n_members, -self.partnerships, report.partnership_id, report)
         for heap, limit in ((self._top, self.detail_limit), (self._rows, self.table_limit)):
             if len(heap) < limit:
                 heapq.heappush(heap, item)
-            elif limit and item[:2] > heap[0][:2]:
+            elif limit and item[:3] > heap[0][:3]:
                 heapq.heapreplace(heap, item)
 
     @property
     def details(self) -> list[GapReportPublic]:
-        return [r for *_, r in sorted(self._top, key=lambda x: (-x[0], -x[1]))]
+        return [x[-1] for x in sorted(self._top, key=lambda x: (-x[0], -x[1], -x[2]))]
 
     @property
     def table(self) -> list[GapReportPublic]:
-        return [r for *_, r in sorted(self._rows, key=lambda x: (-x[0], -x[1]))]
+        return [x[-1] for x in sorted(self._rows, key=lambda x: (-x[0], -x[1], -x[2]))]
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -214,9 +216,10 @@ def render_gaps_html(
         else charts.requirement_frequency_chart(
             [(overview.requirement_labels[k], n) for k, n in overview.missing.items()], overview.partnerships
         ),
+        # one row per partnership: readable up to a few dozen (beyond, the table carries it)
         matrix_chart=None
-        if single
-        else charts.composition_matrix(table[:60], requirement_ids, overview.requirement_labels),
+        if single or overview.partnerships > 60
+        else charts.composition_matrix(table, requirement_ids, overview.requirement_labels),
         coverage_chart=None
         if single
         else charts.coverage_heatmap(regions, types, grid, "Members by scope region and stakeholder type"),
