@@ -7,8 +7,9 @@ from one country). :func:`diversify` re-orders a longer ranked list greedily:
 
 with ``d`` the ``diversity`` (0 keeps the order, 1 only avoids similarity), ``rel`` the score
 rescaled to [0, 1] and ``S`` the already selected candidates (Carbonell & Goldstein, 1998). Quotas
-are hard constraints checked at each step: at least ``min_sme_share`` of the list are SMEs (when
-enough SMEs are in the input) and at most ``max_per_country`` come from one country. Scores are
+are hard constraints checked at each step: at least ``min_sme_share`` of the list are SMEs and at
+least ``min_newcomer_share`` are organisations with no partnership yet (each when enough of them
+are in the input), and at most ``max_per_country`` come from one country. Scores are
 not changed, only the order, so explanations still add up.
 """
 
@@ -33,6 +34,7 @@ OVERFETCH = 5
 class DiversityOptions:
     diversity: float = 0.0
     min_sme_share: float = 0.0
+    min_newcomer_share: float = 0.0
     max_per_country: int | None = None
 
     def __post_init__(self) -> None:
@@ -41,6 +43,8 @@ class DiversityOptions:
             issues.append(FieldIssue("diversity", "must be between 0 and 1"))
         if not 0.0 <= self.min_sme_share <= 1.0:
             issues.append(FieldIssue("min_sme_share", "must be between 0 and 1"))
+        if not 0.0 <= self.min_newcomer_share <= 1.0:
+            issues.append(FieldIssue("min_newcomer_share", "must be between 0 and 1"))
         if self.max_per_country is not None and self.max_per_country < 1:
             issues.append(FieldIssue("max_per_country", "must be at least 1"))
         if issues:
@@ -48,7 +52,12 @@ class DiversityOptions:
 
     @property
     def active(self) -> bool:
-        return self.diversity > 0 or self.min_sme_share > 0 or self.max_per_country is not None
+        return (
+            self.diversity > 0
+            or self.min_sme_share > 0
+            or self.min_newcomer_share > 0
+            or self.max_per_country is not None
+        )
 
     def label(self) -> str:
         parts = []
@@ -56,6 +65,8 @@ class DiversityOptions:
             parts.append(f"mmr={self.diversity:g}")
         if self.min_sme_share > 0:
             parts.append(f"sme>={self.min_sme_share:g}")
+        if self.min_newcomer_share > 0:
+            parts.append(f"newcomers>={self.min_newcomer_share:g}")
         if self.max_per_country is not None:
             parts.append(f"country<={self.max_per_country}")
         return ",".join(parts)
@@ -80,7 +91,11 @@ def diversify(
     sme = snapshot.org_sme[ranked] == 1
     country = snapshot.org_regions[ranked, 0]
     k = min(k, n)
-    need_sme = min(math.ceil(options.min_sme_share * k), int(sme.sum()))
+    newcomer = snapshot.org_popularity[ranked] == 0
+    quotas = [
+        (sme, min(math.ceil(options.min_sme_share * k), int(sme.sum()))),
+        (newcomer, min(math.ceil(options.min_newcomer_share * k), int(newcomer.sum()))),
+    ]
     max_similarity = np.full(n, -np.inf)
     taken = np.zeros(n, dtype=bool)
     per_country: dict[int, int] = {}
@@ -94,9 +109,11 @@ def diversify(
             ]
             if full:
                 allowed &= ~np.isin(country, full)
-        sme_so_far = int(sme[out].sum()) if out else 0
-        if need_sme - sme_so_far >= k - step:  # every remaining slot must go to an SME
-            allowed &= sme
+        deficits = [(group, need - (int(group[out].sum()) if out else 0)) for group, need in quotas]
+        short = [group for group, missing in deficits if missing > 0]
+        if short and sum(missing for _, missing in deficits if missing > 0) >= k - step:
+            # every remaining slot is needed to meet the quotas
+            allowed &= np.logical_or.reduce(short)
         if not allowed.any():
             allowed = ~taken  # quotas cannot be met any more: fill by relevance rather than stop short
         penalty = np.where(np.isfinite(max_similarity), max_similarity, 0.0)

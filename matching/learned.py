@@ -51,6 +51,8 @@ FEATURES: tuple[str, ...] = (
     "graph_best_overlap",  # most current members met in one earlier partnership, as a share of them
     "graph_consortium_share",  # largest share of an earlier partnership's members that are current members
     "graph_recent_shared",  # log(1 + shared partnerships with current members, weighted by recency)
+    "text_best_partnership",  # cosine of its most similar earlier partnership to the partnership text
+    "graph_topical_shared",  # log(1 + shared partnerships with current members, weighted by topic similarity)
     "popularity",  # log(1 + partnerships)
     "recent_activity",  # log(1 + partnerships that started in the last two years of history)
     "no_history",  # 1 when it has no partnership at all
@@ -246,6 +248,16 @@ def pair_features(
             rows.multiply((ctx.overlap / size)[None, :]).tocsr().max(axis=1).toarray().ravel()
         )
         x[:, col["graph_recent_shared"]] = np.log1p(overlap @ stats.recency_weight)
+        if ctx.text_reference is not None:
+            # Topic of the candidates' earlier partnerships, for the columns they touch only.
+            cols = np.unique(rows.indices)
+            sims = np.zeros(s.n_partnerships)
+            has = s.partnership_has_vector[cols]
+            sims[cols[has]] = np.clip(s.partnership_vectors[cols[has]] @ ctx.text_reference, 0.0, 1.0)
+            x[:, col["text_best_partnership"]] = (
+                rows.multiply(sims[None, :]).tocsr().max(axis=1).toarray().ravel()
+            )
+            x[:, col["graph_topical_shared"]] = np.log1p(overlap @ sims)
     x[:, col["popularity"]] = stats.log_popularity[pool]
     x[:, col["recent_activity"]] = stats.log_recent[pool]
     x[:, col["no_history"]] = stats.no_history[pool]
@@ -533,6 +545,10 @@ class LearnedRecommender:
             return f"in an earlier partnership whose members were {value:.0%} current members"
         if feature == "graph_recent_shared":
             return f"recency-weighted partnerships shared with current members: {math.expm1(value):.1f}"
+        if feature == "text_best_partnership":
+            return f"its closest earlier partnership has text similarity {value:.2f} to this one"
+        if feature == "graph_topical_shared":
+            return f"partnerships on similar topics shared with current members (weighted): {math.expm1(value):.1f}"
         if feature == "graph_shared_partnerships":
             return f"{round(math.expm1(value))} earlier partnership(s) shared with current members"
         if feature == "popularity":

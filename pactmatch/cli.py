@@ -276,15 +276,27 @@ def candidates(
     ] = None,
     sme: Annotated[bool, typer.Option("--sme", help="SMEs only")] = False,
     ecosystem: Annotated[list[Ecosystem] | None, typer.Option("--ecosystem")] = None,
+    diversity: Annotated[
+        float, typer.Option("--diversity", min=0.0, max=1.0, help="MMR strength (0 keeps the order)")
+    ] = 0.0,
+    min_sme_share: Annotated[float, typer.Option("--min-sme-share", min=0.0, max=1.0)] = 0.0,
+    min_newcomer_share: Annotated[
+        float, typer.Option("--min-newcomer-share", min=0.0, max=1.0, help="share without partnerships yet")
+    ] = 0.0,
+    max_per_country: Annotated[int | None, typer.Option("--max-per-country", min=1)] = None,
     output: FormatOption = "table",
     store: StoreOption = None,
     encoder: EncoderOption = None,
 ) -> None:
     """Rank organisations that are not yet members, with the reasons for each."""
+    from matching.diversity import DiversityOptions
+    from pactmatch.rankers import diversified_candidates
+
     with handled():
         service = open_service(store, encoder)
         filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
-        result = service.candidates(partnership_id, top_k=top_k, filters=filters)
+        options = DiversityOptions(diversity, min_sme_share, min_newcomer_share, max_per_country)
+        result = diversified_candidates(service, partnership_id, top_k, filters, options)
         name = service.store.get_partnership(partnership_id).name
     if output == "json":
         console.print_json(json.dumps(candidates_json(result), ensure_ascii=False))

@@ -22,17 +22,19 @@ import numpy.typing as npt
 
 from embeddings import EmbeddingCache, Encoder, embed_texts
 from graph.base import GraphStore
+from matching.diversity import OVERFETCH, DiversityOptions, diversify_recommendations
 from matching.evaluation.data import Progress
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import MIN_MEMBERS
 from matching.learned import LearnedRecommender
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
+from matching.types import CandidateFilters
 from pactmatch.domain import Membership, Partnership
 from pactmatch.errors import InvalidInputError
 
 if TYPE_CHECKING:  # the service imports this module for its default ranker factory
-    from pactmatch.service import Ranker
+    from pactmatch.service import CandidateList, PactmatchService, Ranker
 
 RANKER_ARTIFACT = "ranker.json"
 #: The most recent share of dated 4+-member partnerships that become training examples.
@@ -156,4 +158,31 @@ def fit_store_ranker(
     report = ranker.training_
     return FitSummary(
         fit_cut, report.cases, report.rows, report.positives, report.pool_recall, ranker.weights, encoder.name
+    )
+
+
+def diversified_candidates(
+    service: PactmatchService,
+    partnership_id: str,
+    top_k: int,
+    filters: CandidateFilters | None,
+    options: DiversityOptions | None,
+) -> CandidateList:
+    """:meth:`PactmatchService.candidates`, re-ranked for diversity when ``options`` ask for it.
+
+    The ranker is asked for :data:`~matching.diversity.OVERFETCH` times as many candidates, and MMR
+    and the quotas pick ``top_k`` of them; scores and explanations are the ranker's, and the list's
+    ``model`` names the re-ranking (``learned-logreg-v1 + mmr=0.3``).
+    """
+    from pactmatch.service import CandidateList
+
+    if options is None or not options.active:
+        return service.candidates(partnership_id, top_k=top_k, filters=filters)
+    wide = service.candidates(partnership_id, top_k=top_k * OVERFETCH, filters=filters)
+    chosen = diversify_recommendations(
+        service.snapshot(), [i.recommendation for i in wide.items], top_k, options
+    )
+    by_id = {i.org_id: i for i in wide.items}
+    return CandidateList(
+        partnership_id, f"{wide.model} + {options.label()}", [by_id[r.org_id] for r in chosen]
     )

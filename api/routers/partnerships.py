@@ -17,9 +17,11 @@ from api.schemas import (
     PartnershipPublic,
 )
 from graph.base import PartnershipFilter
+from matching.diversity import DiversityOptions
 from pactmatch.domain import Ecosystem, Membership, Partnership, PartnershipKind, StakeholderType
 from pactmatch.errors import InvalidInputError
 from pactmatch.filters import build_filters
+from pactmatch.rankers import diversified_candidates
 from pactmatch.regions import check_region_filter
 
 router = APIRouter(prefix="/partnerships", tags=["partnerships"])
@@ -123,9 +125,16 @@ def candidates(
     stakeholder_type: Annotated[list[StakeholderType] | None, Query(alias="type")] = None,
     sme: Annotated[bool, Query(description="SMEs only")] = False,
     ecosystem: Annotated[list[Ecosystem] | None, Query()] = None,
+    diversity: Annotated[float, Query(ge=0, le=1, description="MMR strength; 0 keeps the order")] = 0.0,
+    min_sme_share: Annotated[float, Query(ge=0, le=1, description="at least this share of SMEs")] = 0.0,
+    min_newcomer_share: Annotated[
+        float, Query(ge=0, le=1, description="at least this share of organisations with no partnership yet")
+    ] = 0.0,
+    max_per_country: Annotated[int | None, Query(ge=1, description="at most this many per country")] = None,
 ) -> CandidateListPublic:
     """Organisations that are not yet members, best first, each with per-signal contributions that add up
-    to its score."""
+    to its score. Diversity options re-order (never re-score) the list; ``model`` then names them."""
     filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
-    result = service.candidates(partnership_id, top_k=min(top_k, settings.max_top_k), filters=filters)
+    options = DiversityOptions(diversity, min_sme_share, min_newcomer_share, max_per_country)
+    result = diversified_candidates(service, partnership_id, min(top_k, settings.max_top_k), filters, options)
     return candidate_list_public(result)

@@ -115,8 +115,10 @@ class DiversifiedRanker:
         pool, _, scores, _ = self.base.score_pool(query, mask)
         order = np.lexsort((pool, -scores))
         ranked, ranked_scores = pool[order], scores[order]
-        # Diversify the top 10 (what a user sees) out of 5× as many; the tail keeps the model's order.
-        head_n = min(len(ranked), 10 * OVERFETCH)
+        # Re-rank the top 10 (what a user sees) out of 5× as many, or out of the whole pool when
+        # quotas need organisations the model ranks lower; the tail keeps the model's order.
+        quotas = self.options.min_sme_share > 0 or self.options.min_newcomer_share > 0
+        head_n = len(ranked) if quotas else min(len(ranked), 10 * OVERFETCH)
         head = diversify(self.base.snapshot_, ranked[:head_n], ranked_scores[:head_n], 10, self.options)
         tail = ranked[~np.isin(ranked, head)]
         return np.concatenate([head, tail])[:k]

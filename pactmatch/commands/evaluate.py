@@ -53,6 +53,7 @@ class EvaluationConfig:
     max_test_projects: int | None = None
     max_fit_projects: int = 3000
     diversity: float = 0.3
+    newcomer_share: float = 0.1
 
 
 def incomplete_projects(projects: Path) -> frozenset[str]:
@@ -132,6 +133,9 @@ def run_evaluation(
     rankers.append((product, "product"))
     if config.diversity > 0:
         rankers.append((DiversifiedRanker(product, DiversityOptions(diversity=config.diversity)), "product"))
+    if config.newcomer_share > 0:
+        newcomers = DiversityOptions(min_newcomer_share=config.newcomer_share)
+        rankers.append((DiversifiedRanker(product, newcomers), "product"))
     setup = {
         "projects_file": str(config.projects), "participants_file": str(config.participants),
         "encoder": encoder.name, "seed": config.seed, "fit_cut": fit_cut.isoformat(),
@@ -222,6 +226,15 @@ def register(app: typer.Typer) -> None:
             float,
             typer.Option("--diversity", min=0.0, max=1.0, help="also report MMR re-ranking at this strength"),
         ] = 0.3,
+        newcomer_share: Annotated[
+            float,
+            typer.Option(
+                "--newcomer-share",
+                min=0.0,
+                max=1.0,
+                help="also report a quota of organisations with no partnership yet in each top 10",
+            ),
+        ] = 0.1,
         seed: Annotated[int, typer.Option("--seed")] = 0,
         encoder: EncoderOption = None,
         json_out: Annotated[
@@ -233,7 +246,7 @@ def register(app: typer.Typer) -> None:
         with handled():
             config = EvaluationConfig(
                 projects, participants, _date("cut", cut), _date("end", end) if end else None, fit_years, seed,
-                max_test_projects, max_fit_projects, diversity,
+                max_test_projects, max_fit_projects, diversity, newcomer_share,
             )  # fmt: skip
             settings = settings_for(None, encoder)
             enc = make_encoder(settings.encoder)

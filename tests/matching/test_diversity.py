@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from matching.diversity import DiversityOptions, diversify, diversify_recommendations
-from matching.snapshot import OrgRow, Snapshot
+from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
 from matching.types import Contribution, Recommendation
-from pactmatch.domain import StakeholderType
+from pactmatch.domain import PartnershipKind, StakeholderType
 from pactmatch.errors import InvalidInputError
 
 V = {"a": [1.0, 0.0], "b": [1.0, 0.0], "c": [0.0, 1.0], "d": [0.6, 0.8]}
@@ -45,6 +45,20 @@ def test_sme_quota_and_country_cap(snap: Snapshot) -> None:
     assert diversify(snap, RANKED, SCORES, 2, DiversityOptions(max_per_country=1)).tolist() == [0, 2]
     # a cap that cannot be met fills by relevance instead of returning fewer
     assert len(diversify(snap, RANKED, SCORES, 4, DiversityOptions(max_per_country=1))) == 4
+
+
+def test_newcomer_quota(snap: Snapshot) -> None:
+    # No memberships in this snapshot: everyone is a newcomer, so the quota changes nothing.
+    assert diversify(snap, RANKED, SCORES, 2, DiversityOptions(min_newcomer_share=1.0)).tolist() == [0, 1]
+    with_history = Snapshot.build(
+        [OrgRow(o, o, StakeholderType.SME, True, "DE", (), ()) for o in "abcd"],
+        [PartnershipRow("P", "P", PartnershipKind.OTHER, (), (), None, None)],
+        [MembershipRow(o, "P", False) for o in "abc"],
+        {k: np.asarray(v, dtype=np.float32) for k, v in V.items()},
+    )
+    # d (index 3) is the only newcomer and the least relevant: a 50% quota of 2 slots takes it.
+    options = DiversityOptions(min_newcomer_share=0.5)
+    assert diversify(with_history, RANKED, SCORES, 2, options).tolist() == [0, 3]
 
 
 def test_recommendations_keep_their_scores(snap: Snapshot) -> None:
