@@ -343,7 +343,8 @@ class SynergyFinder:
             stop_words="english",
             sublinear_tf=True,
             min_df=1 if len(docs) < 50 else 2,
-            max_df=0.5 if len(docs) >= 4 else 1.0,  # words in most texts ("skills", "partnership") say nothing
+            # words in most texts ("skills", "partnership") say nothing about a pair
+            max_df=0.5 if len(docs) >= 4 else 1.0,
             ngram_range=(1, 2),
             token_pattern=r"(?u)\b[^\W\d_][\w-]{2,}\b",
             dtype=np.float32,
