@@ -27,6 +27,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -234,6 +236,9 @@ class Neo4jStore:
         self.user = user
         self.description = description or f"Neo4j store ({self.dialect.name}), database {database!r}"
         self._vector_indexes: set[tuple[Label, str]] = set()
+        # Context and neighbourhood of recent candidate queries, keyed by the store version: a
+        # widened pool (or the next page of the same list) does not traverse the graph again.
+        self._candidate_cache = _LruCache(64)
 
     @classmethod
     def connect(
@@ -896,6 +901,44 @@ class Neo4jStore:
         return replace(features, links=links)
 
 
+@dataclass(frozen=True)
+class _CandidateBase:
+    """What a candidate query computes once per partnership, filters and store version."""
+
+    member_ids: list[str]
+    member_names: list[str]
+    member_types: list[str]
+    reference: npt.NDArray[np.float32] | None
+    semantic_source: str
+    refs: tuple[str, ...]
+    region_source: str
+    aa: dict[str, float]  # Adamic–Adar of every eligible linked candidate
+    by_aa: list[str]  # those candidates, best first (ties by id)
+
+
+class _LruCache:
+    """A small thread-safe LRU map (API workers query from several threads)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class _CandidateQuery:
     """The read transaction behind :meth:`Neo4jStore.candidate_features` (one query per source)."""
 
@@ -913,6 +956,38 @@ class _CandidateQuery:
         self.filters, self.flt, self.props, self.n = filters, flt, props, pool_size
 
     def run(self) -> CandidateFeatures:
+        record = self.tx.run(cypher.VERSION).single()
+        version = int(record["value"]) if record and record["value"] is not None else 0
+        base = self.store._candidate_cache.get((self.pid, self.filters, self.props.vector, version))
+        if base is None:
+            base = self._base()
+            self.store._candidate_cache.put((self.pid, self.filters, self.props.vector, version), base)
+        params = {**self.flt.params, "member_ids": base.member_ids, "pid": self.pid}
+        cosine = None
+        if base.reference is not None:
+            cosine = self.store.dialect.cosine(f"c.{self.props.vector}", "$vector")
+            params["vector"] = base.reference.tolist()
+        pool: set[str] = set(base.by_aa[: self.n])
+        complete = False
+        semantic_bound = 0.0
+        if cosine is not None:
+            texts, semantic_bound, complete = self._by_text(params, cosine)
+            pool.update(texts)
+        else:
+            complete = self._small_enough(params, pool)
+        region_bound = 0.0
+        if base.refs:
+            region_bound = self._by_region(params, base.refs, cosine, pool)
+        outside = max((base.aa[o] for o in base.by_aa if o not in pool), default=0.0)
+        unseen = (
+            None
+            if complete and not outside
+            else SignalBounds(semantic=max(0.0, semantic_bound), adamic_adar=outside, region=region_bound)
+        )
+        return self._features(sorted(pool), params, cosine, base, unseen)
+
+    def _base(self) -> _CandidateBase:
+        """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
         context = self.tx.run(cypher.candidate_context(self.props), pid=self.pid).single()
         if context is None:
             raise NotFoundError("partnership", self.pid)
@@ -923,35 +998,17 @@ class _CandidateQuery:
             tuple(context["scope"] or ()), [deepest_code(m.get("region_path") or ()) for m in members]
         )
         params = {**self.flt.params, "member_ids": member_ids, "pid": self.pid}
-        cosine = (
-            self.store.dialect.cosine(f"c.{self.props.vector}", "$vector") if reference is not None else None
-        )
-        if reference is not None:
-            params["vector"] = reference.tolist()
-
         aa = self._neighbourhood(params) if member_ids else {}
-        by_aa = sorted(aa, key=lambda o: (-aa[o], o))
-        pool: set[str] = set(by_aa[: self.n])
-        complete = False
-        semantic_bound = 0.0
-        if reference is not None:
-            texts, semantic_bound, complete = self._by_text(params, cosine or "")
-            pool.update(texts)
-        else:
-            complete = self._small_enough(params, pool)
-        region_bound = 0.0
-        if refs:
-            region_bound = self._by_region(params, refs, cosine, pool)
-        outside = [aa[o] for o in by_aa if o not in pool]
-        unseen = (
-            None
-            if complete and not outside
-            else SignalBounds(
-                semantic=max(0.0, semantic_bound), adamic_adar=max(outside, default=0.0), region=region_bound
-            )
-        )
-        return self._features(
-            sorted(pool), params, cosine, aa, members, semantic_source, refs, region_source, unseen
+        return _CandidateBase(
+            member_ids=member_ids,
+            member_names=[str(m["name"]) for m in members],
+            member_types=[str(m["stakeholder_type"]) for m in members],
+            reference=reference,
+            semantic_source=semantic_source,
+            refs=refs,
+            region_source=region_source,
+            aa=aa,
+            by_aa=sorted(aa, key=lambda o: (-aa[o], o)),
         )
 
     def _neighbourhood(self, params: dict[str, Any]) -> dict[str, float]:
@@ -978,9 +1035,13 @@ class _CandidateQuery:
             # Enough eligible hits from a non-exhausted index: the k-th hit bounds everyone else.
             # Otherwise filters starve the index, or the graph is small: the exact scan answers.
             if hits is not None and len(hits) >= k:
-                eligible = [str(h["org_id"]) for h in hits if h["eligible"]][: self.n]
+                hits.sort(key=lambda h: (-float(h["score"]), str(h["org_id"])))  # not promised sorted
+                eligible = [h for h in hits if h["eligible"]]
                 if len(eligible) >= self.n:
-                    return eligible, dialect.index_score_to_cosine(float(hits[-1]["score"])), False
+                    # Unseen: eligible hits below the pool, and everyone below the k-th hit.
+                    next_best = eligible[self.n]["score"] if len(eligible) > self.n else hits[-1]["score"]
+                    bound = dialect.index_score_to_cosine(float(next_best))
+                    return [str(h["org_id"]) for h in eligible[: self.n]], bound, False
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, cosine)
         rows = list(self.tx.run(statement, {**params, "n": self.n}))
         ids = [str(r["org_id"]) for r in rows]
@@ -1017,11 +1078,7 @@ class _CandidateQuery:
         ids: list[str],
         params: dict[str, Any],
         cosine: str | None,
-        aa: dict[str, float],
-        members: list[dict[str, Any]],
-        semantic_source: str,
-        refs: tuple[str, ...],
-        region_source: str,
+        base: _CandidateBase,
         unseen: SignalBounds | None,
     ) -> CandidateFeatures:
         rows = {
@@ -1037,7 +1094,7 @@ class _CandidateQuery:
                     regions[n, level] = vocab.id(code)
         type_index = {t.value: k for k, t in enumerate(TYPE_ORDER)}
         member_types = np.bincount(
-            [type_index[str(m["stakeholder_type"])] for m in members], minlength=len(TYPE_ORDER)
+            [type_index[t] for t in base.member_types], minlength=len(TYPE_ORDER)
         ).astype(np.int64)
         sims = np.array([_finite(rows[i]["sim"]) for i in ids], dtype=np.float64)
         return CandidateFeatures(
@@ -1046,14 +1103,14 @@ class _CandidateQuery:
             types=np.array([type_index[str(rows[i]["stakeholder_type"])] for i in ids], dtype=np.int16),
             regions=regions,
             region_vocab=vocab,
-            semantic=np.clip(sims, 0.0, 1.0) if semantic_source != "none" else np.zeros(len(ids)),
-            semantic_source=semantic_source,
-            adamic_adar=np.array([aa.get(i, 0.0) for i in ids], dtype=np.float64),
-            links=sparse.csr_matrix((len(ids), len(members)), dtype=np.float32),
-            member_ids=[str(m["org_id"]) for m in members],
-            member_names=[str(m["name"]) for m in members],
-            reference_regions=refs,
-            region_source=region_source,
+            semantic=np.clip(sims, 0.0, 1.0) if base.semantic_source != "none" else np.zeros(len(ids)),
+            semantic_source=base.semantic_source,
+            adamic_adar=np.array([base.aa.get(i, 0.0) for i in ids], dtype=np.float64),
+            links=sparse.csr_matrix((len(ids), len(base.member_ids)), dtype=np.float32),
+            member_ids=base.member_ids,
+            member_names=base.member_names,
+            reference_regions=base.refs,
+            region_source=base.region_source,
             member_type_counts=member_types,
             unseen=unseen,
             allowed_types=tuple(TYPE_ORDER.index(StakeholderType(t)) for t in self.filters.stakeholder_types),

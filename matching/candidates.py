@@ -378,7 +378,11 @@ def region_evidence(
 
     index = RegionIndex.default()
     if level == 3:
-        code = next(c for c in references if row[min(len(c) - 2, 3)] == vocab.lookup(c))
+        code = next(
+            c
+            for c in references
+            if (rid := vocab.lookup(c)) != NO_REGION and row[min(len(c) - 2, 3)] == rid
+        )
         return f"inside {code} {index.label(code)} ({source})"
     code = vocab.codes[int(row[level])]
     what = "same country" if level == 0 else f"same NUTS {level}"

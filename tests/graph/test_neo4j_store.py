@@ -1,0 +1,212 @@
+"""The Neo4j store against a real Bolt server (ArcadeDB): what the contract suite does not cover.
+
+Failure paths (server down, wrong credentials, unknown database, connection lost mid-import),
+Bolt's message-size limit, rollback of a failed batch, and the pushed-down candidate query.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from graph.arcadedb_server import ArcadeDBServer, free_port
+from graph.base import EntityKind
+from graph.cypher import Label, embedding_properties
+from graph.dialects import make_dialect
+from graph.neo4j_store import Neo4jStore
+from matching.types import CandidateFilters
+from pactmatch.cli import app
+from pactmatch.errors import NotFoundError, StoreUnavailableError, StoreWriteError
+from pactmatch.service import PactmatchService
+from pactmatch.settings import Settings
+from tests.conftest import member, org, partnership
+from tests.graph.conftest import ARCADEDB_PASSWORD, fresh_bolt_store
+
+pytestmark = pytest.mark.bolt
+
+
+def test_server_down_at_start_up_is_a_clear_error() -> None:
+    port = free_port()
+    started = time.monotonic()
+    with pytest.raises(
+        StoreUnavailableError, match=f"cannot reach a graph database at bolt://127.0.0.1:{port}"
+    ):
+        Neo4jStore.connect(f"bolt://127.0.0.1:{port}", user="neo4j", password="x" * 8, database="neo4j")
+    assert time.monotonic() - started < 15
+
+
+def test_cli_exits_non_zero_with_one_line_when_the_server_is_down(tmp_path: Path) -> None:
+    port = free_port()
+    result = CliRunner().invoke(
+        app, ["stats", "--store", f"bolt://127.0.0.1:{port}"], env={"PACTMATCH_CACHE_DIR": str(tmp_path)}
+    )
+    assert result.exit_code == 1
+    assert "cannot reach a graph database" in result.output and "Traceback" not in result.output
+
+
+#: Wrong credentials use a user of their own: ArcadeDB locks a user out after a few failed logins,
+#: and the session's other tests need root.
+INTRUDER = "intruder"
+
+
+def test_wrong_credentials_and_unknown_database(arcadedb: ArcadeDBServer, tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError, match=f"authentication failed for user '{INTRUDER}'"):
+        Neo4jStore.connect(arcadedb.bolt_uri, user=INTRUDER, password="wrong-password", database="pactmatch")
+    with pytest.raises(StoreUnavailableError, match="database 'no_such_db' does not exist"):
+        Neo4jStore.connect(arcadedb.bolt_uri, user="root", password=ARCADEDB_PASSWORD, database="no_such_db")
+    env = {
+        "PACTMATCH_NEO4J_USER": INTRUDER,
+        "PACTMATCH_NEO4J_PASSWORD": "wrong-password",
+        "PACTMATCH_NEO4J_DATABASE": "pactmatch",
+        "PACTMATCH_CACHE_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(app, ["stats", "--store", arcadedb.bolt_uri], env=env)
+    assert result.exit_code == 1 and f"authentication failed for user '{INTRUDER}'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_api_answers_503_with_a_message_when_credentials_are_wrong(
+    arcadedb: ArcadeDBServer, tmp_path: Path
+) -> None:
+    # A store handed a driver whose credentials the server rejects (e.g. a rotated password).
+    from neo4j import GraphDatabase
+
+    driver = GraphDatabase.driver(
+        arcadedb.bolt_uri, auth=(INTRUDER, "rotated-password"), max_transaction_retry_time=1
+    )
+    store = Neo4jStore(driver, database="pactmatch", dialect=make_dialect("arcadedb"), user=INTRUDER)
+    service = PactmatchService(store, encoder="hashing", cache=None)
+    client = TestClient(create_app(Settings(encoder="hashing", cache_dir=tmp_path), service=service))
+    for path in ("/health", "/partnerships/p1/candidates", "/organisations"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert f"authentication failed for user '{INTRUDER}'" in response.json()["detail"]
+        assert "Traceback" not in response.text
+    # And the app refuses to start at all with wrong credentials in its settings.
+    settings = Settings(
+        store=arcadedb.bolt_uri, neo4j_user=INTRUDER, neo4j_password="wrong-password", cache_dir=tmp_path
+    )
+    with pytest.raises(StoreUnavailableError, match="authentication failed"):
+        create_app(settings)
+
+
+def test_embedding_batches_stay_under_the_bolt_message_limit(bolt_store: Neo4jStore) -> None:
+    """2,000 × 1024-d vectors is ~18 MB of parameters: one message would exceed ArcadeDB's cap
+    (and hang); byte-sized batches keep every message at a few MB."""
+    n, dim = 2000, 1024
+    bolt_store.import_batch([org(f"o{i}") for i in range(n)])
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    bolt_store.put_embeddings(
+        EntityKind.ORGANISATION, "big", [(f"o{i}", f"h{i}", vectors[i]) for i in range(n)]
+    )
+    hashes = bolt_store.embedding_hashes(EntityKind.ORGANISATION, "big")
+    assert len(hashes) == n and hashes["o1999"] == "h1999"
+
+
+def test_large_artifact_round_trips_in_chunks(bolt_store: Neo4jStore) -> None:
+    blob = np.random.default_rng(1).bytes(20 * 1024 * 1024 + 7)  # above the 16 MiB Bolt message cap
+    bolt_store.put_artifact("big.bin", blob)
+    assert bolt_store.get_artifact("big.bin") == blob
+    bolt_store.put_artifact("big.bin", b"small now")
+    assert bolt_store.get_artifact("big.bin") == b"small now"
+    assert bolt_store.get_artifact("missing") is None
+
+
+def test_a_failed_batch_rolls_back_the_whole_call_and_is_named(arcadedb: ArcadeDBServer) -> None:
+    store = fresh_bolt_store(arcadedb, batch_size=2)
+    try:
+        store.import_batch([org(f"o{i}") for i in range(5)])
+        good = np.eye(4, dtype=np.float32)
+        store.put_embeddings(EntityKind.ORGANISATION, "m", [("o0", "h0", good[0])])  # creates the 4-d index
+        version = store.version()
+        rows = [(f"o{i}", f"new{i}", good[i % 4]) for i in range(4)]
+        rows.append(("o4", "new4", np.ones(7, dtype=np.float32)))  # wrong dimension: the server refuses it
+        with pytest.raises(StoreWriteError, match=r"embeddings batch 3 of 3.*rolled back"):
+            store.put_embeddings(EntityKind.ORGANISATION, "m", rows)
+        assert store.embedding_hashes(EntityKind.ORGANISATION, "m") == {"o0": "h0"}  # nothing of the call
+        assert store.version() == version
+    finally:
+        store.close()
+        arcadedb.drop_database(store.database)
+
+
+def test_connection_lost_mid_import_leaves_nothing_partial(tmp_path: Path) -> None:
+    """Kill the server (SIGKILL) during a large import: the import is reported as failed, and after
+    a restart on the same data none of it is visible; importing again then works."""
+    server = ArcadeDBServer(tmp_path / "adb", password=ARCADEDB_PASSWORD, database="crash", heap="512m")
+    orgs = [org(f"o{i}", name=f"Organisation {i}") for i in range(4000)]
+    parts = [partnership(f"p{j}") for j in range(800)]
+    members = [member(f"o{(j * 7 + k) % 4000}", f"p{j}") for j in range(800) for k in range(25)]
+    with server:
+        store = Neo4jStore.connect(
+            server.bolt_uri, user="root", password=ARCADEDB_PASSWORD, database="crash", dialect="arcadedb",
+            http_url=server.http_url, batch_size=250, retry_seconds=1.0,
+        )  # fmt: skip
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                store.import_batch(orgs, parts, members)
+            except BaseException as exc:  # the test inspects it
+                errors.append(exc)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(1.5)
+        assert worker.is_alive(), "the import finished before the server could be killed"
+        server.kill()
+        worker.join(60)
+        assert not worker.is_alive()
+        assert len(errors) == 1 and isinstance(errors[0], StoreWriteError | StoreUnavailableError)
+        assert "import" in str(errors[0]) and "batch" in str(errors[0])
+        server.start()  # same data directory and ports: recovery runs, uncommitted work is gone
+        counts = store.counts()  # the same driver reconnects
+        assert (counts.organisations, counts.partnerships, counts.memberships) == (0, 0, 0)
+        again = store.import_batch(
+            orgs[:50], parts[:10], [m for m in members[:250] if int(m.org_id[1:]) < 50]
+        )
+        assert again.organisations.created == 50 and store.counts().organisations == 50
+        store.close()
+
+
+def test_candidate_query_unknown_partnership_and_pool(bolt_store: Neo4jStore) -> None:
+    with pytest.raises(NotFoundError):
+        bolt_store.candidate_features("nope", CandidateFilters(), 10, model="m")
+    bolt_store.import_batch(
+        [org("a", nuts_codes=["DE111"]), org("b", nuts_codes=["DE112"]), org("c", nuts_codes=["DE113"])],
+        [partnership("p", scope_regions=["DE11"]), partnership("q")],
+        [member("a", "p"), member("a", "q"), member("b", "q")],
+    )
+    f = bolt_store.candidate_features("p", CandidateFilters(), 10, model="m")
+    assert f.org_ids == ["b", "c"] and f.member_ids == ["a"] and f.unseen is None  # small graph: all seen
+    assert f.adamic_adar.tolist() == [pytest.approx(1 / np.log(2)), 0.0]
+    assert f.semantic_source == "none" and f.reference_regions == ("DE11",)
+    with_evidence = bolt_store.candidate_evidence(f, [0, 1])
+    assert with_evidence.links.toarray().tolist() == [[1.0], [0.0]]
+    only_c = bolt_store.candidate_features("p", CandidateFilters(exclude_org_ids=("b",)), 10, model="m")
+    assert only_c.org_ids == ["c"]
+
+
+def test_embeddings_are_node_properties_with_a_vector_index(bolt_store: Neo4jStore) -> None:
+    bolt_store.import_batch([org("a"), org("b")])
+    vectors = np.eye(3, dtype=np.float32)
+    bolt_store.put_embeddings(
+        EntityKind.ORGANISATION, "m", [("a", "ha", vectors[0]), ("b", "hb", vectors[1])]
+    )
+    props = embedding_properties("m")
+    index = bolt_store.dialect.vector_index_name(Label.ORGANISATION, props.vector)
+    with bolt_store._session() as session:
+        hits = session.run(
+            "CALL db.index.vector.queryNodes($index, 1, $v) YIELD node, score RETURN node.org_id AS id, score",
+            index=index, v=[0.0, 1.0, 0.0],
+        ).data()  # fmt: skip
+    assert hits[0]["id"] == "b" and hits[0]["score"] == pytest.approx(1.0)
