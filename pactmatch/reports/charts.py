@@ -141,9 +141,37 @@ def coverage_heatmap(
     return to_data_uri(fig)
 
 
+def component_layout(g: nx.Graph) -> dict[str, tuple[float, float]]:
+    """Spring layout per connected component, components packed on rows (largest first).
+
+    One spring layout over a forest of small components (typical for the best pairs of a large
+    batch) pushes them into a ring where labels collide; laying each out in its own cell, sized by
+    its node count, keeps pairs apart and readable.
+    """
+    components = sorted((sorted(c) for c in nx.connected_components(g)), key=lambda c: (-len(c), c[0]))
+    sizes = [max(1.0, len(c) ** 0.5) for c in components]
+    gap = 1.1
+    row_width = max(max(sizes), sum(sizes) ** 0.5 * 1.4)
+    pos: dict[str, tuple[float, float]] = {}
+    x = y = row_height = 0.0
+    for nodes, size in zip(components, sizes, strict=True):
+        if x > 0 and x + size > row_width:
+            x, y, row_height = 0.0, y - row_height - gap, 0.0
+        sub = (
+            nx.spring_layout(g.subgraph(nodes), seed=7, scale=0.45 * size)
+            if len(nodes) > 1
+            else {nodes[0]: (0.0, 0.0)}
+        )
+        for n, (px, py) in sub.items():
+            pos[n] = (x + 0.5 * size + float(px), y - 0.5 * size + float(py))
+        x += size + gap
+        row_height = max(row_height, size)
+    return pos
+
+
 def synergy_network(pairs: Sequence[SynergyPairPublic], max_pairs: int = 40) -> str | None:
     """Partnerships as nodes (coloured by kind), the best pairs as edges (width = score,
-    dashed = already linked), laid out by networkx's spring layout."""
+    dashed = already linked), laid out by networkx's spring layout per component."""
     chosen = list(pairs)[:max_pairs]
     if not chosen:
         return None
@@ -155,8 +183,8 @@ def synergy_network(pairs: Sequence[SynergyPairPublic], max_pairs: int = 40) -> 
             names[side.partnership_id] = side.name
             kinds[side.partnership_id] = side.kind.value
         g.add_edge(p.a.partnership_id, p.b.partnership_id, weight=p.score, linked=bool(p.linked))
-    pos = nx.spring_layout(g, seed=7, k=1.6 / max(1, len(g) ** 0.5))
-    fig, ax = plt.subplots(figsize=(9.5, 7.0))
+    pos = component_layout(g)
+    fig, ax = plt.subplots(figsize=(10.0, 7.5))
     scores = [d["weight"] for _, _, d in g.edges(data=True)]
     low, high = min(scores), max(scores)
     widths = [1.0 + 5.0 * ((s - low) / (high - low) if high > low else 1.0) for s in scores]
@@ -168,15 +196,17 @@ def synergy_network(pairs: Sequence[SynergyPairPublic], max_pairs: int = 40) -> 
         pos,
         ax=ax,
         node_color=[KIND_COLOURS.get(kinds[n], "#607d8b") for n in g.nodes],
-        node_size=[180 + 90 * degree[n] for n in g.nodes],
+        node_size=[60 + 40 * degree[n] for n in g.nodes],
         alpha=0.95,
     )
+    # labels just above their node, so that the two ends of a short edge do not print on each other
     nx.draw_networkx_labels(
         g,
-        pos,
+        {n: (x, y + 0.09) for n, (x, y) in pos.items()},
         ax=ax,
-        labels={n: textwrap.shorten(names[n], 28, placeholder="…") for n in g.nodes},
-        font_size=7,
+        labels={n: textwrap.shorten(names[n], 26, placeholder="…") for n in g.nodes},
+        font_size=6.5,
+        verticalalignment="bottom",
     )
     for kind, colour in KIND_COLOURS.items():
         if kind in kinds.values():
