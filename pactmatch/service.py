@@ -368,7 +368,11 @@ class PactmatchService:
         weights, model = DEFAULT_WEIGHTS, HeuristicRecommender.name
         for pool in POOL_SIZES:
             features = source.candidate_features(
-                partnership_id, filters, max(pool, top_k), model=self.model_name
+                partnership_id,
+                filters,
+                max(pool, top_k),
+                model=self.model_name,
+                exhaustive_regions=pool == POOL_SIZES[-1],
             )
             rows, scores = select_top(features, weights, top_k)
             if pool_is_exact(features, weights, scores.tolist(), top_k):
