@@ -1,0 +1,1 @@
+"""Feature command groups of the CLI; each module exposes ``register(app)``."""
