@@ -240,6 +240,8 @@ class PactmatchService:
             todo = [
                 (item_id, text) for item_id, text in items.items() if stored.get(item_id) != text_hash(text)
             ]
+            # Similar lengths in a batch pad less: the transformer's cost follows the longest text.
+            todo.sort(key=lambda item: len(item[1]))
             stats.changed += len(todo)
             done = 0
             for start in range(0, len(todo), chunk):
