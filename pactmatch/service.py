@@ -7,6 +7,7 @@ version changes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -25,7 +26,7 @@ from matching.types import CandidateFilters, PartnershipQuery, Recommendation
 from pactmatch.domain import Membership, Organisation, Partnership, organisation_text, partnership_text
 from pactmatch.errors import ConflictError, InvalidInputError
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
-from pactmatch.rankers import default_ranker
+from pactmatch.rankers import RANKER_ARTIFACT, default_ranker
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
@@ -84,6 +85,7 @@ class EmbeddingStats:
 @dataclass
 class _Cache:
     key: tuple[int, str] | None = None
+    ranker_key: tuple[tuple[int, str], str] | None = None
     snapshot: Snapshot | None = None
     ranker: Ranker | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -260,7 +262,9 @@ class PactmatchService:
         stats.seconds = time.perf_counter() - started
         return stats
 
-    def embedding_texts(self, org_ids: set[str] | None, p_ids: set[str] | None) -> dict[EntityKind, dict[str, str]]:
+    def embedding_texts(
+        self, org_ids: set[str] | None, p_ids: set[str] | None
+    ) -> dict[EntityKind, dict[str, str]]:
         """Current texts of the selected organisations/partnerships (``None`` selects all).
 
         An organisation without a description is known by the titles of its partnerships, so its
@@ -306,13 +310,19 @@ class PactmatchService:
         return self._cached.ranker
 
     def _refresh_cache(self) -> None:
+        """Rebuild the snapshot when the data changed, and the ranker when the data or the stored
+        ranker changed (``pactmatch fit`` saves a new one while the API is running; artifact
+        writes leave the data version alone, so the ranker has a key of its own)."""
         key = (self.store.version(), self.model_name)
+        stored_ranker = self.store.get_artifact(RANKER_ARTIFACT)
+        ranker_key = (key, hashlib.sha256(stored_ranker).hexdigest() if stored_ranker else "")
         with self._cached.lock:
-            if self._cached.key != key:
-                snapshot = self.store.snapshot(self.model_name)
-                self._cached.ranker = self.ranker_factory(snapshot, self.store)
-                self._cached.snapshot = snapshot
+            if self._cached.key != key or self._cached.snapshot is None:
+                self._cached.snapshot = self.store.snapshot(self.model_name)
                 self._cached.key = key
+            if self._cached.ranker_key != ranker_key:
+                self._cached.ranker = self.ranker_factory(self._cached.snapshot, self.store)
+                self._cached.ranker_key = ranker_key
 
     def candidates(
         self, partnership_id: str, top_k: int = 10, filters: CandidateFilters | None = None
