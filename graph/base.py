@@ -200,9 +200,19 @@ class CandidateSource(Protocol):
     """
 
     def candidate_features(
-        self, partnership_id: str, filters: CandidateFilters, pool_size: int, *, model: str
+        self,
+        partnership_id: str,
+        filters: CandidateFilters,
+        pool_size: int,
+        *,
+        model: str,
+        exhaustive_regions: bool = False,
     ) -> CandidateFeatures:
-        """Features of up to ``pool_size`` candidates per source, with bounds on everyone else."""
+        """Features of up to ``pool_size`` candidates per source, with bounds on everyone else.
+
+        ``exhaustive_regions`` also lists the organisations inside country-wide or NUTS 1
+        reference regions (costly on large graphs; the last resort of a widening pool).
+        """
         ...
 
     def candidate_evidence(self, features: CandidateFeatures, rows: Sequence[int]) -> CandidateFeatures:

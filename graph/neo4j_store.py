@@ -18,8 +18,9 @@ Design notes
   ``UNWIND $rows`` statements of at most ``batch_size`` rows and ``max_batch_bytes`` of parameters
   each (Bolt servers cap a message; ArcadeDB's cap is 16 MiB and it *hangs* the client beyond
   it). Either all statements commit or none does; a failure names the statement's batch.
-* Every write transaction ends by bumping the ``(:PactmatchMeta {key: 'version'})`` counter, which
-  is the service's snapshot cache key (and serialises writers, which is what we want).
+* Every data write transaction ends by bumping the ``(:PactmatchMeta {key: 'version'})`` counter,
+  the service's snapshot cache key (it also serialises writers, which is what we want); artifact
+  writes leave it alone, as in the embedded store.
 """
 
 from __future__ import annotations
@@ -349,12 +350,17 @@ class Neo4jStore:
         except Exception as exc:
             raise self._failure(exc, what, write=False) from exc
 
-    def _write(self, work: Callable[[Any], T], what: str | Callable[[], str]) -> T:
-        """Run ``work`` in one managed write transaction that also bumps the version counter."""
+    def _write(self, work: Callable[[Any], T], what: str | Callable[[], str], *, data: bool = True) -> T:
+        """Run ``work`` in one managed write transaction that also bumps the version counter.
+
+        ``data=False`` for artifacts: they are not snapshot data, so writing them must not
+        invalidate the caches keyed by :meth:`version` (as in the embedded store).
+        """
 
         def unit(tx: Any) -> T:
             result = work(tx)
-            tx.run(cypher.BUMP_VERSION).consume()
+            if data:
+                tx.run(cypher.BUMP_VERSION).consume()
             return result
 
         try:
@@ -796,7 +802,7 @@ class Neo4jStore:
             for seq, chunk in enumerate(chunks):
                 tx.run(cypher.PUT_ARTIFACT_CHUNK, name=name, seq=seq, data=bytes(chunk)).consume()
 
-        self._write(work, f"saving artifact {name!r}")
+        self._write(work, f"saving artifact {name!r}", data=False)
 
     def get_artifact(self, name: str) -> bytes | None:
         def work(tx: Any) -> bytes | None:
@@ -824,7 +830,7 @@ class Neo4jStore:
                 raise NotFoundError("artifact", name)
             tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
 
-        self._write(work, f"deleting artifact {name!r}")
+        self._write(work, f"deleting artifact {name!r}", data=False)
 
     # -- algorithms -----------------------------------------------------------------------------
     def snapshot(self, model: str) -> Snapshot:
@@ -852,14 +858,21 @@ class Neo4jStore:
 
     # -- candidate retrieval pushed down to the database ---------------------------------------------
     def candidate_features(
-        self, partnership_id: str, filters: CandidateFilters, pool_size: int, *, model: str
+        self,
+        partnership_id: str,
+        filters: CandidateFilters,
+        pool_size: int,
+        *,
+        model: str,
+        exhaustive_regions: bool = False,
     ) -> CandidateFeatures:
         """Features of a candidate pool for ``partnership_id``, computed in the database.
 
         The pool is the union of the vector index's top hits (exact cosine over the filtered
         organisations instead when filters starve the index), the co-membership neighbourhood
-        ranked by Adamic–Adar, and the organisations inside the partnership's NUTS 2/3 reference
-        regions; each source contributes up to ``pool_size`` candidates. The returned
+        ranked by Adamic–Adar, and the organisations inside the partnership's reference regions
+        (NUTS 2/3 ones always, country and NUTS 1 ones with ``exhaustive_regions``); each source
+        contributes up to ``pool_size`` candidates. The returned
         :class:`~matching.candidates.SignalBounds` bound the signals of everyone outside the
         pool, so the caller can check the pool holds the true top-k (and widen it if not).
         Graph evidence is filled later, for the winners only (:meth:`candidate_evidence`).
@@ -869,7 +882,9 @@ class Neo4jStore:
         props = cypher.embedding_properties(model)
         flt = cypher.candidate_filter(filters)
         return self._read(
-            lambda tx: _CandidateQuery(self, tx, partnership_id, filters, flt, props, pool_size).run(),
+            lambda tx: _CandidateQuery(
+                self, tx, partnership_id, filters, flt, props, pool_size, exhaustive_regions
+            ).run(),
             f"finding candidates for {partnership_id!r}",
         )
 
@@ -878,16 +893,19 @@ class Neo4jStore:
         wanted = [features.org_ids[i] for i in rows if features.adamic_adar[i] > 0]
         if not wanted or not len(features.member_ids):
             return features
-        member_col = {m: j for j, m in enumerate(features.member_ids)}
+        ids = sorted(set(wanted) | set(features.member_ids))
+
+        def work(tx: Any) -> dict[str, set[str]]:
+            return {str(r["id"]): set(r["partnerships"]) for r in tx.run(cypher.PARTNERSHIPS_OF, ids=ids)}
+
+        partnerships = self._read(work, "reading candidate evidence")
         row_of = {features.org_ids[i]: i for i in rows}
-
-        def work(tx: Any) -> list[tuple[int, int, int]]:
-            return [
-                (row_of[r["org_id"]], member_col[r["member_id"]], int(r["shared"]))
-                for r in tx.run(cypher.CANDIDATE_EVIDENCE, ids=wanted, member_ids=list(features.member_ids))
-            ]
-
-        triples = self._read(work, "reading candidate evidence")
+        triples = [
+            (row_of[c], j, len(shared))
+            for c in wanted
+            for j, z in enumerate(features.member_ids)
+            if (shared := partnerships.get(c, set()) & partnerships.get(z, set()))
+        ]
         links = sparse.csr_matrix(
             (
                 np.array([t[2] for t in triples], dtype=np.float32),
@@ -951,9 +969,11 @@ class _CandidateQuery:
         flt: cypher.Statement,
         props: cypher.EmbeddingProperties,
         pool_size: int,
+        exhaustive_regions: bool,
     ) -> None:
         self.store, self.tx, self.pid = store, tx, partnership_id
         self.filters, self.flt, self.props, self.n = filters, flt, props, pool_size
+        self.exhaustive_regions = exhaustive_regions
 
     def run(self) -> CandidateFeatures:
         record = self.tx.run(cypher.VERSION).single()
@@ -1061,17 +1081,21 @@ class _CandidateQuery:
     def _by_region(
         self, params: dict[str, Any], refs: Sequence[str], cosine: str | None, pool: set[str]
     ) -> float:
-        """Add the organisations inside NUTS 2/3 references; returns the bound on others' regional fit."""
-        deep = [c for c in refs if 2 <= len(c) - 2 <= 3]
-        if len(deep) < len(refs):
-            return 1.0  # country or NUTS 1 references cover too many organisations to list
-        statement = cypher.candidate_regional(self.flt, self.props, cosine)
-        rows = list(self.tx.run(statement, {**params, "refs": deep, "n": self.n + 1}))
-        pool.update(str(r["org_id"]) for r in rows[: self.n])
-        if len(rows) > self.n:
+        """Add the organisations inside the reference regions; returns the bound on others' regional fit.
+
+        NUTS 2/3 references hold few organisations and are always listed; country and NUTS 1
+        references (often thousands of organisations) only when the caller asks for an exhaustive
+        pool. Once everyone inside a reference is in the pool, others share at most the level above.
+        """
+        listed = list(refs) if self.exhaustive_regions else [c for c in refs if len(c) - 2 >= 2]
+        if not listed:
             return 1.0
-        # Everyone inside a reference is in the pool; others share at most the level above.
-        return max(REGION_TIERS[len(c) - 3] for c in deep)
+        statement = cypher.candidate_regional(self.flt, self.props, cosine)
+        rows = list(self.tx.run(statement, {**params, "refs": listed, "n": self.n + 1}))
+        pool.update(str(r["org_id"]) for r in rows[: self.n])
+        if len(rows) > self.n or len(listed) < len(refs):
+            return 1.0
+        return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in listed if len(c) > 2), default=0.0)
 
     def _features(
         self,

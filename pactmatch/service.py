@@ -106,7 +106,7 @@ class PactmatchService:
         self.cache = cache
         self.ranker_factory = ranker_factory
         self._cached = _Cache()
-        self._learned_check: tuple[tuple[int, str] | None, bool] = (None, False)
+        self._learned_check: tuple[tuple[str, str] | None, bool] = (None, False)
 
     @classmethod
     def open(cls, store: GraphStore, encoder: str, cache_dir: Path | None) -> PactmatchService:
@@ -361,9 +361,13 @@ class PactmatchService:
         return None
 
     def _learned_ranker_stored(self) -> bool:
+        """Whether a learned ranker fitted with this encoder is stored (what default_ranker serves)."""
         from pactmatch.rankers import load_learned
 
-        key = (self.store.version(), self.model_name)
+        raw = self.store.get_artifact(RANKER_ARTIFACT)
+        if raw is None:
+            return False
+        key = (hashlib.sha256(raw).hexdigest(), self.model_name)
         if self._learned_check[0] != key:
             try:
                 learned = load_learned(self.store)
