@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import errors
 from api.deps import ServiceDep
 from api.limits import BodySizeLimit
-from api.routers import imports, organisations, partnerships
+from api.routers import events, imports, mapping, organisations, partnerships
 from api.schemas import HealthPublic
 from embeddings import EmbeddingCache
 from graph.factory import open_store
@@ -53,9 +53,8 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(organisations.router)
     app.include_router(partnerships.router)
     app.include_router(imports.router)
-    # feature registrations
-    app.include_router(__import__("api.routers.events", fromlist=["router"]).router)
-    app.include_router(__import__("api.routers.mapping", fromlist=["router"]).router)
+    app.include_router(events.router)
+    app.include_router(mapping.router)
 
     @app.get("/health", response_model=HealthPublic, tags=["meta"])
     def health(svc: ServiceDep) -> HealthPublic:

@@ -370,11 +370,12 @@ def demo(
         uvicorn.run(create_app(settings), host=host, port=port)
 
 
-# feature registrations
-__import__("pactmatch.commands.events", fromlist=["register"]).register(app)
-__import__("pactmatch.commands.evaluate", fromlist=["register"]).register(app)
-__import__("pactmatch.commands.mapping", fromlist=["register"]).register(app)
-__import__("pactmatch.commands.arcadedb", fromlist=["register"]).register(app)
+# Feature command groups. Imported here, after the shared options they reuse from this module are
+# defined (they import them from pactmatch.cli), and each registers its commands on ``app``.
+from pactmatch.commands import arcadedb, evaluate, events, mapping  # noqa: E402
+
+for _commands in (events, evaluate, mapping, arcadedb):
+    _commands.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point
