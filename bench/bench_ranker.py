@@ -32,7 +32,7 @@ from matching.evaluation.data import case_query, history_snapshot
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
-from matching.learned import candidate_pool, query_context
+from matching.learned import candidate_pool, query_context, single_threaded_blas
 from matching.recommender import HeuristicRecommender
 from pactmatch.domain import Organisation, StakeholderType
 
@@ -93,6 +93,11 @@ def main() -> None:
     print(f"snapshot: {snapshot.n_orgs} organisations × {snapshot.org_vectors.shape[1]}-d vectors; "
           f"{len(queries)} test-project queries; {os.cpu_count()} CPU cores")  # fmt: skip
 
+    # Both rankers on single-threaded BLAS: per-query products are small, and OpenBLAS threads left
+    # spinning after one ranker's call would slow the next (a server answering concurrent requests
+    # wants one thread per request anyway).
+    blas = single_threaded_blas()
+    blas.__enter__()
     for q in queries[:10]:  # warm caches and code paths
         heuristic.recommend(q, top_k=10)
         learned.recommend(q, top_k=10)
@@ -106,6 +111,7 @@ def main() -> None:
         learned.recommend(q, top_k=10)
         results["learned-logreg-v1"].append(time.perf_counter() - t)
     load_after = os.getloadavg()[0]
+    blas.__exit__(None, None, None)
     pool_sizes = []
     for q in queries:
         mask = np.ones(snapshot.n_orgs, dtype=bool)

@@ -81,18 +81,18 @@ def history_snapshot(
     org_vecs = embed(organisation_texts(orgs, history_ps, history))
     if progress:
         progress("embed organisations", len(orgs), len(orgs))
-    # History partnerships' texts were public before the cut; the test projects' own texts are
-    # what their coordinators know.
-    texted = [p for p in [*history_ps, *case_ps] if has_own_text(p)]
+    # Only the test projects' own texts (what their coordinators know) are compared with; the
+    # rankers read organisations' texts, not those of earlier partnerships.
+    texted = [p for p in case_ps if has_own_text(p)]
     if progress:
-        progress("embed partnerships", 0, len(texted))
+        progress("embed test projects", 0, len(texted))
     p_vecs = (
         embed([partnership_text(p) for p in texted])
         if texted
         else np.zeros((0, org_vecs.shape[1]), np.float32)
     )
     if progress:
-        progress("embed partnerships", len(texted), len(texted))
+        progress("embed test projects", len(texted), len(texted))
 
     return Snapshot.build(
         [org_row(o) for o in orgs],

@@ -150,13 +150,11 @@ def evaluate_rankers(
     hidden_sme = float(np.mean(snapshot.org_sme[all_hidden] == 1))
     hidden_countries = shares(country_code[all_hidden])
     results = []
-    total = len(rankers) * len(queries)
-    done = 0
     for ranker, kind in rankers:
         full, cold_slice = _Acc(), _Acc()
         top10: list[npt.NDArray[np.int64]] = []
         times = []
-        for query, hid, new in zip(queries, hidden, cold, strict=True):
+        for done, (query, hid, new) in enumerate(zip(queries, hidden, cold, strict=True), 1):
             mask = np.ones(snapshot.n_orgs, dtype=bool)
             mask[query.member_indices] = False
             t0 = time.perf_counter()
@@ -168,9 +166,8 @@ def evaluate_rankers(
             if len(new):
                 warm = np.setdiff1d(hid, new)
                 cold_slice.add(ranked[~np.isin(ranked, warm)][:LIST_LENGTH], new)
-            done += 1
-            if progress and done % 25 == 0:
-                progress(f"rank: {ranker.name}", done, total)
+            if progress and (done % 25 == 0 or done == len(queries)):
+                progress(f"rank: {ranker.name}", done, len(queries))
         flat = np.concatenate(top10) if top10 else np.zeros(0, dtype=np.int64)
         top_countries = shares(country_code[flat])
         extra = {}
@@ -191,8 +188,6 @@ def evaluate_rankers(
                 extra=extra,
             )
         )
-    if progress:
-        progress("rank", total, total)
     info = dict(setup or {})
     info.update({
         "cut": split.cut.isoformat(), "end": split.end.isoformat() if split.end else None,

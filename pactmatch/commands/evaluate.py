@@ -53,7 +53,7 @@ class EvaluationConfig:
     max_test_projects: int | None = None
     max_fit_projects: int = 3000
     diversity: float = 0.3
-    newcomer_share: float = 0.1
+    newcomer_share: float = 0.0
 
 
 def incomplete_projects(projects: Path) -> frozenset[str]:
@@ -234,7 +234,7 @@ def register(app: typer.Typer) -> None:
                 max=1.0,
                 help="also report a quota of organisations with no partnership yet in each top 10",
             ),
-        ] = 0.1,
+        ] = 0.0,
         seed: Annotated[int, typer.Option("--seed")] = 0,
         encoder: EncoderOption = None,
         json_out: Annotated[
