@@ -32,6 +32,12 @@ def main() -> None:
     )
     parser.add_argument("--encoder", default="minilm")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument(
+        "--max-projects",
+        type=int,
+        default=0,
+        help="import only the first N projects (0 = all; for quick runs)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="pactmatch-bench-") as tmp:
@@ -40,7 +46,10 @@ def main() -> None:
         encoder = service.encoder
 
         t0 = time.perf_counter()
-        batch = read_cordis(args.data / "projects.csv", args.data / "participants.csv")
+        projects, participants = args.data / "projects.csv", args.data / "participants.csv"
+        if args.max_projects:
+            projects, participants = _slice(projects, participants, args.max_projects, Path(tmp))
+        batch = read_cordis(projects, participants)
         t_read = time.perf_counter() - t0
         rows = len(batch.partnerships) + len(batch.memberships) + len(batch.organisations)
         # The two phases of an import, timed apart: writing rows, then embedding changed texts.
@@ -97,6 +106,31 @@ def main() -> None:
         f"candidate queries ({len(times)}): p50 {np.percentile(times, 50):.1f} ms, p95 {np.percentile(times, 95):.1f} ms,"
         f" max {max(times):.1f} ms (target p95 < 50 ms)"
     )
+
+
+def _slice(projects: Path, participants: Path, n: int, folder: Path) -> tuple[Path, Path]:
+    """The first ``n`` projects and their participations, as CORDIS-format files in ``folder``."""
+    import csv
+
+    with projects.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = [row for _, row in zip(range(n), reader, strict=False)]
+        fields = list(reader.fieldnames or [])
+    keep = {r["project_id"] for r in rows}
+    out_p, out_q = folder / "projects.csv", folder / "participants.csv"
+    with out_p.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    with (
+        participants.open(encoding="utf-8", newline="") as src,
+        out_q.open("w", encoding="utf-8", newline="") as dst,
+    ):
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=list(reader.fieldnames or []))
+        writer.writeheader()
+        writer.writerows(r for r in reader if r["project_id"] in keep)
+    return out_p, out_q
 
 
 if __name__ == "__main__":
