@@ -473,12 +473,18 @@ def candidate_neighbourhood(flt: Statement) -> str:
     )
 
 
+#: What the scorer needs of a candidate besides its signals (returned by every candidate source,
+#: so most candidates need no second lookup).
+CANDIDATE_COLUMNS = "c.name AS name, c.stakeholder_type AS stakeholder_type, c.region_path AS region_path"
+
+
 def candidate_vector_search(flt: Statement) -> str:
-    """Top ``$k`` of the vector index with each hit's eligibility (members and filters)."""
+    """Top ``$k`` of the vector index with each hit's eligibility (members and filters) and columns."""
     return (
         "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score\n"
         "WITH node AS c, score\n"
-        f"RETURN c.org_id AS org_id, score, (NOT c.org_id IN $member_ids AND {flt.text}) AS eligible"
+        f"RETURN c.org_id AS org_id, score, (NOT c.org_id IN $member_ids AND {flt.text}) AS eligible, "
+        f"{CANDIDATE_COLUMNS}"
     )
 
 
@@ -517,7 +523,7 @@ def candidate_exact_search(
         f"{_anchor(filters)}\n"
         f"WITH c WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
         f"WITH c, CASE WHEN c.{v} IS NULL THEN -2.0 ELSE {cosine} END AS sim\n"
-        "RETURN c.org_id AS org_id, sim ORDER BY sim DESC, org_id LIMIT $n"
+        f"RETURN c.org_id AS org_id, sim, {CANDIDATE_COLUMNS} ORDER BY sim DESC, org_id LIMIT $n"
     )
 
 
@@ -531,7 +537,7 @@ def candidate_regional(flt: Statement, props: EmbeddingProperties, cosine: str |
         "WITH DISTINCT c\n"
         f"WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
         f"WITH c, {sim} AS sim\n"
-        "RETURN c.org_id AS org_id, sim ORDER BY sim DESC, org_id LIMIT $n"
+        f"RETURN c.org_id AS org_id, sim, {CANDIDATE_COLUMNS} ORDER BY sim DESC, org_id LIMIT $n"
     )
 
 
@@ -542,8 +548,7 @@ def candidate_features(props: EmbeddingProperties, cosine: str | None) -> str:
     return (
         "UNWIND $ids AS cid\n"
         "MATCH (c:Organisation {org_id: cid})\n"
-        "RETURN c.org_id AS org_id, c.name AS name, c.stakeholder_type AS stakeholder_type, "
-        f"c.region_path AS region_path, {sim} AS sim"
+        f"RETURN c.org_id AS org_id, {CANDIDATE_COLUMNS}, {sim} AS sim"
     )
 
 

@@ -987,12 +987,12 @@ class _CandidateQuery:
         if base.reference is not None:
             cosine = self.store.dialect.cosine(f"c.{self.props.vector}", "$vector")
             params["vector"] = base.reference.tolist()
-        pool: set[str] = set(base.by_aa[: self.n])
+        # id → its columns when a source returned them (None: looked up with the rest at the end)
+        pool: dict[str, dict[str, Any] | None] = dict.fromkeys(base.by_aa[: self.n])
         complete = False
         semantic_bound = 0.0
         if cosine is not None:
-            texts, semantic_bound, complete = self._by_text(params, cosine)
-            pool.update(texts)
+            semantic_bound, complete = self._by_text(params, cosine, pool)
         else:
             complete = self._small_enough(params, pool)
         region_bound = 0.0
@@ -1004,7 +1004,7 @@ class _CandidateQuery:
             if complete and not outside
             else SignalBounds(semantic=max(0.0, semantic_bound), adamic_adar=outside, region=region_bound)
         )
-        return self._features(sorted(pool), params, cosine, base, unseen)
+        return self._features(pool, params, cosine, base, unseen)
 
     def _base(self) -> _CandidateBase:
         """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
@@ -1035,11 +1035,14 @@ class _CandidateQuery:
         statement = cypher.candidate_neighbourhood(self.flt)
         return {str(r["org_id"]): float(r["aa"]) for r in self.tx.run(statement, params)}
 
-    def _by_text(self, params: dict[str, Any], cosine: str) -> tuple[list[str], float, bool]:
-        """(candidates, bound on the text similarity of everyone else, whether everyone was seen)."""
+    def _by_text(
+        self, params: dict[str, Any], cosine: str, pool: dict[str, dict[str, Any] | None]
+    ) -> tuple[float, bool]:
+        """Add the best candidates by text; returns (bound on everyone else's text similarity,
+        whether every eligible organisation was seen)."""
         dialect = self.store.dialect
         if not self.filters.org_ids:
-            k = min(max(3 * self.n, 50), 10_000)
+            k = min(max(2 * self.n, 50), 10_000)
             index = dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
             try:
                 hits = list(
@@ -1052,34 +1055,40 @@ class _CandidateQuery:
                     raise
                 log.warning("vector index %s unusable (%s); using an exact scan", index, exc.message)
                 hits = None
-            # Enough eligible hits from a non-exhausted index: the k-th hit bounds everyone else.
-            # Otherwise filters starve the index, or the graph is small: the exact scan answers.
+            # Enough eligible hits from a non-exhausted index: all of them join the pool (their
+            # columns came with them) and the k-th hit bounds everyone else. Otherwise filters
+            # starve the index, or the graph is small: the exact scan answers.
             if hits is not None and len(hits) >= k:
-                hits.sort(key=lambda h: (-float(h["score"]), str(h["org_id"])))  # not promised sorted
                 eligible = [h for h in hits if h["eligible"]]
                 if len(eligible) >= self.n:
-                    # Unseen: eligible hits below the pool, and everyone below the k-th hit.
-                    next_best = eligible[self.n]["score"] if len(eligible) > self.n else hits[-1]["score"]
-                    bound = dialect.index_score_to_cosine(float(next_best))
-                    return [str(h["org_id"]) for h in eligible[: self.n]], bound, False
+                    for h in eligible:
+                        pool[str(h["org_id"])] = _columns(h, dialect.index_score_to_cosine(float(h["score"])))
+                    lowest = min(float(h["score"]) for h in hits)  # hits are not promised sorted
+                    return dialect.index_score_to_cosine(lowest), False
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, cosine)
         rows = list(self.tx.run(statement, {**params, "n": self.n}))
-        ids = [str(r["org_id"]) for r in rows]
+        for r in rows:
+            pool[str(r["org_id"])] = _columns(r, r["sim"])
         if len(rows) < self.n:
-            return ids, 0.0, True  # every eligible organisation is in
-        return ids, float(rows[-1]["sim"]), False
+            return 0.0, True  # every eligible organisation is in
+        return float(rows[-1]["sim"]), False
 
-    def _small_enough(self, params: dict[str, Any], pool: set[str]) -> bool:
+    def _small_enough(self, params: dict[str, Any], pool: dict[str, dict[str, Any] | None]) -> bool:
         """Without a text reference: take every eligible organisation when there are few."""
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
         rows = list(self.tx.run(statement, {**params, "n": self.n}))
         if len(rows) < self.n:
-            pool.update(str(r["org_id"]) for r in rows)
+            for r in rows:
+                pool[str(r["org_id"])] = _columns(r, None)
             return True
         return False
 
     def _by_region(
-        self, params: dict[str, Any], refs: Sequence[str], cosine: str | None, pool: set[str]
+        self,
+        params: dict[str, Any],
+        refs: Sequence[str],
+        cosine: str | None,
+        pool: dict[str, dict[str, Any] | None],
     ) -> float:
         """Add the organisations inside the reference regions; returns the bound on others' regional fit.
 
@@ -1092,24 +1101,27 @@ class _CandidateQuery:
             return 1.0
         statement = cypher.candidate_regional(self.flt, self.props, cosine)
         rows = list(self.tx.run(statement, {**params, "refs": listed, "n": self.n + 1}))
-        pool.update(str(r["org_id"]) for r in rows[: self.n])
+        for r in rows[: self.n]:
+            pool[str(r["org_id"])] = _columns(r, r["sim"] if cosine else None)
         if len(rows) > self.n or len(listed) < len(refs):
             return 1.0
         return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in listed if len(c) > 2), default=0.0)
 
     def _features(
         self,
-        ids: list[str],
+        pool: dict[str, dict[str, Any] | None],
         params: dict[str, Any],
         cosine: str | None,
         base: _CandidateBase,
         unseen: SignalBounds | None,
     ) -> CandidateFeatures:
-        rows = {
-            str(r["org_id"]): r
-            for r in self.tx.run(cypher.candidate_features(self.props, cosine), {**params, "ids": ids})
-        }
-        ids = [i for i in ids if i in rows]
+        rows = {org_id: row for org_id, row in pool.items() if row is not None}
+        missing = [org_id for org_id, row in pool.items() if row is None]
+        if missing:
+            statement = cypher.candidate_features(self.props, cosine)
+            for r in self.tx.run(statement, {**params, "ids": missing}):
+                rows[str(r["org_id"])] = _columns(r, r["sim"])
+        ids = sorted(rows)
         vocab = RegionVocabulary()
         regions = np.full((len(ids), 4), NO_REGION, dtype=np.int32)
         for n, org_id in enumerate(ids):
@@ -1139,6 +1151,16 @@ class _CandidateQuery:
             unseen=unseen,
             allowed_types=tuple(TYPE_ORDER.index(StakeholderType(t)) for t in self.filters.stakeholder_types),
         )
+
+
+def _columns(record: Any, sim: object) -> dict[str, Any]:
+    """What the scorer needs of one candidate, from any source's record."""
+    return {
+        "name": record["name"],
+        "stakeholder_type": record["stakeholder_type"],
+        "region_path": record["region_path"],
+        "sim": sim,
+    }
 
 
 def _finite(value: object) -> float:

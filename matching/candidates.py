@@ -327,18 +327,27 @@ def unseen_score_bound(features: CandidateFeatures, weights: Mapping[str, float]
 
 
 def pool_is_exact(
-    features: CandidateFeatures, weights: Mapping[str, float], top_scores: Sequence[float], top_k: int
+    features: CandidateFeatures,
+    weights: Mapping[str, float],
+    top_scores: Sequence[float],
+    top_k: int,
+    tolerance: float = 0.0,
 ) -> bool:
     """True when no organisation outside the pool could enter the top ``top_k`` (threshold test).
 
-    ``top_scores`` are the pool's best scores, best first. Strict: an unseen organisation with an
-    equal score might win the tie, so equality fails.
+    ``top_scores`` are the pool's best scores, best first. With ``tolerance`` ε > 0 the test
+    passes when the bound exceeds the ``k``-th score by at most ε; the list may then differ from
+    the exact one, but the score at every rank is within ε of the exact score at that rank (an
+    unseen organisation that belongs at rank r scores at most the bound ≤ s_k + ε ≤ s_r + ε).
+    Strict at ε = 0: an unseen organisation with an equal score might win the tie.
     """
     bound = unseen_score_bound(features, weights)
     if bound is None:
         return True
     if len(top_scores) < top_k:
         return False
+    if tolerance > 0:
+        return float(top_scores[top_k - 1]) + tolerance >= bound
     return float(top_scores[top_k - 1]) > bound + 1e-12
 
 
@@ -379,9 +388,7 @@ def region_evidence(
     index = RegionIndex.default()
     if level == 3:
         code = next(
-            c
-            for c in references
-            if (rid := vocab.lookup(c)) != NO_REGION and row[min(len(c) - 2, 3)] == rid
+            c for c in references if (rid := vocab.lookup(c)) != NO_REGION and row[min(len(c) - 2, 3)] == rid
         )
         return f"inside {code} {index.label(code)} ({source})"
     code = vocab.codes[int(row[level])]

@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "",
         http_port: Annotated[
-            int, typer.Option("--http-port", min=1, max=65535, help="HTTP port (used to create vector indexes)")
+            int,
+            typer.Option("--http-port", min=1, max=65535, help="HTTP port (used to create vector indexes)"),
         ] = 2480,
         host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
         heap: Annotated[str, typer.Option("--heap", help="java heap, e.g. 1g or 768m")] = "1g",

@@ -93,6 +93,9 @@ def test_unseen_bound_and_exactness_by_hand() -> None:
     assert not pool_is_exact(f, DEFAULT_WEIGHTS, [0.5, 0.47], 2)  # x's 0.5 could be beaten
     assert pool_is_exact(f, DEFAULT_WEIGHTS, [0.6], 1)
     assert not pool_is_exact(f, DEFAULT_WEIGHTS, [0.6], 2)  # fewer than k found: unseen ones may fill
+    # With a tolerance ε, a bound within ε above the k-th score is accepted: 0.47 + 0.05 ≥ 0.5125.
+    assert pool_is_exact(f, DEFAULT_WEIGHTS, [0.5, 0.47], 2, tolerance=0.05)
+    assert not pool_is_exact(f, DEFAULT_WEIGHTS, [0.5, 0.47], 2, tolerance=0.04)
     # Only SMEs allowed: the best unseen type value is 1 − 1/1 = 0.
     only_sme = features(aa=(1.0, 0.0), unseen=bounds, allowed=(SME,))
     assert unseen_score_bound(only_sme, DEFAULT_WEIGHTS) == pytest.approx(0.3625)

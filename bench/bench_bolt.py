@@ -1,0 +1,219 @@
+"""Benchmark: the real CORDIS consortia into ArcadeDB over Bolt and into the embedded store, same run.
+
+Prints, for both stores: node and relationship write throughput, embedding writes, and candidate
+query p50/p95 over the same partnerships (plus how often the two stores' top-10 agree). The
+embedded store is the baseline measured in the same process on the same machine.
+
+Targets (issue 3): Bolt import ≥ 5,000 rows/s for memberships; candidate query p95 ≤ 150 ms on the
+Bolt store.
+
+    .venv/bin/python bench/bench_bolt.py [--data ../shared/data/consortia] [--encoder hashing]
+        [--queries 100] [--uri bolt://host:7687 --user U --password P --database D --http-url URL]
+
+Without ``--uri`` a fresh ArcadeDB is started in a temporary directory (and stopped at the end).
+Imports are timed per phase (organisations and partnerships, then memberships, then embeddings),
+each one transaction, to report per-kind rates; the product's import runs them as one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graph.arcadedb_server import ArcadeDBServer
+from graph.embedded import EmbeddedStore
+from graph.neo4j_store import Neo4jStore
+from pactmatch.importers import read_cordis
+from pactmatch.importers.report import ParsedBatch
+from pactmatch.service import PactmatchService, heuristic_ranker
+
+
+@dataclass
+class Result:
+    name: str
+    nodes: int = 0
+    node_seconds: float = 0.0
+    memberships: int = 0
+    membership_seconds: float = 0.0
+    embedded_rows: int = 0
+    embedding_seconds: float = 0.0
+    snapshot_seconds: float = 0.0
+    query_ms: list[float] = field(default_factory=list)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def load(service: PactmatchService, batch: ParsedBatch, result: Result) -> None:
+    store = service.store
+    _, result.node_seconds = timed(lambda: store.import_batch(batch.organisations, batch.partnerships, ()))
+    result.nodes = len(batch.organisations) + len(batch.partnerships)
+    counts, result.membership_seconds = timed(lambda: store.import_batch((), (), batch.memberships))
+    result.memberships = (
+        counts.memberships.created + counts.memberships.updated + counts.memberships.unchanged
+    )
+    stats, seconds = timed(service.refresh_embeddings)
+    result.embedded_rows = stats.changed
+    result.embedding_seconds = seconds - stats.encode_seconds  # the store's share: writing vectors
+
+
+@contextmanager
+def bolt_store(args: argparse.Namespace, tmp: Path) -> Iterator[Neo4jStore]:
+    if args.uri:
+        store = Neo4jStore.connect(
+            args.uri, user=args.user, password=args.password, database=args.database, http_url=args.http_url
+        )
+        yield store
+        store.close()
+        return
+    with ArcadeDBServer(
+        tmp / "arcadedb", password="bench-password", database="bench", heap=args.heap
+    ) as server:
+        print(f"ArcadeDB started in {server.startup_seconds:.1f} s at {server.bolt_uri}", flush=True)
+        store = Neo4jStore.connect(
+            server.bolt_uri,
+            user="root",
+            password="bench-password",
+            database="bench",
+            http_url=server.http_url,
+        )
+        yield store
+        store.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/consortia"
+    )
+    parser.add_argument("--encoder", default="hashing")
+    parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--heap", default="1g", help="java heap of the ArcadeDB started here")
+    parser.add_argument("--uri", help="an existing Bolt server instead of a fresh ArcadeDB")
+    parser.add_argument("--user", default="neo4j")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--database", default="neo4j")
+    parser.add_argument("--http-url", default=None, help="ArcadeDB HTTP API (vector index creation)")
+    args = parser.parse_args()
+
+    batch, t_read = timed(lambda: read_cordis(args.data / "projects.csv", args.data / "participants.csv"))
+    print(
+        f"read {len(batch.organisations):,} organisations, {len(batch.partnerships):,} partnerships, "
+        f"{len(batch.memberships):,} memberships in {t_read:.1f} s",
+        flush=True,
+    )
+    embedded, bolt = Result("embedded (SQLite)"), Result("Bolt (ArcadeDB)")
+    with tempfile.TemporaryDirectory(prefix="pactmatch-bench-bolt-") as tmp_name:
+        tmp = Path(tmp_name)
+        from embeddings import EmbeddingCache
+
+        cache = EmbeddingCache(tmp / "cache.sqlite")  # shared: Bolt reuses the vectors encoded for SQLite
+        emb_service = PactmatchService(
+            EmbeddedStore(tmp / "store"), encoder=args.encoder, cache=cache, ranker_factory=heuristic_ranker
+        )
+        load(emb_service, batch, embedded)
+        print(
+            f"embedded store loaded ({embedded.node_seconds + embedded.membership_seconds:.1f} s)", flush=True
+        )
+        with bolt_store(args, tmp) as store:
+            bolt_service = PactmatchService(
+                store, encoder=args.encoder, cache=cache, ranker_factory=heuristic_ranker
+            )
+            load(bolt_service, batch, bolt)
+            print(f"Bolt store loaded ({bolt.node_seconds + bolt.membership_seconds:.1f} s)", flush=True)
+
+            snapshot, embedded.snapshot_seconds = timed(emb_service.snapshot)
+            _, bolt.snapshot_seconds = timed(lambda: store.snapshot(bolt_service.model_name))
+
+            rng = random.Random(args.seed)
+            eligible = [p for j, p in enumerate(snapshot.partnership_ids) if len(snapshot.members_of(j)) >= 2]
+            picks = rng.sample(eligible, min(args.queries, len(eligible)))
+            rounds: list[int] = []
+            original = store.candidate_features
+
+            def counted(*a: Any, **kw: Any) -> Any:
+                rounds[-1] += 1
+                return original(*a, **kw)
+
+            store.candidate_features = counted  # type: ignore[method-assign]
+            same_sets, max_diff = 0, 0.0
+            for pid in picks:
+                expected, seconds = timed(lambda pid=pid: emb_service.candidates(pid, top_k=10))
+                embedded.query_ms.append(seconds * 1000)
+                rounds.append(0)
+                got, seconds = timed(lambda pid=pid: bolt_service.candidates(pid, top_k=10))
+                bolt.query_ms.append(seconds * 1000)
+                same_sets += {i.org_id for i in got.items} == {i.org_id for i in expected.items}
+                max_diff = max(
+                    [
+                        max_diff,
+                        *(abs(a.score - b.score) for a, b in zip(expected.items, got.items, strict=False)),
+                    ]
+                )
+            store.candidate_features = original  # type: ignore[method-assign]
+            cached = [
+                timed(lambda pid=pid: bolt_service.candidates(pid, top_k=10))[1] * 1000 for pid in picks[:20]
+            ]
+
+    print(f"\nencoder: {args.encoder}; {len(picks)} candidate queries (top 10) on the same partnerships\n")
+    header = f"{'':28}{'embedded (SQLite)':>20}{'Bolt (ArcadeDB)':>20}"
+    print(header)
+    print("-" * len(header))
+
+    def row(label: str, a: str, b: str) -> None:
+        print(f"{label:28}{a:>20}{b:>20}")
+
+    row("nodes/s (orgs+partnerships)", *(f"{r.nodes / r.node_seconds:,.0f}" for r in (embedded, bolt)))
+    row(
+        "memberships/s (MEMBER_OF)",
+        *(f"{r.memberships / r.membership_seconds:,.0f}" for r in (embedded, bolt)),
+    )
+    row(
+        "embedding rows/s (writes)",
+        *(
+            f"{r.embedded_rows / r.embedding_seconds:,.0f}" if r.embedding_seconds > 0 else "-"
+            for r in (embedded, bolt)
+        ),
+    )
+    row("snapshot load (s)", *(f"{r.snapshot_seconds:.1f}" for r in (embedded, bolt)))
+    row("candidates p50 (ms)", *(f"{pct(r.query_ms, 50):.0f}" for r in (embedded, bolt)))
+    row("candidates p95 (ms)", *(f"{pct(r.query_ms, 95):.0f}" for r in (embedded, bolt)))
+    print(
+        f"\nBolt, same partnerships again (context and neighbourhood cached): p50 {pct(cached, 50):.0f} ms, "
+        f"p95 {pct(cached, 95):.0f} ms"
+    )
+    print(
+        f"pool rounds per Bolt query: mean {statistics.mean(rounds):.2f}, "
+        f"{sum(r == 1 for r in rounds)}/{len(rounds)} settled by the first pool"
+    )
+    print(f"top-10 sets equal: {same_sets}/{len(picks)}; largest per-rank score difference {max_diff:.4f}")
+    membership_rate = bolt.memberships / bolt.membership_seconds
+    p95 = pct(bolt.query_ms, 95)
+    print(
+        f"\ntarget Bolt memberships ≥ 5,000 rows/s: {membership_rate:,.0f} → {'met' if membership_rate >= 5000 else 'NOT met'}"
+    )
+    print(f"target Bolt candidate p95 ≤ 150 ms: {p95:.0f} ms → {'met' if p95 <= 150 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
