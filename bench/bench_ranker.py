@@ -96,22 +96,20 @@ def main() -> None:
     # Both rankers on single-threaded BLAS: per-query products are small, and OpenBLAS threads left
     # spinning after one ranker's call would slow the next (a server answering concurrent requests
     # wants one thread per request anyway).
-    blas = single_threaded_blas()
-    blas.__enter__()
-    for q in queries[:10]:  # warm caches and code paths
-        heuristic.recommend(q, top_k=10)
-        learned.recommend(q, top_k=10)
     results: dict[str, list[float]] = {"heuristic-v1": [], "learned-logreg-v1": []}
-    load_before = os.getloadavg()[0]
-    for q in queries:  # interleaved, so both see the same machine load
-        t = time.perf_counter()
-        heuristic.recommend(q, top_k=10)
-        results["heuristic-v1"].append(time.perf_counter() - t)
-        t = time.perf_counter()
-        learned.recommend(q, top_k=10)
-        results["learned-logreg-v1"].append(time.perf_counter() - t)
-    load_after = os.getloadavg()[0]
-    blas.__exit__(None, None, None)
+    with single_threaded_blas():
+        for q in queries[:10]:  # warm caches and code paths
+            heuristic.recommend(q, top_k=10)
+            learned.recommend(q, top_k=10)
+        load_before = os.getloadavg()[0]
+        for q in queries:  # interleaved, so both see the same machine load
+            t = time.perf_counter()
+            heuristic.recommend(q, top_k=10)
+            results["heuristic-v1"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            learned.recommend(q, top_k=10)
+            results["learned-logreg-v1"].append(time.perf_counter() - t)
+        load_after = os.getloadavg()[0]
     pool_sizes = []
     for q in queries:
         mask = np.ones(snapshot.n_orgs, dtype=bool)

@@ -6,9 +6,11 @@ Two stages, so a query stays fast at tens of thousands of organisations:
    partnership text and to the members' profiles (vector top-k), those that worked with the current
    members before (graph neighbourhood, best Adamic–Adar first), the most active organisations of
    the members' countries (regional pool) and the most active overall.
-2. **Ranking**: :data:`FEATURES` for each pooled candidate, scored by a logistic regression on
-   standardised features. Because the model is linear in standardised features, its score (the
-   log-odds) splits exactly into ``baseline + Σ_i w_i · (x_i − mean_i) / scale_i``, which is what
+2. **Ranking**: :data:`FEATURES` for each pooled candidate, scored by a linear model on
+   standardised features. Its weights come from a logistic regression on *pairs* (a joiner and a
+   non-joiner of the same partnership: which one joined?), then one more logistic fit calibrates the
+   score to the log-odds of joining. The model stays linear in standardised features, so a score
+   splits exactly into ``baseline + Σ_i w_i · (x_i − mean_i) / scale_i``, which is what
    :meth:`LearnedRecommender.explain` returns, one contribution per feature.
 
 The model is fitted on hide-and-rank examples from *earlier* partnerships (see
@@ -331,8 +333,8 @@ def training_rows(
     negatives_per_case: int,
     rng: np.random.Generator,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], TrainingReport]:
-    """Features and labels (1 = hidden member) of pooled candidates, as the ranker will see them.
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64], TrainingReport]:
+    """Features, labels (1 = hidden member) and example numbers of pooled candidates, as the ranker sees them.
 
     Every hidden member that candidate generation finds is kept; of the rest, up to
     ``negatives_per_case`` random pool members per example. Hidden members outside the pool are
@@ -340,6 +342,7 @@ def training_rows(
     """
     blocks: list[npt.NDArray[np.float64]] = []
     labels: list[npt.NDArray[np.float64]] = []
+    groups: list[npt.NDArray[np.int64]] = []
     report = TrainingReport()
     n_orgs = stats.snapshot.n_orgs
     with single_threaded_blas():
@@ -355,6 +358,7 @@ def training_rows(
             keep = np.concatenate([np.flatnonzero(is_pos), neg])
             blocks.append(pair_features(stats, ctx, pool[keep]))
             labels.append(is_pos[keep].astype(np.float64))
+            groups.append(np.full(len(keep), n, dtype=np.int64))
             report.cases += 1
             report.hidden += len(hidden)
             report.positives_in_pool += int(is_pos.sum())
@@ -362,7 +366,35 @@ def training_rows(
                 progress(n + 1, len(examples))
     x = np.vstack(blocks) if blocks else np.zeros((0, len(FEATURES)))
     y = np.concatenate(labels) if labels else np.zeros(0)
-    return x, y, report
+    g = np.concatenate(groups) if groups else np.zeros(0, dtype=np.int64)
+    return x, y, g, report
+
+
+def pairwise_differences(
+    z: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    groups: npt.NDArray[np.int64],
+    rng: np.random.Generator,
+    per_positive: int = 40,
+) -> npt.NDArray[np.float64]:
+    """``z[joiner] − z[non-joiner]`` for pairs from the same example (up to ``per_positive`` each).
+
+    A linear model fitted to tell the two orders of such pairs apart ranks candidates *within* a
+    partnership, which is the task; a pointwise model also spends capacity on telling partnerships
+    apart (some have many likely joiners, some none), which ranking never uses.
+    """
+    diffs = []
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    for block in np.split(order, bounds):
+        pos = block[y[block] == 1]
+        neg = block[y[block] == 0]
+        if not len(pos) or not len(neg):
+            continue
+        for p in pos:
+            chosen = rng.choice(neg, min(per_positive, len(neg)), replace=False)
+            diffs.append(z[p] - z[chosen])
+    return np.vstack(diffs) if diffs else np.zeros((0, z.shape[1]))
 
 
 @dataclass
@@ -379,7 +411,7 @@ class TrainingReport:
 
 
 class LearnedRecommender:
-    """Rank candidates with a logistic model fitted on hide-and-rank examples.
+    """Rank candidates with a pairwise logistic model fitted on hide-and-rank examples.
 
     Parameters
     ----------
@@ -435,17 +467,33 @@ class LearnedRecommender:
                 "the learned ranker needs at least one training example (a partnership with 4+ members)"
             )
         stats = SnapshotStats(snapshot)
-        x, y, report = training_rows(
-            stats, examples, self.pool, self.negatives_per_case, np.random.default_rng(self.seed), progress
+        rng = np.random.default_rng(self.seed)
+        x, y, groups, report = training_rows(
+            stats, examples, self.pool, self.negatives_per_case, rng, progress
         )
         report.rows, report.positives = len(y), int(y.sum())
         if report.positives == 0 or report.positives == report.rows:
             raise InvalidInputError("the training examples need both joined and not-joined candidates")
         scaler = StandardScaler().fit(x)
         scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-        clf = LogisticRegression(C=self.C, max_iter=2000).fit((x - scaler.mean_) / scale, y)
+        z = (x - scaler.mean_) / scale
+        # 1. Ranking weights from pairs (joiner vs non-joiner of the same partnership).
+        diffs = pairwise_differences(z, y, groups, rng)
+        if not len(diffs):
+            raise InvalidInputError(
+                "no training example has both a joiner and a non-joiner among its candidates"
+            )
+        pairs = np.vstack([diffs, -diffs])
+        wins = np.concatenate([np.ones(len(diffs)), np.zeros(len(diffs))])
+        w = LogisticRegression(C=self.C, fit_intercept=False, max_iter=2000).fit(pairs, wins).coef_[0]
+        # 2. Calibration: log-odds of joining = a · (w · z) + b, so a score still reads as log-odds
+        # and the contributions a · w_i · z_i plus the baseline b still add up to it.
+        calibration = LogisticRegression(max_iter=1000).fit((z @ w)[:, None], y)
+        a, b = float(calibration.coef_[0, 0]), float(calibration.intercept_[0])
+        if a <= 0:  # cannot happen with informative features; keep the ranking if it does
+            a, b = 1.0, 0.0
         self.model_ = LinearModel(FEATURES, scaler.mean_.astype(np.float64), scale.astype(np.float64),
-                                  clf.coef_[0].astype(np.float64), float(clf.intercept_[0]))  # fmt: skip
+                                  (a * w).astype(np.float64), b)  # fmt: skip
         self.training_ = report
         self._bind(snapshot, stats)
         return self
