@@ -80,7 +80,9 @@ def cordis_population(data: Path, n: int, n_slots: int, seed: int) -> Population
     for m in batch.memberships:
         by_org[m.org_id].append(m.partnership_id)
         by_project[m.partnership_id].append(m.org_id)
-    eligible = sorted(o for o, ps in by_org.items() if sum(1 for p in ps if partnership_title(projects[p])) >= 2)
+    eligible = sorted(
+        o for o, ps in by_org.items() if sum(1 for p in ps if partnership_title(projects[p])) >= 2
+    )
     rng = random.Random(seed)
     chosen = rng.sample(eligible, n)
     attendees = []
@@ -88,13 +90,22 @@ def cordis_population(data: Path, n: int, n_slots: int, seed: int) -> Population
         org: Organisation = orgs[org_id]
         partner_types: Counter[StakeholderType] = Counter()
         partners = {o for p in by_org[org_id] for o in by_project[p] if o != org_id}
-        partner_types.update(orgs[o].stakeholder_type for o in sorted(partners))  # sorted: ties in a fixed order
+        partner_types.update(
+            orgs[o].stakeholder_type for o in sorted(partners)
+        )  # sorted: ties in a fixed order
         wishes = profile_wishes(org, [projects[p] for p in by_org[org_id]], partner_types)
         attendees.append(
             Attendee(
-                attendee_id=f"a{k}", org_id=org_id, org_name=org.name, person="Delegate",
-                stakeholder_type=org.stakeholder_type, country=org.country, nuts_codes=org.nuts_codes,
-                offer=wishes.offer, want=wishes.want, wanted_types=wishes.wanted_types,
+                attendee_id=f"a{k}",
+                org_id=org_id,
+                org_name=org.name,
+                person="Delegate",
+                stakeholder_type=org.stakeholder_type,
+                country=org.country,
+                nuts_codes=org.nuts_codes,
+                offer=wishes.offer,
+                want=wishes.want,
+                wanted_types=wishes.wanted_types,
                 availability=availability(rng, n_slots, 0.8),
             )
         )
@@ -115,7 +126,22 @@ TOPICS = (
     "offshore wind maintenance", "semiconductor design", "social economy inclusion", "electric vehicle repair",
     "3D printing for SMEs", "data science curricula", "heat pump installation", "cultural heritage digitisation",
 )  # fmt: skip
-REGIONS = ("BE10", "DE11", "DE21", "FR10", "ES51", "ITC4", "NL32", "PL91", "SE11", "PT17", "AT13", "CZ01", "EL30", "FI1B")
+REGIONS = (
+    "BE10",
+    "DE11",
+    "DE21",
+    "FR10",
+    "ES51",
+    "ITC4",
+    "NL32",
+    "PL91",
+    "SE11",
+    "PT17",
+    "AT13",
+    "CZ01",
+    "EL30",
+    "FI1B",
+)
 
 
 def synthetic_population(n: int, n_slots: int, seed: int) -> Population:
@@ -127,9 +153,14 @@ def synthetic_population(n: int, n_slots: int, seed: int) -> Population:
         want = " and ".join(rng.sample(TOPICS, 2))
         attendees.append(
             Attendee(
-                attendee_id=f"a{k}", org_id=f"org{k}", org_name=f"Organisation {k}", person="Delegate",
-                stakeholder_type=rng.choice(types), nuts_codes=(rng.choice(REGIONS),),
-                offer=f"We offer {offer}", want=f"We look for {want}",
+                attendee_id=f"a{k}",
+                org_id=f"org{k}",
+                org_name=f"Organisation {k}",
+                person="Delegate",
+                stakeholder_type=rng.choice(types),
+                nuts_codes=(rng.choice(REGIONS),),
+                offer=f"We offer {offer}",
+                want=f"We look for {want}",
                 wanted_types=tuple(rng.sample(types, 3)) if rng.random() < 0.5 else (),
                 wanted_regions=(rng.choice(REGIONS)[:2],) if rng.random() < 0.2 else (),
                 availability=availability(rng, n_slots, 0.8),
@@ -148,13 +179,19 @@ def full_greedy(scorer: PairScorer, caps: npt.NDArray[np.int64], capacity: int) 
         us.append(rows[r])
         vs.append(c)
         ss.append(scores[r, c])
-    edges = EdgeSet(np.concatenate(us).astype(np.int64), np.concatenate(vs).astype(np.int64), np.concatenate(ss))
-    full = SelectionProblem(n, edges, caps, np.zeros(n, dtype=np.int64), capacity, np.zeros(len(edges), dtype=bool))
+    edges = EdgeSet(
+        np.concatenate(us).astype(np.int64), np.concatenate(vs).astype(np.int64), np.concatenate(ss)
+    )
+    full = SelectionProblem(
+        n, edges, caps, np.zeros(n, dtype=np.int64), capacity, np.zeros(len(edges), dtype=bool)
+    )
     chosen = greedy(full).chosen
     return float(edges.score[chosen].sum()), int(full.degrees(chosen).min())
 
 
-def encode(encoder_name: str, attendees: list[Attendee]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
+def encode(
+    encoder_name: str, attendees: list[Attendee]
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], float]:
     encoder = make_encoder(encoder_name)
     t0 = time.perf_counter()
     texts = [a.offer for a in attendees] + [a.want for a in attendees]
@@ -176,7 +213,9 @@ def run(population: Population, offers: npt.NDArray[np.float32], wants: npt.NDAr
     total = time.perf_counter() - t0
     st = plan.stats
     phases = ", ".join(f"{k} {v:.2f}" for k, v in st.seconds.items() if k != "total")
-    print(f"  attendees {n}, slots {len(event.slots)}, tables {event.tables}, cap {event.default_max_meetings}, floor {floor}")
+    print(
+        f"  attendees {n}, slots {len(event.slots)}, tables {event.tables}, cap {event.default_max_meetings}, floor {floor}"
+    )
     print(f"  time: {total:.2f} s (build {t_build:.2f}, {phases})")
     print(f"  solver {st.solver} ({st.status}); candidate edges {st.candidate_edges}, pricing rounds {st.pricing_rounds}; "
           f"slots: {st.slot_method}, unplaced after selection {st.unplaced_after_selection}")  # fmt: skip
@@ -197,9 +236,15 @@ def run(population: Population, offers: npt.NDArray[np.float32], wants: npt.NDAr
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/consortia")
-    parser.add_argument("--encoder", default="hashing", help="hashing (instant) or minilm (the product default)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/consortia"
+    )
+    parser.add_argument(
+        "--encoder", default="hashing", help="hashing (instant) or minilm (the product default)"
+    )
     parser.add_argument("--attendees", type=int, default=1000)
     parser.add_argument("--small", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
@@ -214,7 +259,9 @@ def main() -> None:
     print(f"attendees: {population.source} (generated in {time.perf_counter() - t0:.1f} s); "
           f"{len(population.met_before)} met-before pairs")  # fmt: skip
     offers, wants, t_encode = encode(args.encoder, population.attendees)
-    print(f"encoder {args.encoder}: {2 * len(population.attendees)} texts in {t_encode:.1f} s (not part of scheduling)")
+    print(
+        f"encoder {args.encoder}: {2 * len(population.attendees)} texts in {t_encode:.1f} s (not part of scheduling)"
+    )
 
     print(f"\n{args.attendees} attendees")
     tables = args.attendees // 2  # room for everyone at once: tables are not the constraint here
@@ -236,7 +283,9 @@ def main() -> None:
         plan = plan_meetings(p, rules, args.small // 2, ScheduleOptions(floor=floor))
         times.append(time.perf_counter() - t1)
     st = plan.stats
-    print(f"  time: median {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}; target < 5 s)")
+    print(
+        f"  time: median {statistics.median(times):.2f} s (runs {', '.join(f'{t:.2f}' for t in times)}; target < 5 s)"
+    )
     gap = f"{100 * st.gap_to_bound:.3f} %" if st.gap_to_bound is not None else "n/a"
     print(f"  objective {st.objective:.2f} vs LP bound {st.lp_bound:.2f} (gap {gap}); greedy {st.greedy_objective:.2f}; "
           f"min meetings {st.min_meetings} (greedy {st.greedy_min_meetings})")  # fmt: skip

@@ -235,9 +235,9 @@ def print_candidates(result: CandidateList, title: str) -> None:
     table.add_column("why")
     for rank, item in enumerate(result.items, 1):
         why = "\n".join(
-            f"{c.signal} +{c.value:.3f}: {c.evidence}"
+            f"{c.signal} {c.value:+.3f}: {c.evidence}"
             for c in item.recommendation.contributions
-            if c.value > 0
+            if c.value != 0
         )
         table.add_row(str(rank), f"{item.name}\n[dim]{item.org_id}[/]", f"{item.score:.3f}", why)
     console.print(table)

@@ -90,7 +90,9 @@ def agenda_ics(agenda: Agenda, event: Event) -> bytes:
         ve.add("description", f"Why you should meet: {item.why}\nMatch score: {item.score:.2f}")
         cal.add_component(ve)
     # the zone's rules around the event only (the default spans 1970–2038: a long, noisy VTIMEZONE)
-    cal.add_missing_timezones(first_date=date(event.date.year - 1, 1, 1), last_date=date(event.date.year + 2, 1, 1))
+    cal.add_missing_timezones(
+        first_date=date(event.date.year - 1, 1, 1), last_date=date(event.date.year + 2, 1, 1)
+    )
     data: bytes = cal.to_ical()
     return data
 

@@ -116,7 +116,9 @@ class EventRepository:
 
     def list_events(self) -> list[Event]:
         names = [
-            n for n in self.store.list_artifacts(PREFIX) if n.endswith(".json") and "/" not in n[len(PREFIX) :]
+            n
+            for n in self.store.list_artifacts(PREFIX)
+            if n.endswith(".json") and "/" not in n[len(PREFIX) :]
         ]
         events = [self._load(n, Event) for n in names]
         return sorted((e for e in events if e is not None), key=lambda e: (e.date, e.event_id))
@@ -174,7 +176,9 @@ def profile_wishes(
     topics (or its stated keywords), from the stakeholder types it has worked with most. That is
     what a CORDIS participant is known by; an attendee can override every field.
     """
-    ordered = sorted(projects, key=lambda p: (p.start_date is None, -(p.start_date.toordinal() if p.start_date else 0)))
+    ordered = sorted(
+        projects, key=lambda p: (p.start_date is None, -(p.start_date.toordinal() if p.start_date else 0))
+    )
     titles = [t for t in (partnership_title(p) for p in ordered) if t]
     titles = list(dict.fromkeys(titles))
     if org.description.strip():
@@ -212,7 +216,14 @@ ATTENDEE_OPTIONAL = (
     "attendee_id", "org_id", "email", "group", "offer", "want", "wanted_types", "wanted_ecosystems",
     "wanted_regions", "availability", "max_meetings", "must_meet", "no_thanks",
 )  # fmt: skip
-_LIST_FIELDS = ("wanted_types", "wanted_ecosystems", "wanted_regions", "availability", "must_meet", "no_thanks")
+_LIST_FIELDS = (
+    "wanted_types",
+    "wanted_ecosystems",
+    "wanted_regions",
+    "availability",
+    "must_meet",
+    "no_thanks",
+)
 
 
 def read_attendee_file(path: Path) -> tuple[list[AttendeeCreate], list[RowError]]:
@@ -337,7 +348,12 @@ class EventService:
         return report.registered[0]
 
     def register_many(
-        self, event_id: str, bodies: Sequence[AttendeeCreate], *, strict: bool = False, progress: Progress | None = None
+        self,
+        event_id: str,
+        bodies: Sequence[AttendeeCreate],
+        *,
+        strict: bool = False,
+        progress: Progress | None = None,
     ) -> RegistrationReport:
         """Register attendees in one write. With ``strict`` any problem rejects the whole batch;
         otherwise bad rows are reported (field and row) and the rest registered."""
@@ -355,7 +371,9 @@ class EventService:
                 try:
                     org = self.service.store.get_organisation(body.resolved_org_id)
                 except NotFoundError:
-                    issues.append(FieldIssue("org_id", f"{label}: unknown organisation {body.resolved_org_id!r}"))
+                    issues.append(
+                        FieldIssue("org_id", f"{label}: unknown organisation {body.resolved_org_id!r}")
+                    )
             if issues:
                 report.errors.extend(issues)
                 continue
@@ -377,9 +395,13 @@ class EventService:
             now = datetime.now(UTC)
             for row, body, org, wishes in prepared:
                 label = f"row {row}" if len(bodies) > 1 else "attendee"
-                attendee_id = body.attendee_id or _unique_id(slugify(f"{org.org_id}-{body.person}", 120), taken)
+                attendee_id = body.attendee_id or _unique_id(
+                    slugify(f"{org.org_id}-{body.person}", 120), taken
+                )
                 if attendee_id in taken:
-                    issue = FieldIssue("attendee_id", f"{label}: attendee {attendee_id!r} is already registered")
+                    issue = FieldIssue(
+                        "attendee_id", f"{label}: attendee {attendee_id!r} is already registered"
+                    )
                     if strict:
                         raise ConflictError(issue.message)
                     report.errors.append(issue)
@@ -407,7 +429,9 @@ class EventService:
     ) -> RegistrationReport:
         """Register organisations of the store, offers and wants taken from their profiles."""
         if not 1 <= selection.limit <= MAX_ATTENDEES:
-            raise InvalidInputError(f"limit must be between 1 and {MAX_ATTENDEES}", [FieldIssue("limit", "out of range")])
+            raise InvalidInputError(
+                f"limit must be between 1 and {MAX_ATTENDEES}", [FieldIssue("limit", "out of range")]
+            )
         event = self.repo.get_event(event_id)
         if selection.partnership_id:
             self.service.store.get_partnership(selection.partnership_id)
@@ -425,12 +449,18 @@ class EventService:
         if selection.order == "active":
             snapshot = self.service.snapshot()
             popularity = snapshot.org_popularity
-            orgs.sort(key=lambda o: (-popularity[snapshot.org_index[o.org_id]] if o.org_id in snapshot.org_index else 0, o.org_id))
+            orgs.sort(
+                key=lambda o: (
+                    -popularity[snapshot.org_index[o.org_id]] if o.org_id in snapshot.org_index else 0,
+                    o.org_id,
+                )
+            )
         group = selection.group
         if group is None and len(event.groups) == 1:
             group = event.groups[0].group_id
         bodies = [
-            AttendeeCreate(org_id=o.org_id, person=selection.person, group=group) for o in orgs[: selection.limit]
+            AttendeeCreate(org_id=o.org_id, person=selection.person, group=group)
+            for o in orgs[: selection.limit]
         ]
         report = self.register_many(event_id, bodies, progress=progress) if bodies else RegistrationReport()
         report.skipped = skipped
@@ -443,7 +473,9 @@ class EventService:
             for k, a in enumerate(current):
                 if a.attendee_id == attendee_id:
                     try:
-                        updated = Attendee.model_validate({**a.model_dump(), **patch.model_dump(exclude_unset=True)})
+                        updated = Attendee.model_validate(
+                            {**a.model_dump(), **patch.model_dump(exclude_unset=True)}
+                        )
                     except ValidationError as exc:
                         raise _invalid(
                             "invalid attendee update",
@@ -485,7 +517,9 @@ class EventService:
         event = self.repo.get_event(event_id)
         attendees = self.repo.attendees(event_id)
         if len(attendees) < 2:
-            raise InvalidInputError(f"event {event_id!r} has {len(attendees)} attendee(s); at least 2 are needed")
+            raise InvalidInputError(
+                f"event {event_id!r} has {len(attendees)} attendee(s); at least 2 are needed"
+            )
         opts = options or ScheduleOptions(floor=event.min_meetings)
         started = time.perf_counter()
 
@@ -508,7 +542,9 @@ class EventService:
         org_ids = [a.org_id for a in attendees]
         met_before = met_before_pairs(self._membership_rows(org_ids))
         memberships_seconds = time.perf_counter() - t0
-        participants, rules, warnings = build_participants(event, attendees, vectors[:n], vectors[n:], met_before)
+        participants, rules, warnings = build_participants(
+            event, attendees, vectors[:n], vectors[n:], met_before
+        )
 
         index = {a.attendee_id: i for i, a in enumerate(attendees)}
         previous = self.repo.schedule(event_id) if keep_previous else None
@@ -520,8 +556,12 @@ class EventService:
                 gone = [x for x in (m.attendee_a, m.attendee_b) if x not in index]
                 if gone:
                     dropped.append(
-                        DroppedMeeting(attendee_a=m.attendee_a, attendee_b=m.attendee_b, slot_id=m.slot_id,
-                                       reason=f"{' and '.join(gone)} cancelled")
+                        DroppedMeeting(
+                            attendee_a=m.attendee_a,
+                            attendee_b=m.attendee_b,
+                            slot_id=m.slot_id,
+                            reason=f"{' and '.join(gone)} cancelled",
+                        )
                     )
                     continue
                 pins.append(Pin(index[m.attendee_a], index[m.attendee_b], slots.get(m.slot_id, -1), m.table))
@@ -532,8 +572,10 @@ class EventService:
         for d in plan.dropped:
             dropped.append(
                 DroppedMeeting(
-                    attendee_a=ids[d.a], attendee_b=ids[d.b],
-                    slot_id=event.slots[d.slot].slot_id if d.slot >= 0 else "", reason=d.reason,
+                    attendee_a=ids[d.a],
+                    attendee_b=ids[d.b],
+                    slot_id=event.slots[d.slot].slot_id if d.slot >= 0 else "",
+                    reason=d.reason,
                 )
             )
         t_explain = time.perf_counter()
@@ -569,7 +611,9 @@ class EventService:
             attendees=n,
             meetings=tuple(meetings),
             unmatched=tuple(
-                UnmatchedAttendee(attendee_id=ids[u.index], meetings=u.meetings, floor=u.floor, reason=u.reason)
+                UnmatchedAttendee(
+                    attendee_id=ids[u.index], meetings=u.meetings, floor=u.floor, reason=u.reason
+                )
                 for u in plan.unmatched
             ),
             dropped=tuple(dropped),
@@ -645,15 +689,28 @@ class EventService:
                     partner, slot = attendees[other], slots[m.slot_id]
                     items[me].append(
                         AgendaItem(
-                            meeting_id=m.meeting_id, slot_id=m.slot_id, start=slot.start, end=slot.end,
-                            table=m.table, partner_id=other, partner_person=partner.person,
-                            partner_org=partner.org_name, partner_org_id=partner.org_id, score=m.score, why=m.why,
+                            meeting_id=m.meeting_id,
+                            slot_id=m.slot_id,
+                            start=slot.start,
+                            end=slot.end,
+                            table=m.table,
+                            partner_id=other,
+                            partner_person=partner.person,
+                            partner_org=partner.org_name,
+                            partner_org_id=partner.org_id,
+                            score=m.score,
+                            why=m.why,
                         )
                     )
         return [
             Agenda(
-                event_id=event.event_id, event_name=event.name, timezone=event.timezone, location=event.location,
-                attendee_id=aid, person=attendees[aid].person, org_name=attendees[aid].org_name,
+                event_id=event.event_id,
+                event_name=event.name,
+                timezone=event.timezone,
+                location=event.location,
+                attendee_id=aid,
+                person=attendees[aid].person,
+                org_name=attendees[aid].org_name,
                 items=tuple(sorted(items[aid], key=lambda i: i.start)),
             )
             for aid in wanted
@@ -709,4 +766,3 @@ def why_text(contributions: Sequence[PairContribution], limit: int = 2) -> str:
     """The "why you should meet" line: the largest contributions' evidence, joined."""
     parts = [c.evidence for c in contributions[:limit] if c.value > 0]
     return "; ".join(parts) if parts else "open to meeting"
-

@@ -38,7 +38,9 @@ MAX_MEETINGS_PER_ATTENDEE = 48
 MAX_LIST = 200
 
 OfferText = Annotated[str, StringConstraints(max_length=5_000)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
 
 
 class _Frozen(BaseModel):
@@ -118,7 +120,10 @@ class SlotSpec(_Frozen):
 
 
 def _check_event(
-    slots: list[tuple[str, datetime, datetime]], groups: tuple[AttendeeGroup, ...], min_meetings: int, max_meetings: int
+    slots: list[tuple[str, datetime, datetime]],
+    groups: tuple[AttendeeGroup, ...],
+    min_meetings: int,
+    max_meetings: int,
 ) -> None:
     """Rules an event must satisfy, shared by the input form and the stored model (ValueError)."""
     _unique(tuple(s[0] for s in slots), "slot_id")
@@ -165,16 +170,27 @@ class EventCreate(_Frozen):
     @model_validator(mode="after")
     def _consistent(self) -> EventCreate:
         slots = self._slots()
-        _check_event([(s.slot_id, s.start, s.end) for s in slots], self.groups, self.min_meetings, self.default_max_meetings)
+        _check_event(
+            [(s.slot_id, s.start, s.end) for s in slots],
+            self.groups,
+            self.min_meetings,
+            self.default_max_meetings,
+        )
         return self
 
     def _slots(self) -> list[TimeSlot]:
         slots = []
         for n, spec in enumerate(self.slots, start=1):
-            start = spec.start if isinstance(spec.start, datetime) else datetime.combine(self.date, spec.start)
+            start = (
+                spec.start if isinstance(spec.start, datetime) else datetime.combine(self.date, spec.start)
+            )
             if start.tzinfo is not None:
-                raise ValueError("give slot starts as local times without offset; the event's timezone applies")
-            slots.append(TimeSlot(slot_id=spec.slot_id or f"s{n}", start=start, duration_minutes=spec.duration_minutes))
+                raise ValueError(
+                    "give slot starts as local times without offset; the event's timezone applies"
+                )
+            slots.append(
+                TimeSlot(slot_id=spec.slot_id or f"s{n}", start=start, duration_minutes=spec.duration_minutes)
+            )
         return slots
 
     def to_event(self, event_id: str, created_at: datetime | None) -> Event:
@@ -253,10 +269,16 @@ class _AttendeeWishes(_Frozen):
     wanted_types: tuple[StakeholderType, ...] = Field(default=(), max_length=len(StakeholderType))
     wanted_ecosystems: tuple[Ecosystem, ...] = Field(default=(), max_length=len(Ecosystem))
     wanted_regions: tuple[str, ...] = Field(default=(), max_length=50, description="NUTS codes or countries")
-    availability: tuple[Identifier, ...] = Field(default=(), max_length=MAX_SLOTS, description="slot ids; empty = all")
+    availability: tuple[Identifier, ...] = Field(
+        default=(), max_length=MAX_SLOTS, description="slot ids; empty = all"
+    )
     max_meetings: int | None = Field(default=None, ge=0, le=MAX_MEETINGS_PER_ATTENDEE)
-    must_meet: tuple[Identifier, ...] = Field(default=(), max_length=MAX_LIST, description="attendee or org ids")
-    no_thanks: tuple[Identifier, ...] = Field(default=(), max_length=MAX_LIST, description="attendee or org ids")
+    must_meet: tuple[Identifier, ...] = Field(
+        default=(), max_length=MAX_LIST, description="attendee or org ids"
+    )
+    no_thanks: tuple[Identifier, ...] = Field(
+        default=(), max_length=MAX_LIST, description="attendee or org ids"
+    )
 
     @field_validator("wanted_types", "wanted_ecosystems", "availability", "must_meet", "no_thanks")
     @classmethod
@@ -282,14 +304,18 @@ class AttendeeCreate(_AttendeeWishes):
     ``offer`` / ``want`` default to texts derived from the organisation's profile when left empty.
     """
 
-    attendee_id: Identifier | None = Field(default=None, description="derived from org and person when omitted")
+    attendee_id: Identifier | None = Field(
+        default=None, description="derived from org and person when omitted"
+    )
     org_id: Identifier | None = None
     organisation: Organisation | None = None
 
     @model_validator(mode="after")
     def _org(self) -> AttendeeCreate:
         if (self.org_id is None) == (self.organisation is None):
-            raise ValueError("give exactly one of org_id (an organisation in the store) or organisation (a new one)")
+            raise ValueError(
+                "give exactly one of org_id (an organisation in the store) or organisation (a new one)"
+            )
         return self
 
     @property
@@ -355,12 +381,19 @@ def check_attendee(event: Event, attendee: _AttendeeWishes, row: str = "attendee
     slots = set(event.slot_index)
     unknown = [s for s in attendee.availability if s not in slots]
     if unknown:
-        issues.append(("availability", f"{row}: unknown slot(s) {', '.join(map(repr, unknown))}; event has {sorted(slots)}"))
+        issues.append(
+            (
+                "availability",
+                f"{row}: unknown slot(s) {', '.join(map(repr, unknown))}; event has {sorted(slots)}",
+            )
+        )
     groups = event.group_ids()
     if groups and attendee.group is None:
         issues.append(("group", f"{row}: this event has groups {list(groups)}; say which one"))
     elif attendee.group is not None and attendee.group not in groups:
-        issues.append(("group", f"{row}: unknown group {attendee.group!r}; event has {list(groups) or 'no groups'}"))
+        issues.append(
+            ("group", f"{row}: unknown group {attendee.group!r}; event has {list(groups) or 'no groups'}")
+        )
     return issues
 
 
@@ -417,7 +450,8 @@ class ScheduleStats(_Frozen):
     status: str
     objective: float = Field(description="total score minus the fairness penalty, as scheduled")
     selection_objective: float | None = Field(
-        default=None, description="the same for the chosen introductions before slotting (None in older schedules)"
+        default=None,
+        description="the same for the chosen introductions before slotting (None in older schedules)",
     )
     score_total: float
     lp_bound: float | None = Field(description="LP relaxation bound on the objective (over all pairs)")

@@ -182,7 +182,10 @@ def create_event(body: EventCreate, events: EventsDep) -> EventPublic:
 def list_events(events: EventsDep, offset: Offset = 0, limit: Limit = 50) -> PagePublic[EventPublic]:
     items, total = _page(events.list_events(), offset, limit)
     return PagePublic[EventPublic](
-        items=[EventPublic.model_validate(e.model_dump()) for e in items], total=total, offset=offset, limit=limit
+        items=[EventPublic.model_validate(e.model_dump()) for e in items],
+        total=total,
+        offset=offset,
+        limit=limit,
     )
 
 
@@ -258,7 +261,10 @@ def list_attendees(
         items = [a for a in items if needle in a.person.lower() or needle in a.org_name.lower()]
     page, total = _page(items, offset, limit)
     return PagePublic[AttendeePublic](
-        items=[AttendeePublic.model_validate(a.model_dump()) for a in page], total=total, offset=offset, limit=limit
+        items=[AttendeePublic.model_validate(a.model_dump()) for a in page],
+        total=total,
+        offset=offset,
+        limit=limit,
     )
 
 
@@ -268,7 +274,9 @@ def get_attendee(event_id: str, attendee_id: str, events: EventsDep) -> Attendee
 
 
 @router.patch("/{event_id}/attendees/{attendee_id}", response_model=AttendeePublic)
-def update_attendee(event_id: str, attendee_id: str, body: AttendeePatch, events: EventsDep) -> AttendeePublic:
+def update_attendee(
+    event_id: str, attendee_id: str, body: AttendeePatch, events: EventsDep
+) -> AttendeePublic:
     """Change what an attendee stated (availability, wishes, caps, requests, vetoes)."""
     return AttendeePublic.model_validate(events.update_attendee(event_id, attendee_id, body).model_dump())
 
@@ -300,7 +308,9 @@ def schedule_event(
 
 
 @router.get("/{event_id}/schedule", response_model=SchedulePagePublic)
-def get_schedule(event_id: str, events: EventsDep, offset: Offset = 0, limit: Limit = 100) -> SchedulePagePublic:
+def get_schedule(
+    event_id: str, events: EventsDep, offset: Offset = 0, limit: Limit = 100
+) -> SchedulePagePublic:
     """The stored schedule's meetings (by slot and table), paginated."""
     schedule = events.get_schedule(event_id)
     page, total = _page(list(schedule.meetings), offset, limit)
@@ -319,7 +329,9 @@ SummaryFormat = Annotated[Literal["json", "csv", "html"], Query(alias="format")]
     response_model=AgendaPublic,
     responses={200: {"content": {"text/csv": {}, "text/calendar": {}}}},
 )
-def get_agenda(event_id: str, attendee_id: str, events: EventsDep, fmt: Format3 = "json") -> Response | AgendaPublic:
+def get_agenda(
+    event_id: str, attendee_id: str, events: EventsDep, fmt: Format3 = "json"
+) -> Response | AgendaPublic:
     """One attendee's agenda as JSON, CSV or an iCalendar file, each meeting with why to meet."""
     agenda = events.agenda(event_id, attendee_id)
     if fmt == "csv":
@@ -352,7 +364,10 @@ def list_agendas(
         return Response(agendas_csv(agendas), media_type="text/csv; charset=utf-8")
     page, total = _page(agendas, offset, limit)
     return PagePublic[AgendaPublic](
-        items=[AgendaPublic.model_validate(a.model_dump()) for a in page], total=total, offset=offset, limit=limit
+        items=[AgendaPublic.model_validate(a.model_dump()) for a in page],
+        total=total,
+        offset=offset,
+        limit=limit,
     )
 
 
@@ -361,7 +376,9 @@ def list_agendas(
     response_model=EventSummaryPublic,
     responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
 )
-def get_summary(event_id: str, events: EventsDep, fmt: SummaryFormat = "json") -> Response | EventSummaryPublic:
+def get_summary(
+    event_id: str, events: EventsDep, fmt: SummaryFormat = "json"
+) -> Response | EventSummaryPublic:
     """The organiser summary: distribution of meetings, unmatched attendees with reasons, scores."""
     event = events.get_event(event_id)
     schedule = events.get_schedule(event_id)

@@ -67,7 +67,9 @@ class PairRules:
     requested_by: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
 
 
-def pair_matrix(n: int, pairs: Iterable[tuple[int, int]], values: Iterable[float] | None = None) -> sparse.csr_matrix:
+def pair_matrix(
+    n: int, pairs: Iterable[tuple[int, int]], values: Iterable[float] | None = None
+) -> sparse.csr_matrix:
     """A symmetric (n × n) matrix with ``value`` at (i, j) and (j, i); duplicates are summed."""
     rows: list[int] = []
     cols: list[int] = []
@@ -98,7 +100,9 @@ def met_before_pairs(org_rows: sparse.spmatrix) -> set[tuple[int, int]]:
     return {(int(i), int(j)) for i, j in zip(co.row, co.col, strict=True) if i < j}
 
 
-def _resolve(refs: Sequence[str], by_id: dict[str, int], by_org: dict[str, list[int]]) -> tuple[list[int], list[str]]:
+def _resolve(
+    refs: Sequence[str], by_id: dict[str, int], by_org: dict[str, list[int]]
+) -> tuple[list[int], list[str]]:
     """Attendee indices for references given as attendee ids or, failing that, org ids."""
     found: list[int] = []
     unknown: list[str] = []
@@ -164,7 +168,8 @@ def build_participants(
             [sum(1 << TYPE_ORDER.index(t) for t in a.wanted_types) for a in attendees], dtype=np.uint32
         ),
         wanted_ecosystems=np.array(
-            [sum(1 << ECOSYSTEM_ORDER.index(e) for e in a.wanted_ecosystems) for a in attendees], dtype=np.uint32
+            [sum(1 << ECOSYSTEM_ORDER.index(e) for e in a.wanted_ecosystems) for a in attendees],
+            dtype=np.uint32,
         ),
         wanted_regions=[a.wanted_regions for a in attendees],
         groups=np.array([group_index.get(a.group or "", -1) for a in attendees], dtype=np.int16),
@@ -199,7 +204,9 @@ def build_participants(
     if event.groups:
         ids = event.group_ids()
         group_allowed = np.array([[event.groups_may_meet(g, h) for h in ids] for g in ids], dtype=bool)
-    same_org = {(a, b) for members in by_org.values() for k, a in enumerate(members) for b in members[k + 1 :]}
+    same_org = {
+        (a, b) for members in by_org.values() for k, a in enumerate(members) for b in members[k + 1 :]
+    }
     rules = PairRules(
         requests=pair_matrix(n, requested_by.keys(), (float(len(v)) for v in requested_by.values())),
         vetoes=pair_matrix(n, veto_pairs),

@@ -49,7 +49,9 @@ class ScheduleOptions:
     time_limit: float = 20.0  # seconds for the selection MILP
     slot_rounds: int = 3  # slot assignment ↔ re-selection rounds when meetings cannot be placed
     slot_time_limit: float = 2.0  # the exact slot MILP only runs when greedy + repair leave meetings unplaced
-    mip_rel_gap: float = 1e-2  # HiGHS stops within 1 % of its bound; at 300 attendees that is 0.5 s, exact is 4 s
+    mip_rel_gap: float = (
+        1e-2  # HiGHS stops within 1 % of its bound; at 300 attendees that is 0.5 s, exact is 4 s
+    )
     max_pricing_rounds: int = 8
     pricing_tolerance: float = 1e-4
     solver: Literal["milp", "greedy"] = "milp"
@@ -160,7 +162,9 @@ def plan_meetings(
     kept_pins, dropped = _check_pins(scorer, pins)
     total_capacity = tables * n_slots
     for pin in kept_pins[total_capacity:]:  # kept pins are best first
-        dropped.append(DroppedPin(pin.a, pin.b, pin.slot, f"the room now holds only {total_capacity} meetings"))
+        dropped.append(
+            DroppedPin(pin.a, pin.b, pin.slot, f"the room now holds only {total_capacity} meetings")
+        )
     kept_pins = kept_pins[:total_capacity]
     edges, fixed, pin_slot, pin_table = _with_pins(edges, kept_pins, scorer, n)
     floors = np.minimum(np.minimum(opts.floor, p.caps), counts.positive).astype(np.int64)
@@ -245,12 +249,23 @@ def plan_meetings(
 
     placed = slot_of >= 0
     meetings = [
-        PlannedMeeting(int(edges.u[e]), int(edges.v[e]), int(slot_of[e]), int(table_of[e]), float(edges.score[e]), bool(fixed[e]))
+        PlannedMeeting(
+            int(edges.u[e]),
+            int(edges.v[e]),
+            int(slot_of[e]),
+            int(table_of[e]),
+            float(edges.score[e]),
+            bool(fixed[e]),
+        )
         for e in np.nonzero(placed)[0]
     ]
     for e in np.nonzero(fixed & ~placed)[0]:
-        dropped.append(DroppedPin(int(edges.u[e]), int(edges.v[e]), int(pin_slot[e]), "no common free slot left"))
-    violations = schedule_violations(p, rules, tables, [PlacedMeeting(m.a, m.b, m.slot, m.table) for m in meetings])
+        dropped.append(
+            DroppedPin(int(edges.u[e]), int(edges.v[e]), int(pin_slot[e]), "no common free slot left")
+        )
+    violations = schedule_violations(
+        p, rules, tables, [PlacedMeeting(m.a, m.b, m.slot, m.table) for m in meetings]
+    )
     if violations:
         raise AssertionError("invalid schedule: " + "; ".join(violations[:5]))
 
@@ -326,12 +341,18 @@ def _check_pins(scorer: PairScorer, pins: Sequence[Pin]) -> tuple[list[Pin], lis
         full = [x for x in (a, b) if load[x] >= p.caps[x]]
         if full:
             dropped.append(
-                DroppedPin(a, b, pin.slot, f"{p.ids[full[0]]} now has room for {int(p.caps[full[0]])} meeting(s)")
+                DroppedPin(
+                    a, b, pin.slot, f"{p.ids[full[0]]} now has room for {int(p.caps[full[0]])} meeting(s)"
+                )
             )
             continue
         load[a] += 1
         load[b] += 1
-        slot = pin.slot if 0 <= pin.slot < p.n_slots and p.available[a, pin.slot] and p.available[b, pin.slot] else -1
+        slot = (
+            pin.slot
+            if 0 <= pin.slot < p.n_slots and p.available[a, pin.slot] and p.available[b, pin.slot]
+            else -1
+        )
         kept.append(Pin(a, b, slot, pin.table if slot >= 0 else 0))
     return kept, dropped
 
@@ -429,13 +450,19 @@ def _fill_gaps(
     return slot_of, table_of
 
 
-def _unmatched(p: Participants, counts: PartnerCounts, degrees: npt.NDArray[np.int64], floor: int) -> list[Unmatched]:
+def _unmatched(
+    p: Participants, counts: PartnerCounts, degrees: npt.NDArray[np.int64], floor: int
+) -> list[Unmatched]:
     """Attendees below the event's floor (or without any meeting), each with the likeliest reason."""
     out: list[Unmatched] = []
     for i in np.nonzero((degrees < floor) | (degrees == 0))[0].tolist():
         deg, cap = int(degrees[i]), int(p.caps[i])
         if cap == 0:
-            reason = "not available in any slot" if not p.available[i].any() else "asked for no meetings (max_meetings 0)"
+            reason = (
+                "not available in any slot"
+                if not p.available[i].any()
+                else "asked for no meetings (max_meetings 0)"
+            )
         elif deg >= cap:
             reason = f"asked for at most {cap} meeting(s)"
         elif counts.compatible[i] == 0:
@@ -446,9 +473,7 @@ def _unmatched(p: Participants, counts: PartnerCounts, degrees: npt.NDArray[np.i
                 f"(of {int(counts.compatible[i])} compatible; excluded: {_breakdown(counts, i)})"
             )
         else:
-            reason = (
-                f"its {int(counts.positive[i])} compatible partners' agendas were full or had no common free slot"
-            )
+            reason = f"its {int(counts.positive[i])} compatible partners' agendas were full or had no common free slot"
         out.append(Unmatched(i, deg, floor, reason))
     return out
 

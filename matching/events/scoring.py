@@ -84,7 +84,9 @@ class EdgeSet:
 
     def concat(self, other: EdgeSet) -> EdgeSet:
         return EdgeSet(
-            np.concatenate([self.u, other.u]), np.concatenate([self.v, other.v]), np.concatenate([self.score, other.score])
+            np.concatenate([self.u, other.u]),
+            np.concatenate([self.v, other.v]),
+            np.concatenate([self.score, other.score]),
         )
 
 
@@ -159,7 +161,9 @@ class PairScorer:
         return np.asarray(self.signal_weights.sum(axis=1) == 0)
 
     # -- signals --------------------------------------------------------------------------------
-    def _region_tiers(self, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def _region_tiers(
+        self, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float64]:
         out: npt.NDArray[np.float64] = np.zeros((len(rows), len(cols)))
         vocab = self.p.region_vocab
         regions = self.p.regions[cols]
@@ -171,7 +175,9 @@ class PairScorer:
                 best = np.where(inside, 1.0, 0.0)
                 for lv in range(level - 1, -1, -1):
                     shared = regions[:, lv] == vocab.lookup(code[: lv + 2])
-                    best = np.maximum(best, np.where(shared & (regions[:, lv] != NO_REGION), REGION_TIERS[lv], 0.0))
+                    best = np.maximum(
+                        best, np.where(shared & (regions[:, lv] != NO_REGION), REGION_TIERS[lv], 0.0)
+                    )
                 out[r] = np.maximum(out[r], best)
         return out
 
@@ -179,7 +185,9 @@ class PairScorer:
         """(4, len(rows), len(cols)): raw signal values of ``rows`` wanting what ``cols`` offer."""
         p = self.p
         text = np.clip(p.want_vectors[rows] @ p.offer_vectors[cols].T, 0.0, 1.0).astype(np.float64)
-        types = ((p.wanted_types[rows][:, None] >> p.types[cols].astype(np.uint32)[None, :]) & 1).astype(np.float64)
+        types = ((p.wanted_types[rows][:, None] >> p.types[cols].astype(np.uint32)[None, :]) & 1).astype(
+            np.float64
+        )
         eco = ((p.wanted_ecosystems[rows][:, None] & p.ecosystems[cols][None, :]) != 0).astype(np.float64)
         region = self._region_tiers(rows, cols)
         return np.stack([text, types, region, eco])
@@ -193,7 +201,9 @@ class PairScorer:
         return np.asarray(value)
 
     # -- pairs ----------------------------------------------------------------------------------
-    def blocks(self) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]]:
+    def blocks(
+        self,
+    ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]]:
         """``(rows, scores, allowed)`` per block of rows; scores are 0 where a pair is not allowed."""
         for start in range(0, self.p.n, self.block_size):
             rows = np.arange(start, min(start + self.block_size, self.p.n), dtype=np.int64)
@@ -314,7 +324,13 @@ class PairScorer:
         found: list[npt.NDArray[np.int64]] = []
         excess = 0.0
         for rows, scores, allowed in self.blocks():
-            rc = scores - cap_duals[rows][:, None] - cap_duals[None, :] + floor_duals[rows][:, None] + floor_duals[None, :]
+            rc = (
+                scores
+                - cap_duals[rows][:, None]
+                - cap_duals[None, :]
+                + floor_duals[rows][:, None]
+                + floor_duals[None, :]
+            )
             rc = rc - total_dual
             ok = allowed & (scores > 0) & (rc > 0)
             ok &= rows[:, None] < np.arange(n)[None, :]  # each unordered pair once
@@ -393,7 +409,7 @@ class PairScorer:
             terms = _shared(wants[i], set(offers[j]), self.term_frequency)
             if terms:
                 return f"{other} offers {', '.join(terms)}, which {who} looks for (similarity {raw:.2f})"
-            return f"{other}'s offer matches what {who} looks for: \"{snippet(p.want_texts[i])}\" (similarity {raw:.2f})"
+            return f'{other}\'s offer matches what {who} looks for: "{snippet(p.want_texts[i])}" (similarity {raw:.2f})'
         if signal == "type":
             return f"{other} is a {TYPE_ORDER[int(p.types[j])].label}, a type {who} asked to meet"
         if signal == "region":
@@ -438,13 +454,19 @@ class PairScorer:
                 k = who[0]
                 side = "a" if k == a else "b"
                 other = b if k == a else a
-                out.append(PairContribution("requested", side, REQUEST_BONUS, f"{names[k]} asked to meet {names[other]}"))
+                out.append(
+                    PairContribution(
+                        "requested", side, REQUEST_BONUS, f"{names[k]} asked to meet {names[other]}"
+                    )
+                )
         out.sort(key=lambda c: -c.value)
         return out
 
 
 _WORD = re.compile(r"[^\W\d_][\w-]{3,}", re.UNICODE)
-_EXTRA_STOP = frozenset({"project", "projects", "partner", "partners", "looking", "offer", "offers", "offering"})
+_EXTRA_STOP = frozenset(
+    {"project", "projects", "partner", "partners", "looking", "offer", "offers", "offering"}
+)
 
 
 def _words(text: str) -> list[str]:
@@ -462,10 +484,16 @@ def shared_terms(want: str, offer: str, frequency: Counter[str] | None = None, l
     return _shared(_words(want), set(_words(offer)), frequency, limit)
 
 
-def _shared(want: list[str], offered: set[str], frequency: Counter[str] | None = None, limit: int = 4) -> list[str]:
+def _shared(
+    want: list[str], offered: set[str], frequency: Counter[str] | None = None, limit: int = 4
+) -> list[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # lazy: sklearn is slow to import
 
-    shared = [w for w in dict.fromkeys(want) if w in offered and w not in ENGLISH_STOP_WORDS and w not in _EXTRA_STOP]
+    shared = [
+        w
+        for w in dict.fromkeys(want)
+        if w in offered and w not in ENGLISH_STOP_WORDS and w not in _EXTRA_STOP
+    ]
     if frequency is not None:
         shared.sort(key=lambda w: frequency.get(w, 0))  # stable: ties keep the want order
     return shared[:limit]

@@ -52,7 +52,9 @@ class SelectionProblem:
     def __post_init__(self) -> None:
         if len(self.fixed) != len(self.edges):
             raise ValueError("one fixed flag per edge")
-        if self.banned is not None and (len(self.banned) != len(self.edges) or np.any(self.banned & self.fixed)):
+        if self.banned is not None and (
+            len(self.banned) != len(self.edges) or np.any(self.banned & self.fixed)
+        ):
             raise ValueError("one banned flag per edge, never on a fixed edge")
 
     @property
@@ -99,7 +101,11 @@ class SelectionProblem:
         zeros = sparse.csr_matrix((n, n))
         ones = sparse.csr_matrix(np.ones((1, m)))
         a_ub = sparse.vstack(
-            [sparse.hstack([a, zeros]), sparse.hstack([-a, -sparse.identity(n)]), sparse.hstack([ones, sparse.csr_matrix((1, n))])]
+            [
+                sparse.hstack([a, zeros]),
+                sparse.hstack([-a, -sparse.identity(n)]),
+                sparse.hstack([ones, sparse.csr_matrix((1, n))]),
+            ]
         ).tocsr()
         b_ub = np.concatenate([self.caps, -self.floors, [self.total_capacity]]).astype(np.float64)
         c = np.concatenate([-self.edges.score, np.full(n, self.penalty)])
@@ -136,7 +142,9 @@ def solve_lp(problem: SelectionProblem) -> LPSolution:
     started = time.perf_counter()
     n = problem.n
     if len(problem.edges) == 0:
-        return LPSolution(-problem.penalty * float(problem.floors.sum()), np.zeros(0), np.zeros(n), np.zeros(n), 0.0, 0.0)
+        return LPSolution(
+            -problem.penalty * float(problem.floors.sum()), np.zeros(0), np.zeros(n), np.zeros(n), 0.0, 0.0
+        )
     c, a_ub, b_ub = problem._matrices()
     lower, upper = problem._bounds()
     # Interior point (with crossover): its duals are "central", which prices out far fewer spurious
@@ -156,7 +164,9 @@ def solve_lp(problem: SelectionProblem) -> LPSolution:
     )
 
 
-def solve_milp(problem: SelectionProblem, *, time_limit: float = 20.0, mip_rel_gap: float = 1e-3) -> Selection | None:
+def solve_milp(
+    problem: SelectionProblem, *, time_limit: float = 20.0, mip_rel_gap: float = 1e-3
+) -> Selection | None:
     """Solve the selection exactly (to ``mip_rel_gap``) with HiGHS via ``scipy.optimize.milp``.
 
     Returns ``None`` when HiGHS finds no feasible selection within ``time_limit`` (the caller then

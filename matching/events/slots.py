@@ -44,7 +44,9 @@ class _Board:
         self.journal: list[tuple[bool, int, int, int, int]] = []
 
     def free(self, a: int, b: int, avail: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
-        free: npt.NDArray[np.bool_] = avail & (self.busy[a] < 0) & (self.busy[b] < 0) & (self.load < self.tables)
+        free: npt.NDArray[np.bool_] = (
+            avail & (self.busy[a] < 0) & (self.busy[b] < 0) & (self.load < self.tables)
+        )
         return free
 
     def place(self, k: int, a: int, b: int, s: int) -> None:
@@ -227,7 +229,8 @@ def _solve_milp(
     per_slot = sparse.csr_matrix((ones, (s_idx, np.arange(nv))), shape=(n_slots, nv))
     person_rows = np.concatenate([u[k_idx] * n_slots + s_idx, v[k_idx] * n_slots + s_idx])
     per_person = sparse.csr_matrix(
-        (np.ones(2 * nv), (person_rows, np.concatenate([np.arange(nv), np.arange(nv)]))), shape=(n * n_slots, nv)
+        (np.ones(2 * nv), (person_rows, np.concatenate([np.arange(nv), np.arange(nv)]))),
+        shape=(n * n_slots, nv),
     )
     res = milp(
         -score[k_idx] - 1e-3,  # a tiny reward per placed meeting breaks ties towards placing more

@@ -13,7 +13,6 @@ No ``from __future__ import annotations`` here: Typer reads the option types at 
 and the shared options (``StoreOption`` ...) are imported inside :func:`register`.
 """
 
-
 import json
 import re
 from datetime import date, datetime, time, timedelta
@@ -41,7 +40,9 @@ from pactmatch.regions import check_region_filter, normalise_country
 
 _M = TypeVar("_M", EventCreate, AttendeeCreate)
 
-event_app = typer.Typer(help="Match-making events: attendees, 1:1 meeting agendas, organiser summaries.", no_args_is_help=True)
+event_app = typer.Typer(
+    help="Match-making events: attendees, 1:1 meeting agendas, organiser summaries.", no_args_is_help=True
+)
 
 
 def slot_specs(start: str, count: int, duration: int, gap: int) -> list[SlotSpec]:
@@ -67,7 +68,11 @@ def parse_groups(specs: list[str]) -> tuple[AttendeeGroup, ...]:
     groups = []
     for spec in specs:
         name, _, meets = spec.partition(":")
-        groups.append(AttendeeGroup(group_id=name.strip(), meets=tuple(m.strip() for m in meets.split(",") if m.strip())))
+        groups.append(
+            AttendeeGroup(
+                group_id=name.strip(), meets=tuple(m.strip() for m in meets.split(",") if m.strip())
+            )
+        )
     return tuple(groups)
 
 
@@ -102,13 +107,23 @@ def register(app: typer.Typer) -> None:
 
     def print_event(event: Event, attendees: int | None = None) -> None:
         table = Table(title=f"{event.name} ({event.event_id})", show_header=False)
-        table.add_row("date", f"{event.date} ({event.timezone})" + (f", {event.location}" if event.location else ""))
+        table.add_row(
+            "date", f"{event.date} ({event.timezone})" + (f", {event.location}" if event.location else "")
+        )
         slots = event.slots
-        table.add_row("slots", f"{len(slots)}: {slots[0].start:%H:%M}–{slots[-1].end:%H:%M}, {slots[0].duration_minutes} min")
+        table.add_row(
+            "slots",
+            f"{len(slots)}: {slots[0].start:%H:%M}–{slots[-1].end:%H:%M}, {slots[0].duration_minutes} min",
+        )
         table.add_row("tables", str(event.tables))
-        table.add_row("meetings per attendee", f"at most {event.default_max_meetings}, floor {event.min_meetings}")
+        table.add_row(
+            "meetings per attendee", f"at most {event.default_max_meetings}, floor {event.min_meetings}"
+        )
         if event.groups:
-            table.add_row("groups", "; ".join(f"{g.group_id} meets {', '.join(g.meets) or 'nobody'}" for g in event.groups))
+            table.add_row(
+                "groups",
+                "; ".join(f"{g.group_id} meets {', '.join(g.meets) or 'nobody'}" for g in event.groups),
+            )
         if attendees is not None:
             table.add_row("attendees", str(attendees))
         console.print(table)
@@ -136,7 +151,10 @@ def register(app: typer.Typer) -> None:
                 table.add_row(u.attendee_id, str(u.meetings), u.reason)
             console.print(table)
         for d in schedule.dropped[:20]:
-            err_console.print(f"[yellow]not kept[/] {d.attendee_a} – {d.attendee_b} ({d.slot_id}): {d.reason}", highlight=False)
+            err_console.print(
+                f"[yellow]not kept[/] {d.attendee_a} – {d.attendee_b} ({d.slot_id}): {d.reason}",
+                highlight=False,
+            )
         for w in schedule.warnings[:20]:
             err_console.print(f"[yellow]warning[/] {w}", highlight=False)
 
@@ -160,15 +178,22 @@ def register(app: typer.Typer) -> None:
         slots: Annotated[int, typer.Option("--slots", min=1, max=96, help="number of meeting slots")] = 8,
         duration: Annotated[int, typer.Option("--duration", min=5, max=480, help="minutes per meeting")] = 30,
         gap: Annotated[int, typer.Option("--gap", min=0, max=240, help="minutes between slots")] = 0,
-        tables: Annotated[int | None, typer.Option("--tables", min=1, help="meetings at the same time")] = None,
-        max_meetings: Annotated[int, typer.Option("--max-meetings", min=1, help="default cap per attendee")] = 6,
+        tables: Annotated[
+            int | None, typer.Option("--tables", min=1, help="meetings at the same time")
+        ] = None,
+        max_meetings: Annotated[
+            int, typer.Option("--max-meetings", min=1, help="default cap per attendee")
+        ] = 6,
         min_meetings: Annotated[int, typer.Option("--min-meetings", min=0, help="fairness floor")] = 2,
         location: Annotated[str | None, typer.Option("--location")] = None,
         timezone: Annotated[str, typer.Option("--timezone", help="IANA name")] = "Europe/Brussels",
         group: Annotated[
-            list[str] | None, typer.Option("--group", help="NAME[:MEETS,...], repeatable, e.g. seekers:offerers")
+            list[str] | None,
+            typer.Option("--group", help="NAME[:MEETS,...], repeatable, e.g. seekers:offerers"),
         ] = None,
-        file: Annotated[Path | None, typer.Option("--file", help="an EventCreate JSON document instead")] = None,
+        file: Annotated[
+            Path | None, typer.Option("--file", help="an EventCreate JSON document instead")
+        ] = None,
         store: StoreOption = None,
     ) -> None:
         """Create an event (time slots, tables, caps, optional groups with who-may-meet-whom rules)."""
@@ -235,16 +260,26 @@ def register(app: typer.Typer) -> None:
         attendee_id: Annotated[str | None, typer.Option("--attendee-id")] = None,
         email: Annotated[str | None, typer.Option("--email")] = None,
         group: Annotated[str | None, typer.Option("--group")] = None,
-        offer: Annotated[str | None, typer.Option("--offer", help="default: from the organisation's profile")] = None,
-        want: Annotated[str | None, typer.Option("--want", help="default: from the organisation's profile")] = None,
+        offer: Annotated[
+            str | None, typer.Option("--offer", help="default: from the organisation's profile")
+        ] = None,
+        want: Annotated[
+            str | None, typer.Option("--want", help="default: from the organisation's profile")
+        ] = None,
         wanted_type: Annotated[list[StakeholderType] | None, typer.Option("--wanted-type")] = None,
         wanted_ecosystem: Annotated[list[Ecosystem] | None, typer.Option("--wanted-ecosystem")] = None,
-        wanted_region: Annotated[list[str] | None, typer.Option("--wanted-region", help="NUTS code or country")] = None,
-        slot: Annotated[list[str] | None, typer.Option("--slot", help="available slot id (repeatable; default all)")] = None,
+        wanted_region: Annotated[
+            list[str] | None, typer.Option("--wanted-region", help="NUTS code or country")
+        ] = None,
+        slot: Annotated[
+            list[str] | None, typer.Option("--slot", help="available slot id (repeatable; default all)")
+        ] = None,
         max_meetings: Annotated[int | None, typer.Option("--max-meetings", min=0)] = None,
         must_meet: Annotated[list[str] | None, typer.Option("--must-meet", help="attendee or org id")] = None,
         no_thanks: Annotated[list[str] | None, typer.Option("--no-thanks", help="attendee or org id")] = None,
-        file: Annotated[Path | None, typer.Option("--file", help="JSON array or CSV of registrations")] = None,
+        file: Annotated[
+            Path | None, typer.Option("--file", help="JSON array or CSV of registrations")
+        ] = None,
         store: StoreOption = None,
         encoder: EncoderOption = None,
     ) -> None:
@@ -279,14 +314,18 @@ def register(app: typer.Typer) -> None:
     @event_app.command("register-from-store")
     def register_from_store(
         event_id: str,
-        partnership: Annotated[str | None, typer.Option("--partnership", help="members of this partnership")] = None,
+        partnership: Annotated[
+            str | None, typer.Option("--partnership", help="members of this partnership")
+        ] = None,
         country: Annotated[str | None, typer.Option("--country", help="ISO country")] = None,
         region: Annotated[str | None, typer.Option("--region", help="NUTS code, any level")] = None,
         stakeholder_type: Annotated[StakeholderType | None, typer.Option("--type")] = None,
         limit: Annotated[int, typer.Option("--limit", min=1, help="at most this many organisations")] = 300,
         group: Annotated[str | None, typer.Option("--group", help="their attendee group")] = None,
         person: Annotated[str, typer.Option("--person", help="person label for each")] = "Delegate",
-        order: Annotated[str, typer.Option("--order", help="active (most partnerships first) | name")] = "active",
+        order: Annotated[
+            str, typer.Option("--order", help="active (most partnerships first) | name")
+        ] = "active",
         store: StoreOption = None,
         encoder: EncoderOption = None,
     ) -> None:
@@ -342,11 +381,21 @@ def register(app: typer.Typer) -> None:
     @event_app.command("schedule")
     def schedule(
         event_id: str,
-        fresh: Annotated[bool, typer.Option("--fresh", help="ignore the previous schedule (no pinning)")] = False,
-        time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, max=600, help="MILP seconds")] = 20.0,
-        mip_gap: Annotated[float, typer.Option("--mip-gap", min=0.0, max=0.5, help="relative MILP gap")] = 0.01,
-        floor: Annotated[int | None, typer.Option("--floor", min=0, help="default: the event's min_meetings")] = None,
-        greedy: Annotated[bool, typer.Option("--greedy", help="skip the MILP (fairness-aware greedy)")] = False,
+        fresh: Annotated[
+            bool, typer.Option("--fresh", help="ignore the previous schedule (no pinning)")
+        ] = False,
+        time_limit: Annotated[
+            float, typer.Option("--time-limit", min=0.1, max=600, help="MILP seconds")
+        ] = 20.0,
+        mip_gap: Annotated[
+            float, typer.Option("--mip-gap", min=0.0, max=0.5, help="relative MILP gap")
+        ] = 0.01,
+        floor: Annotated[
+            int | None, typer.Option("--floor", min=0, help="default: the event's min_meetings")
+        ] = None,
+        greedy: Annotated[
+            bool, typer.Option("--greedy", help="skip the MILP (fairness-aware greedy)")
+        ] = False,
         store: StoreOption = None,
         encoder: EncoderOption = None,
     ) -> None:
@@ -441,7 +490,9 @@ def register(app: typer.Typer) -> None:
         with handled():
             svc = service_for(store)
             event = svc.get_event(event_id)
-            written = write_exports(out, event, svc.attendees(event_id), svc.get_schedule(event_id), svc.agendas(event_id))
+            written = write_exports(
+                out, event, svc.attendees(event_id), svc.get_schedule(event_id), svc.agendas(event_id)
+            )
         console.print(f"wrote {len(written)} file(s) to {out}")
 
 
@@ -461,7 +512,9 @@ def _validated(model: type[_M], data: object) -> _M:
         return model.model_validate(data)
     except ValidationError as exc:
         issues = [
-            FieldIssue(".".join(str(x) for x in e["loc"]) or "input", str(e["msg"]).removeprefix("Value error, "))
+            FieldIssue(
+                ".".join(str(x) for x in e["loc"]) or "input", str(e["msg"]).removeprefix("Value error, ")
+            )
             for e in exc.errors()
         ]
         raise InvalidInputError(

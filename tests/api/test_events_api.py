@@ -54,7 +54,9 @@ def test_event_lifecycle(client: TestClient) -> None:
     assert client.get("/events/nope").status_code == 404
 
     for org_id, group in (("u1", "seekers"), ("s1", "offerers"), ("v1", "offerers")):
-        r = client.post("/events/b1/attendees", json={"org_id": org_id, "person": f"P {org_id}", "group": group})
+        r = client.post(
+            "/events/b1/attendees", json={"org_id": org_id, "person": f"P {org_id}", "group": group}
+        )
         assert r.status_code == 201, r.text
     r = client.post("/events/b1/attendees", json={"org_id": "s2", "person": "X"})
     assert r.status_code == 422 and "say which one" in r.text  # groups are required in a grouped event

@@ -11,9 +11,9 @@ from pactmatch.events import Attendee, EventCreate, Schedule, ScheduleStats, Slo
 
 def test_event_documents_round_trip(store: GraphStore) -> None:
     repo = EventRepository(store)
-    event = EventCreate(name="Brokerage", date=date(2025, 6, 3), slots=[SlotSpec(start=time(9, 0))], tables=3).to_event(
-        "b1", datetime(2025, 1, 1, tzinfo=UTC)
-    )
+    event = EventCreate(
+        name="Brokerage", date=date(2025, 6, 3), slots=[SlotSpec(start=time(9, 0))], tables=3
+    ).to_event("b1", datetime(2025, 1, 1, tzinfo=UTC))
     repo.put_event(event)
     attendee = Attendee(attendee_id="a1", org_id="o1", org_name="Org", person="Ann", stakeholder_type="sme")
     repo.put_attendees("b1", [attendee])

@@ -5,27 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from pactmatch.cli import app
+from tests.pactmatch.conftest import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PACTMATCH_STORE": str(tmp_path / "store"),
-        "PACTMATCH_ENCODER": "hashing",
-        "PACTMATCH_CACHE_DIR": str(tmp_path / "cache"),
-        "COLUMNS": "200",
-    }
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), env=env)
-    return result.exit_code, result.output
 
 
 def test_import_samples_then_candidates(env: dict[str, str]) -> None:

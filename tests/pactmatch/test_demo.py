@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bundled_demo_data_matches_its_generator() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_demo_data.py"), "--check"], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, str(ROOT / "scripts" / "make_demo_data.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

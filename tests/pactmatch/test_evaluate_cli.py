@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from matching.evaluation.synthetic import synthetic_consortia
-from pactmatch.cli import app
 from pactmatch.domain import StakeholderType
 from tests.conftest import CONSORTIA, requires_shared_data
+from tests.pactmatch.conftest import run
 
 ACTIVITY = {
     StakeholderType.SME: ("PRC", "True"), StakeholderType.LARGE_EMPLOYER: ("PRC", "False"),
@@ -76,21 +75,6 @@ def write_cordis(folder: Path, n_orgs: int = 220, n_projects: int = 260) -> tupl
                 ]
             )
     return projects, participants
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PACTMATCH_STORE": str(tmp_path / "store"),
-        "PACTMATCH_ENCODER": "hashing",
-        "PACTMATCH_CACHE_DIR": str(tmp_path / "cache"),
-        "COLUMNS": "220",
-    }
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), env=env)
-    return result.exit_code, result.output
 
 
 def test_evaluate_on_a_cordis_format_fixture(env: dict[str, str], tmp_path: Path) -> None:

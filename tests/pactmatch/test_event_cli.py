@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from pactmatch.cli import app
+from tests.pactmatch.conftest import run
 
 ORGS = [
     {"org_id": "u1", "name": "University of Ghent", "stakeholder_type": "higher_education", "country": "BE",
@@ -20,21 +17,6 @@ ORGS = [
     {"org_id": "s2", "name": "Welding SME", "stakeholder_type": "sme", "country": "DE",
      "description": "Welding of steel structures, looking for apprentices"},
 ]  # fmt: skip
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "PACTMATCH_STORE": str(tmp_path / "store"),
-        "PACTMATCH_ENCODER": "hashing",
-        "PACTMATCH_CACHE_DIR": str(tmp_path / "cache"),
-        "COLUMNS": "200",
-    }
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, list(args), env=env)
-    return result.exit_code, result.output
 
 
 def test_event_workflow(env: dict[str, str], tmp_path: Path) -> None:

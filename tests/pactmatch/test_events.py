@@ -106,7 +106,9 @@ def test_event_rules_and_attendee_fit() -> None:
         event_body(timezone="Mars/Olympus")
     with pytest.raises(ValidationError, match="exactly one of org_id"):
         AttendeeCreate(person="p")
-    event = event_body(groups=[AttendeeGroup(group_id="seekers", meets=("offerers",)), AttendeeGroup(group_id="offerers")])
+    event = event_body(
+        groups=[AttendeeGroup(group_id="seekers", meets=("offerers",)), AttendeeGroup(group_id="offerers")]
+    )
     ev = event.to_event("e", datetime.now())
     issues = dict(check_attendee(ev, AttendeeCreate(org_id="o", person="p", availability=("s9",))))
     assert "s9" in issues["availability"] and "say which one" in issues["group"]
@@ -116,13 +118,17 @@ def test_event_rules_and_attendee_fit() -> None:
 def test_profile_wishes_from_a_cordis_like_record() -> None:
     o = org("u", stakeholder_type="higher_education")
     projects = [
-        partnership("p1", description="Battery recycling pilot lines\n\nobjective", start_date=date(2018, 1, 1)),
+        partnership(
+            "p1", description="Battery recycling pilot lines\n\nobjective", start_date=date(2018, 1, 1)
+        ),
         partnership("p2", description="Welding apprenticeships", start_date=date(2019, 5, 1)),
         partnership("p3", name="ACRO"),  # no title: names no topic
     ]
     types = Counter({StakeholderType.SME: 3, StakeholderType.OTHER: 9, StakeholderType.VET_PROVIDER: 1})
     wishes = profile_wishes(o, projects, types)
-    assert wishes.offer == "higher education institution. Welding apprenticeships; Battery recycling pilot lines"
+    assert (
+        wishes.offer == "higher education institution. Welding apprenticeships; Battery recycling pilot lines"
+    )
     assert wishes.want == "Welding apprenticeships; Battery recycling pilot lines"
     assert [t.value for t in wishes.wanted_types] == ["sme", "vet_provider"]
     assert partnership_title(Partnership(partnership_id="9", name="Project 9")) is None
@@ -224,11 +230,15 @@ def test_registration_paths(seeded: EventService) -> None:
     assert exc.value.issues[0].field == "org_id"
     new = events.register(
         "brokerage",
-        AttendeeCreate(organisation=org("n1", name="New startup", description="Sensors"), person="Eve", offer="sensors"),
+        AttendeeCreate(
+            organisation=org("n1", name="New startup", description="Sensors"), person="Eve", offer="sensors"
+        ),
     )
     assert events.service.store.get_organisation("n1").name == "New startup"  # upserted through the service
     assert new.org_name == "New startup"
-    patched = events.update_attendee("brokerage", new.attendee_id, AttendeePatch(max_meetings=1, availability=("s1",)))
+    patched = events.update_attendee(
+        "brokerage", new.attendee_id, AttendeePatch(max_meetings=1, availability=("s1",))
+    )
     assert patched.max_meetings == 1 and patched.offer == "sensors"
     with pytest.raises(InvalidInputError):
         events.update_attendee("brokerage", new.attendee_id, AttendeePatch(availability=("s99",)))
@@ -270,16 +280,24 @@ def test_schedule_agendas_and_rescheduling(seeded: EventService) -> None:
     # a cancellation: everyone else keeps their confirmed meetings, in the same slot and table
     events.remove_attendee("brokerage", ids["t1"])
     again = events.schedule("brokerage")
-    before = {(m.attendee_a, m.attendee_b, m.slot_id, m.table) for m in schedule.meetings if ids["t1"] not in (m.attendee_a, m.attendee_b)}
+    before = {
+        (m.attendee_a, m.attendee_b, m.slot_id, m.table)
+        for m in schedule.meetings
+        if ids["t1"] not in (m.attendee_a, m.attendee_b)
+    }
     after = {(m.attendee_a, m.attendee_b, m.slot_id, m.table) for m in again.meetings}
     assert before <= after
     assert all(m.pinned for m in again.meetings if (m.attendee_a, m.attendee_b, m.slot_id, m.table) in before)
     assert {d.reason for d in again.dropped} <= {f"{ids['t1']} cancelled"}
-    assert len(again.dropped) == sum(1 for m in schedule.meetings if ids["t1"] in (m.attendee_a, m.attendee_b))
+    assert len(again.dropped) == sum(
+        1 for m in schedule.meetings if ids["t1"] in (m.attendee_a, m.attendee_b)
+    )
     # a "must meet" overrides met-before
     events.update_attendee("brokerage", ids["u1"], AttendeePatch(must_meet=("s1",)))
     forced = events.schedule("brokerage", keep_previous=False)
-    assert frozenset((ids["u1"], ids["s1"])) in {frozenset((m.attendee_a, m.attendee_b)) for m in forced.meetings}
+    assert frozenset((ids["u1"], ids["s1"])) in {
+        frozenset((m.attendee_a, m.attendee_b)) for m in forced.meetings
+    }
 
 
 def test_schedule_needs_two_attendees(seeded: EventService) -> None:
@@ -317,7 +335,9 @@ def test_exports_parse_back(seeded: EventService, tmp_path: Path) -> None:
     summary = summarise(event, attendees, schedule)
     assert sum(b.attendees for b in summary.meetings_per_attendee) == len(attendees)
     assert sum(b.meetings * b.attendees for b in summary.meetings_per_attendee) == 2 * summary.meetings
-    assert summary.scores is not None and sum(b.meetings for b in summary.scores.histogram) == summary.meetings
+    assert (
+        summary.scores is not None and sum(b.meetings for b in summary.scores.histogram) == summary.meetings
+    )
     srows = list(csv.DictReader(io.StringIO(summary_csv(event, attendees, schedule))))
     assert [r["attendee_id"] for r in srows] == [a.attendee_id for a in attendees]
     html = summary_html(event, summary)
@@ -338,7 +358,10 @@ def test_cordis_slice_brokerage(hashing_service: PactmatchService, tmp_path: Pat
     from pactmatch.importers import read_cordis
 
     projects, participants = tmp_path / "projects.csv", tmp_path / "participants.csv"
-    with (CONSORTIA / "projects.csv").open(encoding="utf-8") as fh, projects.open("w", encoding="utf-8") as out:
+    with (
+        (CONSORTIA / "projects.csv").open(encoding="utf-8") as fh,
+        projects.open("w", encoding="utf-8") as out,
+    ):
         reader = csv.DictReader(fh)
         writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
         writer.writeheader()
@@ -347,7 +370,10 @@ def test_cordis_slice_brokerage(hashing_service: PactmatchService, tmp_path: Pat
             if row["start_date"].startswith("2019-0") and row["title"]:
                 writer.writerow(row)
                 keep.add(row["project_id"])
-    with (CONSORTIA / "participants.csv").open(encoding="utf-8") as fh, participants.open("w", encoding="utf-8") as out:
+    with (
+        (CONSORTIA / "participants.csv").open(encoding="utf-8") as fh,
+        participants.open("w", encoding="utf-8") as out,
+    ):
         reader = csv.DictReader(fh)
         writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
         writer.writeheader()
@@ -367,7 +393,9 @@ def test_cordis_slice_brokerage(hashing_service: PactmatchService, tmp_path: Pat
     assert stats.objective > stats.greedy_objective
     store = hashing_service.store
     attendees = {a.attendee_id: a for a in events.attendees("brokerage")}
-    projects_of = {a.org_id: {m.partnership_id for m in store.memberships(org_id=a.org_id)} for a in attendees.values()}
+    projects_of = {
+        a.org_id: {m.partnership_id for m in store.memberships(org_id=a.org_id)} for a in attendees.values()
+    }
     per_slot: Counter[tuple[str, str]] = Counter()
     for m in schedule.meetings:
         a, b = attendees[m.attendee_a], attendees[m.attendee_b]

@@ -17,7 +17,9 @@ class CountingFactory:
         return HeuristicRecommender().fit(snapshot)
 
 
-def test_ranker_is_rebuilt_when_the_stored_model_changes_but_not_the_snapshot(hashing_service: PactmatchService) -> None:
+def test_ranker_is_rebuilt_when_the_stored_model_changes_but_not_the_snapshot(
+    hashing_service: PactmatchService,
+) -> None:
     factory = CountingFactory()
     hashing_service.ranker_factory = factory
     store = hashing_service.store

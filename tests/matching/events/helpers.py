@@ -13,7 +13,9 @@ from matching.events import PairRules, Participants, build_participants
 from pactmatch.events import Attendee, AttendeeGroup, Event, TimeSlot
 
 
-def event(slots: int = 4, tables: int = 10, cap: int = 3, floor: int = 1, groups: Sequence[AttendeeGroup] = ()) -> Event:
+def event(
+    slots: int = 4, tables: int = 10, cap: int = 3, floor: int = 1, groups: Sequence[AttendeeGroup] = ()
+) -> Event:
     return Event(
         event_id="ev",
         name="Test event",

@@ -20,12 +20,16 @@ FAST = ScheduleOptions(floor=1, time_limit=5, slot_time_limit=1)
 
 
 @st.composite
-def random_event(draw: st.DrawFn) -> tuple[Event, list[Attendee], np.ndarray, np.ndarray, list[tuple[int, int]]]:
+def random_event(
+    draw: st.DrawFn,
+) -> tuple[Event, list[Attendee], np.ndarray, np.ndarray, list[tuple[int, int]]]:
     n = draw(st.integers(2, 14))
     n_slots = draw(st.integers(1, 5))
     grouped = draw(st.booleans())
     groups = (AttendeeGroup(group_id="g1", meets=("g2",)), AttendeeGroup(group_id="g2")) if grouped else ()
-    ev = event(slots=n_slots, tables=draw(st.integers(1, 6)), cap=draw(st.integers(1, 4)), floor=1, groups=groups)
+    ev = event(
+        slots=n_slots, tables=draw(st.integers(1, 6)), cap=draw(st.integers(1, 4)), floor=1, groups=groups
+    )
     slot_ids = [s.slot_id for s in ev.slots]
     people = []
     for i in range(n):
@@ -37,10 +41,16 @@ def random_event(draw: st.DrawFn) -> tuple[Event, list[Attendee], np.ndarray, np
                 org_id=f"org-{draw(st.integers(0, n))}",  # sometimes two attendees of one organisation
                 availability=tuple(availability),
                 max_meetings=draw(st.none() | st.integers(0, 4)),
-                must_meet=tuple(draw(st.lists(st.sampled_from(others), max_size=2, unique=True))) if others else (),
-                no_thanks=tuple(draw(st.lists(st.sampled_from(others), max_size=2, unique=True))) if others else (),
+                must_meet=tuple(draw(st.lists(st.sampled_from(others), max_size=2, unique=True)))
+                if others
+                else (),
+                no_thanks=tuple(draw(st.lists(st.sampled_from(others), max_size=2, unique=True)))
+                if others
+                else (),
                 group=draw(st.sampled_from(["g1", "g2"])) if grouped else None,
-                wanted_types=tuple(draw(st.lists(st.sampled_from(["sme", "vet_provider", "trade_union"]), max_size=2))),
+                wanted_types=tuple(
+                    draw(st.lists(st.sampled_from(["sme", "vet_provider", "trade_union"]), max_size=2))
+                ),
                 stakeholder_type=draw(st.sampled_from(["sme", "vet_provider", "trade_union"])),
             )
         )
@@ -54,7 +64,9 @@ def random_event(draw: st.DrawFn) -> tuple[Event, list[Attendee], np.ndarray, np
     return ev, people, offers, wants, pairs
 
 
-def check_independently(ev: Event, people: list[Attendee], met: set[tuple[int, int]], plan_meetings_: list) -> None:  # type: ignore[type-arg]
+def check_independently(
+    ev: Event, people: list[Attendee], met: set[tuple[int, int]], plan_meetings_: list
+) -> None:  # type: ignore[type-arg]
     """The invariants, checked from the attendees' own fields (not from the optimiser's arrays)."""
     slot_ids = [s.slot_id for s in ev.slots]
     ids = {p.attendee_id: k for k, p in enumerate(people)}
@@ -89,7 +101,9 @@ def check_independently(ev: Event, people: list[Attendee], met: set[tuple[int, i
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_event())
-def test_schedules_are_valid(case: tuple[Event, list[Attendee], np.ndarray, np.ndarray, list[tuple[int, int]]]) -> None:
+def test_schedules_are_valid(
+    case: tuple[Event, list[Attendee], np.ndarray, np.ndarray, list[tuple[int, int]]],
+) -> None:
     ev, people, offers, wants, pairs = case
     p, rules, _ = build(ev, people, offers, wants, met_before=pairs)
     plan = plan_meetings(p, rules, ev.tables, FAST)
@@ -145,7 +159,12 @@ def test_a_late_registration_gets_meetings_without_moving_confirmed_ones() -> No
 def test_unmatched_reasons_name_the_cause() -> None:
     ev = event(slots=2, cap=2, floor=1)
     x, y = [1.0, 0.0], [0.0, 1.0]
-    people = [attendee("a", no_thanks=("b", "c")), attendee("b"), attendee("c"), attendee("d", availability=())]
+    people = [
+        attendee("a", no_thanks=("b", "c")),
+        attendee("b"),
+        attendee("c"),
+        attendee("d", availability=()),
+    ]
     p, rules, _ = build(ev, people, [x, y, y, x], [y, x, x, y])
     plan = plan_meetings(p, rules, ev.tables, FAST)
     reasons = {people[u.index].attendee_id: u.reason for u in plan.unmatched}
@@ -191,7 +210,11 @@ def test_met_before_pairs_from_membership_rows() -> None:
 def test_attendees_of_one_organisation_count_as_met() -> None:
     ev = event()
     x, y = [1.0, 0.0], [0.0, 1.0]
-    people = [attendee("a", org_id="same"), attendee("b", org_id="same"), attendee("c", org_id="same", must_meet=("a",))]
+    people = [
+        attendee("a", org_id="same"),
+        attendee("b", org_id="same"),
+        attendee("c", org_id="same", must_meet=("a",)),
+    ]
     p, rules, _ = build(ev, people, [x, y, y], [y, x, x])
     scorer = PairScorer(p, rules)
     assert scorer.score(0, 1) == 0.0

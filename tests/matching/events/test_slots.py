@@ -38,7 +38,13 @@ def test_tables_cap_each_slot() -> None:
 def test_pinned_slot_and_table_are_kept() -> None:
     avail = np.ones((4, 3), dtype=bool)
     result = assign_slots(
-        arr([0, 2]), arr([1, 3]), np.ones(2), avail, tables=3, fixed_slot=arr([2, -1]), fixed_table=arr([3, 0])
+        arr([0, 2]),
+        arr([1, 3]),
+        np.ones(2),
+        avail,
+        tables=3,
+        fixed_slot=arr([2, -1]),
+        fixed_table=arr([3, 0]),
     )
     assert result.slot[0] == 2 and result.table[0] == 3
 
