@@ -12,8 +12,6 @@ from api.deps import ServiceDep
 from api.limits import BodySizeLimit
 from api.routers import events, imports, mapping, organisations, partnerships
 from api.schemas import HealthPublic
-from embeddings import EmbeddingCache
-from graph.factory import open_store
 from pactmatch import __version__
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
@@ -27,11 +25,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     """
     settings = settings or Settings()
     if service is None:
-        service = PactmatchService(
-            open_store(settings.store, settings),
-            encoder=settings.encoder,
-            cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite"),
-        )
+        service = PactmatchService.from_settings(settings)
     owned = service
 
     @asynccontextmanager

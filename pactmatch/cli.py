@@ -25,13 +25,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from embeddings import EmbeddingCache
-from graph.base import EntityKind
-from graph.factory import open_store
 from pactmatch.domain import Ecosystem, StakeholderType
 from pactmatch.errors import PactmatchError
 from pactmatch.filters import build_filters
-from pactmatch.importers import ImportReport, read_cordis, read_csv_files, read_json
+from pactmatch.importers import ImportReport, read_csv_files, read_json
 from pactmatch.service import CandidateList, PactmatchService
 from pactmatch.settings import Settings
 
@@ -73,12 +70,7 @@ def settings_for(store: str | None = None, encoder: str | None = None) -> Settin
 
 def open_service(store: str | None, encoder: str | None = None) -> PactmatchService:
     """The service for a store location, with the embedding cache from settings."""
-    settings = settings_for(store, encoder)
-    return PactmatchService(
-        open_store(settings.store, settings),
-        encoder=settings.encoder,
-        cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite"),
-    )
+    return PactmatchService.from_settings(settings_for(store, encoder))
 
 
 @contextmanager
@@ -169,23 +161,11 @@ def import_cordis(
     """Import a CORDIS export: projects → partnerships, participants → organisations + memberships."""
     with handled():
         service = open_service(store, encoder)
-        known = service.store.existing_ids(EntityKind.PARTNERSHIP, _participant_projects(participants))
         with console.status("reading CORDIS files"):
-            batch = read_cordis(projects, participants, known_projects=known)
+            batch = service.read_cordis(projects, participants)
         with progress_callback() as progress:
             report = service.import_batch(batch, f"{projects.name} + {participants.name}", progress=progress)
     _finish_import(report, errors_out)
-
-
-def _participant_projects(participants: Path) -> list[str]:
-    """Project ids a participants file refers to (so participations of already-stored projects import)."""
-    import csv
-
-    try:
-        with participants.open(encoding="utf-8-sig", newline="") as fh:
-            return sorted({row.get("project_id", "").strip() for row in csv.DictReader(fh)} - {""})
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return []  # read_cordis reports the file problem itself
 
 
 @import_app.command("json")

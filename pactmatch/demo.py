@@ -7,8 +7,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from embeddings import EmbeddingCache
-from graph.factory import open_store
 from pactmatch.domain import Partnership
 from pactmatch.errors import PactmatchError
 from pactmatch.importers import read_json
@@ -31,11 +29,7 @@ def run_demo(settings: Settings, console: Console, per_partnership: int = 5) -> 
         "[bold]pactmatch demo[/] — the dataset is [bold]fictional[/]: invented organisations and partnerships "
         "in real NUTS regions.\n"
     )
-    service = PactmatchService(
-        open_store(settings.store, settings),
-        encoder=settings.encoder,
-        cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite"),
-    )
+    service = PactmatchService.from_settings(settings)
     with progress_callback() as progress:
         report = service.import_batch(read_json(demo_dataset_path()), "demo.json", progress=progress)
     print_report(report)

@@ -19,14 +19,17 @@ from typing import Protocol
 
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import CandidateSource, EntityKind, GraphStore
+from graph.factory import open_store
 from matching.candidates import explain_candidate, pool_is_exact, select_top
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
 from matching.types import CandidateFilters, PartnershipQuery, Recommendation
 from pactmatch.domain import Membership, Organisation, Partnership, organisation_text, partnership_text
 from pactmatch.errors import ConflictError, InvalidInputError
+from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
 from pactmatch.rankers import RANKER_ARTIFACT, default_ranker
+from pactmatch.settings import Settings
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
@@ -112,9 +115,14 @@ class PactmatchService:
         self._learned_check: tuple[tuple[str, str] | None, bool] = (None, False)
 
     @classmethod
-    def open(cls, store: GraphStore, encoder: str, cache_dir: Path | None) -> PactmatchService:
-        cache = EmbeddingCache(cache_dir / "embeddings.sqlite") if cache_dir else None
-        return cls(store, encoder=encoder, cache=cache)
+    def from_settings(cls, settings: Settings) -> PactmatchService:
+        """The service the CLI, the API and the demo run: the store at ``settings.store`` (opened
+        now, so an unreachable one fails here), the configured encoder and the embedding cache."""
+        return cls(
+            open_store(settings.store, settings),
+            encoder=settings.encoder,
+            cache=EmbeddingCache(settings.cache_dir / "embeddings.sqlite"),
+        )
 
     # -- encoder ----------------------------------------------------------------------------
     @property
@@ -176,6 +184,13 @@ class PactmatchService:
         report.embedded = stats.encoded
         report.seconds = time.perf_counter() - started
         return report
+
+    def read_cordis(self, projects: Path, participants: Path) -> ParsedBatch:
+        """Read a CORDIS export; participations of projects already in the store are accepted too
+        (an export may add participants to projects imported earlier)."""
+        referenced = participant_project_ids(participants)
+        known = self.store.existing_ids(EntityKind.PARTNERSHIP, referenced)
+        return read_cordis(projects, participants, known_projects=known)
 
     # -- single writes (API) ----------------------------------------------------------------
     def create_organisation(self, org: Organisation) -> None:

@@ -16,9 +16,8 @@ from fastapi import APIRouter, Body, File, Response, UploadFile, status
 from api.deps import ServiceDep
 from api.routers.common import report_public
 from api.schemas import ImportReportPublic
-from graph.base import EntityKind
 from pactmatch.errors import InvalidInputError
-from pactmatch.importers import read_cordis, read_csv_files
+from pactmatch.importers import read_csv_files
 from pactmatch.importers.native import parse_json_document
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -91,20 +90,7 @@ async def import_cordis(
         p_path = await _spool(projects, folder, "projects.csv")
         q_path = await _spool(participants, folder, "participants.csv")
         assert p_path is not None and q_path is not None
-        known = await run_in_threadpool(
-            service.store.existing_ids, EntityKind.PARTNERSHIP, _project_ids(q_path)
-        )
-        batch = await run_in_threadpool(read_cordis, p_path, q_path, known_projects=known)
+        batch = await run_in_threadpool(service.read_cordis, p_path, q_path)
         report = await run_in_threadpool(service.import_batch, batch, f"{p_path.name} + {q_path.name}")
     _status(report.ok, response)
     return report_public(report)
-
-
-def _project_ids(participants: Path) -> list[str]:
-    import csv
-
-    try:
-        with participants.open(encoding="utf-8-sig", newline="") as fh:
-            return sorted({(row.get("project_id") or "").strip() for row in csv.DictReader(fh)} - {""})
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return []

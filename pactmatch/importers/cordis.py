@@ -12,6 +12,7 @@ mapping uses the activity type and SME flag first, then a small, documented set 
 from __future__ import annotations
 
 import contextlib
+import csv
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -116,6 +117,16 @@ def _parse_date(value: str) -> date | None:
 
 
 _PIC = re.compile(r"^\d{9}$")
+
+
+def participant_project_ids(participants: Path) -> list[str]:
+    """Project ids a participants file refers to; empty when the file cannot be read (``read_cordis``
+    reports that problem itself, with its file and line)."""
+    try:
+        with participants.open(encoding="utf-8-sig", newline="") as fh:
+            return sorted({(row.get("project_id") or "").strip() for row in csv.DictReader(fh)} - {""})
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return []
 
 
 def read_cordis(projects: Path, participants: Path, *, known_projects: set[str] | None = None) -> ParsedBatch:
