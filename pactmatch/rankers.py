@@ -47,8 +47,11 @@ log = logging.getLogger(__name__)
 def load_learned(store: GraphStore) -> LearnedRecommender | None:
     """The stored learned ranker, or None when there is none (a corrupt one is an error)."""
     raw = store.get_artifact(RANKER_ARTIFACT)
-    if raw is None:
-        return None
+    return None if raw is None else parse_learned(raw)
+
+
+def parse_learned(raw: bytes) -> LearnedRecommender:
+    """A learned ranker from its stored JSON bytes; ``InvalidInputError`` for anything else."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -56,23 +59,32 @@ def load_learned(store: GraphStore) -> LearnedRecommender | None:
     return LearnedRecommender.from_dict(data)
 
 
-def default_ranker(snapshot: Snapshot, store: GraphStore) -> Ranker:
-    """The learned ranker when one fitted with this snapshot's encoder is stored, else the heuristic."""
+def usable_learned(raw: bytes | None, encoder_model: str) -> LearnedRecommender | None:
+    """The stored learned ranker if there is one, it parses, and it was fitted with ``encoder_model``.
+
+    The one place that decides whether the learned ranker is served: a corrupt artifact or one
+    fitted with another encoder (whose cosines mean something else) falls back to the heuristic.
+    """
+    if raw is None:
+        return None
     try:
-        learned = load_learned(store)
+        learned = parse_learned(raw)
     except InvalidInputError as exc:
         log.warning("ignoring the stored ranker: %s; serving the heuristic ranker", exc)
-        learned = None
-    if learned is not None:
-        fitted_with = learned.meta_.get("encoder_model")
-        if fitted_with == snapshot.model:
-            return learned.bind(snapshot)
+        return None
+    fitted_with = learned.meta_.get("encoder_model")
+    if fitted_with != encoder_model:
         log.info(
-            "stored ranker was fitted with encoder %r, snapshot uses %r: heuristic ranker",
-            fitted_with,
-            snapshot.model,
+            "stored ranker was fitted with encoder %r, not %r: heuristic ranker", fitted_with, encoder_model
         )
-    return HeuristicRecommender().fit(snapshot)
+        return None
+    return learned
+
+
+def default_ranker(snapshot: Snapshot, store: GraphStore) -> Ranker:
+    """The learned ranker when one fitted with this snapshot's encoder is stored, else the heuristic."""
+    learned = usable_learned(store.get_artifact(RANKER_ARTIFACT), snapshot.model)
+    return learned.bind(snapshot) if learned is not None else HeuristicRecommender().fit(snapshot)
 
 
 @dataclass(frozen=True)

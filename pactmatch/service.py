@@ -28,7 +28,7 @@ from pactmatch.domain import Membership, Organisation, Partnership, organisation
 from pactmatch.errors import ConflictError, InvalidInputError
 from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
-from pactmatch.rankers import RANKER_ARTIFACT, default_ranker
+from pactmatch.rankers import RANKER_ARTIFACT, default_ranker, usable_learned
 from pactmatch.settings import Settings
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
@@ -380,19 +380,12 @@ class PactmatchService:
 
     def _learned_ranker_stored(self) -> bool:
         """Whether a learned ranker fitted with this encoder is stored (what default_ranker serves)."""
-        from pactmatch.rankers import load_learned
-
         raw = self.store.get_artifact(RANKER_ARTIFACT)
         if raw is None:
             return False
         key = (hashlib.sha256(raw).hexdigest(), self.model_name)
-        if self._learned_check[0] != key:
-            try:
-                learned = load_learned(self.store)
-            except InvalidInputError:
-                learned = None  # default_ranker ignores a corrupt artifact the same way
-            usable = learned is not None and learned.meta_.get("encoder_model") == self.model_name
-            self._learned_check = (key, usable)
+        if self._learned_check[0] != key:  # parse a given artifact once, not on every query
+            self._learned_check = (key, usable_learned(raw, self.model_name) is not None)
         return self._learned_check[1]
 
     def _candidates_in_store(
