@@ -51,3 +51,16 @@ def hashing_service(embedded_store: EmbeddedStore, tmp_path: Path) -> PactmatchS
     return PactmatchService(
         embedded_store, encoder="hashing", cache=EmbeddingCache(tmp_path / "cache.sqlite")
     )
+
+
+#: Four small organisations with offers/wants in their descriptions, for the event tests.
+EVENT_ORGS = [
+    {"org_id": "u1", "name": "University of Ghent", "stakeholder_type": "higher_education", "country": "BE",
+     "description": "Research and training in battery recycling"},
+    {"org_id": "s1", "name": "Recycling SME", "stakeholder_type": "sme", "country": "BE",
+     "description": "Battery recycling plant hiring technicians"},
+    {"org_id": "v1", "name": "VET college", "stakeholder_type": "vet_provider", "country": "NL",
+     "description": "Vocational training in recycling and welding"},
+    {"org_id": "s2", "name": "Welding SME", "stakeholder_type": "sme", "country": "DE",
+     "description": "Welding of steel structures, looking for apprentices"},
+]  # fmt: skip

@@ -11,17 +11,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from pactmatch.settings import Settings
+from tests.conftest import EVENT_ORGS
 
-ORGS = [
-    {"org_id": "u1", "name": "University of Ghent", "stakeholder_type": "higher_education", "country": "BE",
-     "description": "Research and training in battery recycling"},
-    {"org_id": "s1", "name": "Recycling SME", "stakeholder_type": "sme", "country": "BE",
-     "description": "Battery recycling plant hiring technicians"},
-    {"org_id": "v1", "name": "VET college", "stakeholder_type": "vet_provider", "country": "NL",
-     "description": "Vocational training in recycling and welding"},
-    {"org_id": "s2", "name": "Welding SME", "stakeholder_type": "sme", "country": "DE",
-     "description": "Welding of steel structures, looking for apprentices"},
-]  # fmt: skip
 
 EVENT = {
     "event_id": "b1",
@@ -40,7 +31,7 @@ EVENT = {
 def client(tmp_path: Path) -> TestClient:
     settings = Settings(store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache")
     c = TestClient(create_app(settings))
-    for o in ORGS:
+    for o in EVENT_ORGS:
         assert c.post("/organisations", json=o).status_code == 201
     return c
 

@@ -5,23 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tests.conftest import EVENT_ORGS
 from tests.pactmatch.conftest import run
 
-ORGS = [
-    {"org_id": "u1", "name": "University of Ghent", "stakeholder_type": "higher_education", "country": "BE",
-     "description": "Research and training in battery recycling"},
-    {"org_id": "s1", "name": "Recycling SME", "stakeholder_type": "sme", "country": "BE",
-     "description": "Battery recycling plant hiring technicians"},
-    {"org_id": "v1", "name": "VET college", "stakeholder_type": "vet_provider", "country": "NL",
-     "description": "Vocational training in recycling and welding"},
-    {"org_id": "s2", "name": "Welding SME", "stakeholder_type": "sme", "country": "DE",
-     "description": "Welding of steel structures, looking for apprentices"},
-]  # fmt: skip
 
 
 def test_event_workflow(env: dict[str, str], tmp_path: Path) -> None:
     data = tmp_path / "orgs.json"
-    data.write_text(json.dumps({"organisations": ORGS}), encoding="utf-8")
+    data.write_text(json.dumps({"organisations": EVENT_ORGS}), encoding="utf-8")
     code, out = run(env, "import", "json", str(data))
     assert code == 0, out
 
@@ -89,7 +80,7 @@ def test_event_workflow(env: dict[str, str], tmp_path: Path) -> None:
 
 def test_register_from_a_csv_file_reports_bad_rows(env: dict[str, str], tmp_path: Path) -> None:
     data = tmp_path / "orgs.json"
-    data.write_text(json.dumps({"organisations": ORGS}), encoding="utf-8")
+    data.write_text(json.dumps({"organisations": EVENT_ORGS}), encoding="utf-8")
     assert run(env, "import", "json", str(data))[0] == 0
     assert (
         run(env, "event", "create", "--name", "E", "--date", "2025-06-03", "--id", "e", "--tables", "3")[0]
