@@ -13,7 +13,6 @@ from api.app import create_app
 from pactmatch.settings import Settings
 from tests.conftest import EVENT_ORGS
 
-
 EVENT = {
     "event_id": "b1",
     "name": "Brokerage",

@@ -9,7 +9,6 @@ from tests.conftest import EVENT_ORGS
 from tests.pactmatch.conftest import run
 
 
-
 def test_event_workflow(env: dict[str, str], tmp_path: Path) -> None:
     data = tmp_path / "orgs.json"
     data.write_text(json.dumps({"organisations": EVENT_ORGS}), encoding="utf-8")
