@@ -19,6 +19,7 @@ import numpy.typing as npt
 from scipy import sparse
 
 from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
+from pactmatch.regions import nuts_country
 
 TYPE_ORDER: tuple[StakeholderType, ...] = tuple(StakeholderType)
 ECOSYSTEM_ORDER: tuple[Ecosystem, ...] = tuple(Ecosystem)
@@ -153,8 +154,6 @@ class Snapshot:
         for i, o in enumerate(orgs):
             primary = o.nuts_codes[0] if o.nuts_codes else None
             if primary is None and o.country:
-                from pactmatch.regions import nuts_country
-
                 primary = nuts_country(o.country)
             org_regions[i] = region_levels(primary, vocab)
         ov, ohas = _stack([o.org_id for o in orgs], org_vectors, dim)

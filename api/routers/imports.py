@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Response, UploadFile, status
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep
 from api.routers.common import report_public
@@ -67,8 +68,6 @@ async def import_csv(
             await _spool(partnerships, folder, "partnerships.csv"),
             await _spool(memberships, folder, "memberships.csv"),
         ]
-        from starlette.concurrency import run_in_threadpool
-
         batch = await run_in_threadpool(read_csv_files, *paths)
         source = ", ".join(p.name for p in paths if p)
         report = await run_in_threadpool(service.import_batch, batch, source)
@@ -83,8 +82,6 @@ async def import_cordis(
     projects: Annotated[UploadFile, File(description="CORDIS projects.csv")],
     participants: Annotated[UploadFile, File(description="CORDIS participants.csv")],
 ) -> ImportReportPublic:
-    from starlette.concurrency import run_in_threadpool
-
     with tempfile.TemporaryDirectory(prefix="pactmatch-import-") as tmp:
         folder = Path(tmp)
         p_path = await _spool(projects, folder, "projects.csv")
