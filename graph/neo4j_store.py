@@ -420,10 +420,7 @@ class Neo4jStore:
         """Run ``statement`` over ``rows`` in batches; returns the summed ``n`` column (if any)."""
         total = 0
         for batch in self._statement_batches(rows):
-            step[0] = (
-                f"{what} batch {batch.number} of {batch.total} "
-                f"(rows {batch.start + 1}-{batch.start + len(batch.rows)})"
-            )
+            step[0] = _batch_step(what, batch.start, len(batch.rows), batch.number, batch.total)
             record = tx.run(statement, {key: batch.rows}).single()
             if record is not None:
                 total += int(record.get("n") or 0)
@@ -432,16 +429,18 @@ class Neo4jStore:
     def _existing_data(self, tx: Any, label: Label, ids: Sequence[str], step: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}
         for start in range(0, len(ids), self.batch_size):
-            step[0] = (
-                f"reading existing {label.value} rows {start + 1}-{min(start + self.batch_size, len(ids))}"
-            )
+            step[0] = _read_step(f"reading existing {label.value} rows", start, self.batch_size, len(ids))
             for record in tx.run(cypher.existing_data(label), ids=list(ids[start : start + self.batch_size])):
                 found[record["id"]] = record["data"]
         return found
 
-    def _existing_ids(self, tx: Any, label: Label, ids: Sequence[str]) -> set[str]:
+    def _existing_ids(
+        self, tx: Any, label: Label, ids: Sequence[str], step: list[str] | None = None
+    ) -> set[str]:
         found: set[str] = set()
         for start in range(0, len(ids), self.batch_size):
+            if step is not None:
+                step[0] = _read_step(f"checking {label.value} references", start, self.batch_size, len(ids))
             chunk = list(ids[start : start + self.batch_size])
             found.update(r["id"] for r in tx.run(cypher.existing_ids(label), ids=chunk))
         return found
@@ -531,7 +530,7 @@ class Neo4jStore:
         rows = [{"id": p.partnership_id, "props": partnership_props(p)} for p in updated]
         self._run_batches(tx, cypher.update_nodes(Label.PARTNERSHIP), rows, "changed partnerships", step)
         parents = sorted({p.parent_id for p in changed if p.parent_id})
-        missing = set(parents) - self._existing_ids(tx, Label.PARTNERSHIP, parents)
+        missing = set(parents) - self._existing_ids(tx, Label.PARTNERSHIP, parents, step)
         if missing:
             raise ConflictError(f"unknown parent partnership(s): {', '.join(sorted(missing))}")
         stale = [p.partnership_id for p in updated]
@@ -562,9 +561,8 @@ class Neo4jStore:
         latest = {(m.org_id, m.partnership_id): m for m in ms}
         if not latest:
             return counts
-        step[0] = "checking membership references"
-        orgs = self._existing_ids(tx, Label.ORGANISATION, sorted({k[0] for k in latest}))
-        parts = self._existing_ids(tx, Label.PARTNERSHIP, sorted({k[1] for k in latest}))
+        orgs = self._existing_ids(tx, Label.ORGANISATION, sorted({k[0] for k in latest}), step)
+        parts = self._existing_ids(tx, Label.PARTNERSHIP, sorted({k[1] for k in latest}), step)
         missing = [k for k in latest if k[0] not in orgs or k[1] not in parts]
         if missing:
             org_id, pid = missing[0]
@@ -573,8 +571,8 @@ class Neo4jStore:
         existing: dict[tuple[str, str], str] = {}
         pids = sorted(parts)
         for start in range(0, len(pids), self.batch_size):
-            step[0] = (
-                f"reading existing memberships of partnerships {start + 1}-{min(start + self.batch_size, len(pids))}"
+            step[0] = _read_step(
+                "reading existing memberships of partnerships", start, self.batch_size, len(pids)
             )
             for r in tx.run(cypher.EXISTING_MEMBERSHIPS, pids=pids[start : start + self.batch_size]):
                 existing[(r["org_id"], r["partnership_id"])] = f"{r['role']}|{_since(r['since']) or ''}"
@@ -1201,3 +1199,13 @@ def _redact(uri: str) -> str:
         netloc = f"{host}:{parts.port}" if parts.port else host
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return uri
+
+
+def _batch_step(what: str, start: int, size: int, number: int, total: int) -> str:
+    """How a failed import names where it stopped: every chunked read or write is a numbered batch."""
+    return f"{what} batch {number} of {total} (rows {start + 1}-{start + size})"
+
+
+def _read_step(what: str, start: int, batch_size: int, n_rows: int) -> str:
+    total = max(1, -(-n_rows // batch_size))
+    return _batch_step(what, start, min(batch_size, n_rows - start), start // batch_size + 1, total)
