@@ -56,6 +56,7 @@ from matching.candidates import (
     REGION_TIERS,
     CandidateFeatures,
     SignalBounds,
+    adamic_adar_from_links,
     deepest_code,
     reference_regions_from,
 )
@@ -1030,8 +1031,11 @@ class _CandidateQuery:
         )
 
     def _neighbourhood(self, params: dict[str, Any]) -> dict[str, float]:
-        statement = cypher.candidate_neighbourhood(self.flt)
-        return {str(r["org_id"]): float(r["aa"]) for r in self.tx.run(statement, params)}
+        record = self.tx.run(cypher.candidate_neighbourhood(self.flt), params).single()
+        links = record["links"] if record is not None else []
+        return adamic_adar_from_links(
+            [(str(z), int(degree), [str(c) for c in linked]) for z, degree, linked in links]
+        )
 
     def _by_text(
         self, params: dict[str, Any], cosine: str, pool: dict[str, dict[str, Any] | None]
@@ -1043,9 +1047,10 @@ class _CandidateQuery:
             k = min(max(2 * self.n, 50), 10_000)
             index = dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
             try:
-                hits = list(
-                    self.tx.run(cypher.candidate_vector_search(self.flt), {**params, "index": index, "k": k})
-                )
+                record = self.tx.run(
+                    cypher.candidate_vector_search(self.flt), {**params, "index": index, "k": k}
+                ).single()
+                hits = list(record["hits"]) if record is not None else []
             except Exception as exc:  # no index for this model yet: the exact scan below still answers
                 from neo4j.exceptions import ClientError
 
@@ -1057,27 +1062,27 @@ class _CandidateQuery:
             # columns came with them) and the k-th hit bounds everyone else. Otherwise filters
             # starve the index, or the graph is small: the exact scan answers.
             if hits is not None and len(hits) >= k:
-                eligible = [h for h in hits if h["eligible"]]
+                eligible = [h for h in hits if h[_ROW + 1]]
                 if len(eligible) >= self.n:
                     for h in eligible:
-                        pool[str(h["org_id"])] = _columns(h, dialect.index_score_to_cosine(float(h["score"])))
-                    lowest = min(float(h["score"]) for h in hits)  # hits are not promised sorted
+                        pool[str(h[0])] = _columns(h, dialect.index_score_to_cosine(float(h[_ROW])))
+                    lowest = min(float(h[_ROW]) for h in hits)  # hits are not promised sorted
                     return dialect.index_score_to_cosine(lowest), False
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, cosine)
-        rows = list(self.tx.run(statement, {**params, "n": self.n}))
+        rows = self._rows(statement, {**params, "n": self.n})
         for r in rows:
-            pool[str(r["org_id"])] = _columns(r, r["sim"])
+            pool[str(r[0])] = _columns(r, r[_ROW])
         if len(rows) < self.n:
             return 0.0, True  # every eligible organisation is in
-        return float(rows[-1]["sim"]), False
+        return min(float(r[_ROW]) for r in rows), False
 
     def _small_enough(self, params: dict[str, Any], pool: dict[str, dict[str, Any] | None]) -> bool:
         """Without a text reference: take every eligible organisation when there are few."""
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
-        rows = list(self.tx.run(statement, {**params, "n": self.n}))
+        rows = self._rows(statement, {**params, "n": self.n})
         if len(rows) < self.n:
             for r in rows:
-                pool[str(r["org_id"])] = _columns(r, None)
+                pool[str(r[0])] = _columns(r, None)
             return True
         return False
 
@@ -1098,12 +1103,19 @@ class _CandidateQuery:
         if not listed:
             return 1.0
         statement = cypher.candidate_regional(self.flt, self.props, cosine)
-        rows = list(self.tx.run(statement, {**params, "refs": listed, "n": self.n + 1}))
+        rows = self._rows(statement, {**params, "refs": listed, "n": self.n + 1})
+        # Best first (ties by id), as ORDER BY had them: one row of a list need not keep the order.
+        rows.sort(key=lambda r: (-float(r[_ROW]), str(r[0])))
         for r in rows[: self.n]:
-            pool[str(r["org_id"])] = _columns(r, r["sim"] if cosine else None)
+            pool[str(r[0])] = _columns(r, r[_ROW] if cosine else None)
         if len(rows) > self.n or len(listed) < len(refs):
             return 1.0
         return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in listed if len(c) > 2), default=0.0)
+
+    def _rows(self, statement: str, params: dict[str, Any]) -> list[Any]:
+        """The list a one-row candidate statement returns (``[*CANDIDATE_ROW, extra...]`` each)."""
+        record = self.tx.run(statement, params).single()
+        return list(record["rows"]) if record is not None else []
 
     def _features(
         self,
@@ -1117,8 +1129,8 @@ class _CandidateQuery:
         missing = [org_id for org_id, row in pool.items() if row is None]
         if missing:
             statement = cypher.candidate_features(self.props, cosine)
-            for r in self.tx.run(statement, {**params, "ids": missing}):
-                rows[str(r["org_id"])] = _columns(r, r["sim"])
+            for r in self._rows(statement, {**params, "ids": missing}):
+                rows[str(r[0])] = _columns(r, r[_ROW])
         ids = sorted(rows)
         vocab = RegionVocabulary()
         regions = np.full((len(ids), 4), NO_REGION, dtype=np.int32)
@@ -1151,14 +1163,13 @@ class _CandidateQuery:
         )
 
 
-def _columns(record: Any, sim: object) -> dict[str, Any]:
-    """What the scorer needs of one candidate, from any source's record."""
-    return {
-        "name": record["name"],
-        "stakeholder_type": record["stakeholder_type"],
-        "region_path": record["region_path"],
-        "sim": sim,
-    }
+#: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.
+_ROW = 4
+
+
+def _columns(row: Sequence[Any], sim: object) -> dict[str, Any]:
+    """What the scorer needs of one candidate, from any source's ``[*CANDIDATE_ROW, ...]`` list."""
+    return {"name": row[1], "stakeholder_type": row[2], "region_path": row[3], "sim": sim}
 
 
 def _finite(value: object) -> float:

@@ -24,6 +24,7 @@ when it fails.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -177,6 +178,25 @@ def reference_regions_from(
         return tuple(scope), "scope"
     codes = sorted({c for c in member_codes if c})
     return tuple(codes), ("members" if codes else "none")
+
+
+def adamic_adar_from_links(links: Sequence[tuple[str, int, Sequence[str]]]) -> dict[str, float]:
+    r"""Adamic–Adar index of each linked candidate from per-member neighbourhoods.
+
+    ``links`` holds, per member ``z``, ``(z, |N(z)|, candidates linked to z)``, where ``|N(z)|``
+    counts *all* of ``z``'s distinct co-members (also members and filtered-out organisations).
+
+    .. math:: AA(c, P) = \sum_{z \in N(c) \cap S} 1 / \log \max(2, |N(z)|)
+
+    the formula of :func:`matching.features.graph_proximity`. Members are summed in id order so
+    the floating-point result does not depend on the order a database returned them in.
+    """
+    aa: dict[str, float] = {}
+    for _, degree, linked in sorted(links, key=lambda link: link[0]):
+        weight = 1.0 / math.log(max(2, int(degree)))
+        for c in linked:
+            aa[c] = aa.get(c, 0.0) + weight
+    return aa
 
 
 def type_values(

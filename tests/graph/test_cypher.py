@@ -144,10 +144,15 @@ def test_candidate_statements_use_the_dialect_cosine_and_parameters() -> None:
         CandidateFilters(countries=("DE",)), flt, props, "COS(c.v, $vector)"
     )
     assert exact.startswith("UNWIND $f_countries AS fc MATCH (c:Organisation {nuts0: fc})")  # index anchor
-    assert "COS(c.v, $vector)" in exact and "ORDER BY sim DESC, org_id LIMIT $n" in exact
+    assert "COS(c.v, $vector)" in exact and "ORDER BY sim DESC, c.org_id LIMIT $n" in exact
+    assert exact.endswith(
+        "RETURN collect([c.org_id, c.name, c.stakeholder_type, c.region_path, sim]) AS rows"
+    )
     neighbourhood = cypher.candidate_neighbourhood(flt)
-    assert "1.0 / log(CASE WHEN degree < 2 THEN 2.0 ELSE toFloat(degree) END)" in neighbourhood
-    assert "NOT c.org_id IN $member_ids" in neighbourhood
+    # The degree counts every co-member; the filter applies to the candidates listed after it.
+    assert neighbourhood.index("size(linked) AS degree") < neighbourhood.index("NOT c.org_id IN $member_ids")
+    assert "c.nuts0 IN $f_countries" in neighbourhood
+    assert neighbourhood.endswith("RETURN collect([mid, degree, eligible]) AS links")
     assert "db.index.vector.queryNodes($index, $k, $vector)" in cypher.candidate_vector_search(flt)
     assert f"p.{props.vector} AS vector" in cypher.candidate_context(props)
 

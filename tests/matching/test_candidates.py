@@ -11,6 +11,7 @@ from scipy import sparse
 from matching.candidates import (
     CandidateFeatures,
     SignalBounds,
+    adamic_adar_from_links,
     explain_candidate,
     pool_is_exact,
     rank_candidates,
@@ -136,3 +137,13 @@ def test_snapshot_path_goes_through_the_shared_scorer(snap: Snapshot) -> None:  
     aa = 1 / math.log(3) + 1 / math.log(2)
     assert f.adamic_adar[c] == pytest.approx(aa)
     assert explain_candidate(f, c, rec.weights, rec.name) == rec.explain(query, "c")
+
+
+def test_adamic_adar_from_links_by_hand() -> None:
+    """Members z1 (3 co-members) and z2 (1 co-member, so log max(2, 1) = log 2) both link c1."""
+    aa = adamic_adar_from_links([("z2", 1, ["c1"]), ("z1", 3, ["c1", "c2"])])
+    assert aa == {
+        "c1": pytest.approx(1 / math.log(3) + 1 / math.log(2)),
+        "c2": pytest.approx(1 / math.log(3)),
+    }
+    assert adamic_adar_from_links([]) == {} and adamic_adar_from_links([("z", 5, [])]) == {}
