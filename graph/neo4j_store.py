@@ -403,14 +403,15 @@ class Neo4jStore:
         partnerships: Sequence[Partnership] = (),
         memberships: Sequence[Membership] = (),
     ) -> ImportCounts:
-        step = ["starting"]
+        step = [_FIRST_STEP]
 
         def work(tx: Any) -> ImportCounts:
+            step[0] = _FIRST_STEP  # a retried transaction starts over
             counts = ImportCounts()
             counts.organisations = self._upsert_organisations(tx, organisations, step)
             counts.partnerships = self._upsert_partnerships(tx, partnerships, step)
             counts.memberships = self._upsert_memberships(tx, memberships, step)
-            step[0] = "bumping the version"
+            step[0] = _closing_step(step[0])  # the version bump and the commit follow `work`
             return counts
 
         return self._write(work, lambda: f"import (at {step[0]})")
@@ -1215,6 +1216,21 @@ def _redact(uri: str) -> str:
 def _batch_step(what: str, start: int, size: int, number: int, total: int) -> str:
     """How a failed import names where it stopped: every chunked read or write is a numbered batch."""
     return f"{what} batch {number} of {total} (rows {start + 1}-{start + size})"
+
+
+#: Where an import stands before its first statement.
+_FIRST_STEP = "starting, before batch 1"
+
+
+def _closing_step(last: str) -> str:
+    """Where an import stands after its last batch: bumping the version counter, then committing.
+
+    Named after the last batch that ran, so a failure there (a server killed at the very end)
+    still tells which batch the import had reached, like a failure in any batch.
+    """
+    if last == _FIRST_STEP:
+        return "bumping the version and committing (no batch had to run)"
+    return f"bumping the version and committing, after {last}"
 
 
 def _read_step(what: str, start: int, batch_size: int, n_rows: int) -> str:

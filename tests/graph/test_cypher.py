@@ -8,14 +8,18 @@ suite runs the same statements against a real ArcadeDB server.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from neo4j.exceptions import ServiceUnavailable
 
 from graph import cypher
 from graph.cypher import Label, Rel
 from graph.neo4j_store import (
+    Neo4jStore,
     approx_bytes,
     batches,
     organisation_locations,
@@ -24,7 +28,7 @@ from graph.neo4j_store import (
 )
 from matching.types import CandidateFilters
 from pactmatch.domain import Ecosystem, StakeholderType
-from pactmatch.errors import InvalidInputError
+from pactmatch.errors import InvalidInputError, StoreWriteError
 from tests.conftest import org
 
 PARAM = re.compile(r"\$([a-z_]+)")
@@ -179,3 +183,54 @@ def test_node_properties_for_filters_and_scoring() -> None:
     assert organisation_locations(o) == ["EL", "EL301", "EL302"]
     without_codes = organisation_props(org("b", country="DE"))
     assert without_codes["regions"] == ["DE"] and without_codes["region_path"] == ["DE", "", "", ""]
+
+
+class _Result:
+    """An empty result: no existing rows, no counts."""
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def single(self) -> None:
+        return None
+
+    def consume(self) -> None:
+        return None
+
+
+class _LostAtTheVersionBump:
+    """A transaction whose connection drops at the version bump (the import's last statement)."""
+
+    def run(self, statement: str, *args: Any, **kwargs: Any) -> _Result:
+        if statement == cypher.BUMP_VERSION:
+            raise ServiceUnavailable("connection lost")
+        return _Result()
+
+
+class _Driver:
+    def session(self, **kwargs: Any) -> _Driver:
+        return self
+
+    def __enter__(self) -> _Driver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def execute_write(self, unit: Callable[[Any], Any]) -> Any:
+        return unit(_LostAtTheVersionBump())
+
+
+def test_a_failure_at_the_version_bump_names_the_last_batch() -> None:
+    """The server killed after the last batch (at the version bump or the commit) still yields a
+    message naming the batch the import had reached, as a failure inside any batch does."""
+    store = Neo4jStore(_Driver(), database="x", batch_size=2)
+    with pytest.raises(StoreWriteError) as failure:
+        store.import_batch([org("a"), org("b"), org("c")])
+    assert re.search(
+        r"^import \(at bumping the version and committing, after [a-z ]+ batch (\d+) of \1 "
+        r"\(rows \d+-\d+\)\) failed: the graph database became unreachable",
+        str(failure.value),
+    ), str(failure.value)
+    with pytest.raises(StoreWriteError, match=r"^import \(at bumping the version and committing \(no batch"):
+        store.import_batch()
