@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from matching.candidates import CandidateFeatures
+from matching.candidates import CandidateFeatures, PoolGoal
 from matching.snapshot import Snapshot
 from matching.types import CandidateFilters
 from pactmatch.domain import (
@@ -207,11 +207,13 @@ class CandidateSource(Protocol):
         *,
         model: str,
         exhaustive_regions: bool = False,
+        goal: PoolGoal | None = None,
     ) -> CandidateFeatures:
         """Features of up to ``pool_size`` candidates per source, with bounds on everyone else.
 
         ``exhaustive_regions`` also lists the organisations inside country-wide or NUTS 1
-        reference regions (costly on large graphs; the last resort of a widening pool).
+        reference regions (costly on large graphs; the last resort of a widening pool). With a
+        ``goal``, the source may add candidates beyond ``pool_size`` that settle it.
         """
         ...
 

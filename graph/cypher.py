@@ -568,8 +568,9 @@ def candidate_features(props: EmbeddingProperties, cosine: str | None) -> str:
 
 #: The partnerships of each of ``$ids`` (one hop). Shared partnerships between a candidate and a
 #: member are the intersection of their lists: two cheap one-hop reads instead of a two-hop
-#: expansion from candidates that are often hubs with thousands of co-members.
+#: expansion from candidates that are often hubs with thousands of co-members. One row
+#: ``partnerships`` of ``[id, [partnership_id, ...]]`` (one row, not one per id: see CANDIDATE_ROW).
 PARTNERSHIPS_OF = (
     "UNWIND $ids AS id MATCH (o:Organisation {org_id: id})-[:MEMBER_OF]->(q:Partnership) "
-    "RETURN id, collect(q.partnership_id) AS partnerships"
+    "WITH id, collect(q.partnership_id) AS partnerships RETURN collect([id, partnerships]) AS partnerships"
 )

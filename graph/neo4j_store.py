@@ -55,10 +55,14 @@ from graph.embedded import _org_row, _partnership_row  # the same row builders a
 from matching.candidates import (
     REGION_TIERS,
     CandidateFeatures,
+    PoolGoal,
     SignalBounds,
     adamic_adar_from_links,
     deepest_code,
+    graph_bound_to_pass,
+    pool_is_exact,
     reference_regions_from,
+    select_top,
 )
 from matching.snapshot import NO_REGION, TYPE_ORDER, MembershipRow, RegionVocabulary, Snapshot
 from matching.types import CandidateFilters
@@ -865,6 +869,7 @@ class Neo4jStore:
         *,
         model: str,
         exhaustive_regions: bool = False,
+        goal: PoolGoal | None = None,
     ) -> CandidateFeatures:
         """Features of a candidate pool for ``partnership_id``, computed in the database.
 
@@ -875,6 +880,9 @@ class Neo4jStore:
         contributes up to ``pool_size`` candidates. The returned
         :class:`~matching.candidates.SignalBounds` bound the signals of everyone outside the
         pool, so the caller can check the pool holds the true top-k (and widen it if not).
+        With a ``goal``, a pool that does not settle it only because of the graph bound takes in
+        the linked candidates above the bound that would (:func:`~matching.candidates.graph_bound_to_pass`),
+        in the same transaction: their Adamic–Adar values are known, only their columns are read.
         Graph evidence is filled later, for the winners only (:meth:`candidate_evidence`).
         """
         if pool_size < 1:
@@ -883,7 +891,7 @@ class Neo4jStore:
         flt = cypher.candidate_filter(filters)
         return self._read(
             lambda tx: _CandidateQuery(
-                self, tx, partnership_id, filters, flt, props, pool_size, exhaustive_regions
+                self, tx, partnership_id, filters, flt, props, pool_size, exhaustive_regions, goal
             ).run(),
             f"finding candidates for {partnership_id!r}",
         )
@@ -896,7 +904,8 @@ class Neo4jStore:
         ids = sorted(set(wanted) | set(features.member_ids))
 
         def work(tx: Any) -> dict[str, set[str]]:
-            return {str(r["id"]): set(r["partnerships"]) for r in tx.run(cypher.PARTNERSHIPS_OF, ids=ids)}
+            record = tx.run(cypher.PARTNERSHIPS_OF, ids=ids).single()
+            return {str(i): set(ps) for i, ps in (record["partnerships"] if record is not None else [])}
 
         partnerships = self._read(work, "reading candidate evidence")
         row_of = {features.org_ids[i]: i for i in rows}
@@ -970,10 +979,12 @@ class _CandidateQuery:
         props: cypher.EmbeddingProperties,
         pool_size: int,
         exhaustive_regions: bool,
+        goal: PoolGoal | None = None,
     ) -> None:
         self.store, self.tx, self.pid = store, tx, partnership_id
         self.filters, self.flt, self.props, self.n = filters, flt, props, pool_size
         self.exhaustive_regions = exhaustive_regions
+        self.goal = goal
 
     def run(self) -> CandidateFeatures:
         record = self.tx.run(cypher.VERSION).single()
@@ -1004,7 +1015,39 @@ class _CandidateQuery:
             if complete and not outside
             else SignalBounds(semantic=max(0.0, semantic_bound), adamic_adar=outside, region=region_bound)
         )
-        return self._features(pool, params, cosine, base, unseen)
+        features = self._features(pool, params, cosine, base, unseen)
+        if self.goal is None or unseen is None or not outside:
+            return features
+        return self._settle_graph_bound(features, pool, params, cosine, base, unseen)
+
+    def _settle_graph_bound(
+        self,
+        features: CandidateFeatures,
+        pool: dict[str, dict[str, Any] | None],
+        params: dict[str, Any],
+        cosine: str | None,
+        base: _CandidateBase,
+        unseen: SignalBounds,
+    ) -> CandidateFeatures:
+        """Add the linked candidates whose Adamic–Adar alone keeps the pool from settling the goal.
+
+        Widening every source (a vector search four times deeper, country-wide regional lists)
+        costs far more than reading the columns of known neighbourhood candidates by id.
+        """
+        assert self.goal is not None
+        weights, top_k, tolerance = self.goal.weights, self.goal.top_k, self.goal.tolerance
+        _, scores = select_top(features, weights, top_k)
+        if pool_is_exact(features, weights, scores.tolist(), top_k, tolerance):
+            return features
+        floor = graph_bound_to_pass(features, weights, scores.tolist(), top_k, tolerance)
+        if floor is None:
+            return features  # another signal's bound fails the test: only widening helps
+        extra = [o for o in base.by_aa if base.aa[o] > floor and o not in pool]
+        if not extra:
+            return features
+        pool.update(dict.fromkeys(extra))
+        outside = max((base.aa[o] for o in base.by_aa if o not in pool), default=0.0)
+        return self._features(pool, params, cosine, base, replace(unseen, adamic_adar=outside))
 
     def _base(self) -> _CandidateBase:
         """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
@@ -1126,12 +1169,12 @@ class _CandidateQuery:
         base: _CandidateBase,
         unseen: SignalBounds | None,
     ) -> CandidateFeatures:
-        rows = {org_id: row for org_id, row in pool.items() if row is not None}
         missing = [org_id for org_id, row in pool.items() if row is None]
         if missing:
             statement = cypher.candidate_features(self.props, cosine)
             for r in self._rows(statement, {**params, "ids": missing}):
-                rows[str(r[0])] = _columns(r, r[_ROW])
+                pool[str(r[0])] = _columns(r, r[_ROW])  # kept: a settling step reads only new ones
+        rows = {org_id: row for org_id, row in pool.items() if row is not None}
         ids = sorted(rows)
         vocab = RegionVocabulary()
         regions = np.full((len(ids), 4), NO_REGION, dtype=np.int32)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +55,17 @@ class SignalBounds:
     semantic: float
     adamic_adar: float
     region: float = 1.0
+
+
+@dataclass(frozen=True)
+class PoolGoal:
+    """What a candidate pool has to settle: the top ``top_k`` under ``weights``, to within
+    ``tolerance`` (see :func:`pool_is_exact`). A database source given one can add to a pool the
+    few candidates that settle it, instead of leaving the caller to widen every source."""
+
+    weights: Mapping[str, float]
+    top_k: int
+    tolerance: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -332,9 +343,10 @@ def explain_candidate(
 
 def unseen_score_bound(features: CandidateFeatures, weights: Mapping[str, float]) -> float | None:
     """The highest score an eligible organisation outside the pool could have (None: none exist)."""
-    bounds = features.unseen
-    if bounds is None:
-        return None
+    return None if features.unseen is None else _score_bound(features, weights, features.unseen)
+
+
+def _score_bound(features: CandidateFeatures, weights: Mapping[str, float], bounds: SignalBounds) -> float:
     allowed = list(features.allowed_types) or list(range(len(TYPE_ORDER)))
     type_bound = float(type_values(np.asarray(allowed, dtype=np.int16), features.member_type_counts).max())
     aa = bounds.adamic_adar
@@ -344,6 +356,32 @@ def unseen_score_bound(features: CandidateFeatures, weights: Mapping[str, float]
         + weights["region"] * bounds.region
         + weights["type"] * type_bound
     )
+
+
+def graph_bound_to_pass(
+    features: CandidateFeatures,
+    weights: Mapping[str, float],
+    top_scores: Sequence[float],
+    top_k: int,
+    tolerance: float = 0.0,
+) -> float | None:
+    """The largest Adamic–Adar bound on the unseen with which :func:`pool_is_exact` would pass.
+
+    With ``g`` the room the other signals' bounds leave below the ``k``-th score (plus
+    ``tolerance``), the graph term ``w · AA / (1 + AA)`` must stay within it: ``AA ≤ q / (1 − q)``
+    for ``q = g / w`` (``inf`` when ``q ≥ 1``). A source that adds every linked candidate above
+    that value to the pool settles it. ``None`` when no value would do: the other bounds fail on
+    their own, or the pool holds fewer than ``top_k``.
+    """
+    bounds = features.unseen
+    if bounds is None or len(top_scores) < top_k or top_k < 1:
+        return None
+    room = float(top_scores[top_k - 1]) - _score_bound(features, weights, replace(bounds, adamic_adar=0.0))
+    room = room + tolerance if tolerance > 0 else room - 2e-12  # pool_is_exact is strict at ε = 0
+    if room < 0:
+        return None
+    share = room / weights["graph"] if weights["graph"] > 0 else math.inf
+    return math.inf if share >= 1 else share / (1.0 - share)
 
 
 def pool_is_exact(

@@ -20,7 +20,7 @@ from typing import Protocol
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import CandidateSource, EntityKind, GraphStore
 from graph.factory import open_store
-from matching.candidates import explain_candidate, pool_is_exact, select_top
+from matching.candidates import PoolGoal, explain_candidate, pool_is_exact, select_top
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
 from matching.types import CandidateFilters, PartnershipQuery, Recommendation
@@ -352,10 +352,10 @@ class PactmatchService:
         worker holds the graph in memory; otherwise (the embedded store, or a learned ranker,
         which needs the snapshot) the ranker scores every organisation of the snapshot.
         """
-        self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
         source = self._candidate_source()
-        if source is not None:
+        if source is not None:  # raises NotFoundError for unknown ids itself
             return self._candidates_in_store(source, partnership_id, top_k, filters or CandidateFilters())
+        self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
         snapshot, ranker = self.snapshot(), self.ranker()
         query = query_for_partnership(snapshot, partnership_id)
         recs = ranker.recommend(query, top_k=top_k, filters=filters)
@@ -400,6 +400,7 @@ class PactmatchService:
                 max(pool, top_k),
                 model=self.model_name,
                 exhaustive_regions=pool == POOL_SIZES[-1],
+                goal=PoolGoal(weights, top_k, POOL_TOLERANCE),
             )
             rows, scores = select_top(features, weights, top_k)
             if pool_is_exact(features, weights, scores.tolist(), top_k, POOL_TOLERANCE):

@@ -21,8 +21,11 @@ from graph.base import EntityKind
 from graph.cypher import Label, embedding_properties
 from graph.dialects import make_dialect
 from graph.neo4j_store import Neo4jStore
+from matching.candidates import PoolGoal, pool_is_exact, select_top
+from matching.recommender import DEFAULT_WEIGHTS
 from matching.types import CandidateFilters
 from pactmatch.cli import app
+from pactmatch.domain import StakeholderType
 from pactmatch.errors import NotFoundError, StoreUnavailableError, StoreWriteError
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
@@ -194,6 +197,32 @@ def test_candidate_query_unknown_partnership_and_pool(bolt_store: Neo4jStore) ->
     assert with_evidence.links.toarray().tolist() == [[1.0], [0.0]]
     only_c = bolt_store.candidate_features("p", CandidateFilters(exclude_org_ids=("b",)), 10, model="m")
     assert only_c.org_ids == ["c"]
+
+
+def test_candidate_pool_with_a_goal_takes_in_the_linked_candidates_that_settle_it(
+    bolt_store: Neo4jStore,
+) -> None:
+    """Member a shares q with b, c and d (AA 1/log 3 each); e is unlinked. A pool of 1 holds b and
+    leaves c and d unseen with b's own graph value, so the top 1 is not settled; with the goal,
+    the store adds c and d in the same query and nothing unseen has a graph signal any more."""
+    bolt_store.import_batch(
+        [org(o) for o in "abcde"],
+        [partnership("p"), partnership("q")],
+        [member("a", "p"), *(member(o, "q") for o in "abcd")],
+    )
+    smes = CandidateFilters(stakeholder_types=(StakeholderType.SME,))  # every type value is 0
+    plain = bolt_store.candidate_features("p", smes, 1, model="m")
+    assert plain.org_ids == ["b"] and plain.unseen is not None
+    assert plain.unseen.adamic_adar == pytest.approx(1 / np.log(3))
+    _, scores = select_top(plain, DEFAULT_WEIGHTS, 1)
+    assert not pool_is_exact(plain, DEFAULT_WEIGHTS, scores.tolist(), 1)
+    goal = PoolGoal(DEFAULT_WEIGHTS, 1)
+    settled = bolt_store.candidate_features("p", smes, 1, model="m", goal=goal)
+    assert settled.org_ids == ["b", "c", "d"] and settled.unseen is not None
+    assert settled.unseen.adamic_adar == 0.0
+    assert settled.adamic_adar.tolist() == pytest.approx([1 / np.log(3)] * 3)
+    _, scores = select_top(settled, DEFAULT_WEIGHTS, 1)
+    assert pool_is_exact(settled, DEFAULT_WEIGHTS, scores.tolist(), 1)
 
 
 def test_embeddings_are_node_properties_with_a_vector_index(bolt_store: Neo4jStore) -> None:

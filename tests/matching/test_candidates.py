@@ -13,6 +13,7 @@ from matching.candidates import (
     SignalBounds,
     adamic_adar_from_links,
     explain_candidate,
+    graph_bound_to_pass,
     pool_is_exact,
     rank_candidates,
     reference_regions_from,
@@ -147,3 +148,20 @@ def test_adamic_adar_from_links_by_hand() -> None:
         "c2": pytest.approx(1 / math.log(3)),
     }
     assert adamic_adar_from_links([]) == {} and adamic_adar_from_links([("z", 5, [])]) == {}
+
+
+def test_graph_bound_to_pass_by_hand() -> None:
+    """The other bounds leave 0.4·0.25 + 0.15·0.75 + 0.15·1 = 0.3625; the graph term gets the rest."""
+    f = features(aa=(1.0, 0.0), unseen=SignalBounds(semantic=0.25, adamic_adar=1.0, region=0.75))
+    # ε = 0.005: 0.3·q = 0.47 + 0.005 − 0.3625 → q = 0.375 → AA ≤ q / (1 − q) = 0.6
+    assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.5, 0.47], 2, 0.005) == pytest.approx(0.6)
+    # strict (ε = 0): a hair below 0.1075 / 0.3 / (1 − 0.1075 / 0.3); the test then passes with it
+    strict = graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.5, 0.47], 2)
+    assert strict == pytest.approx(0.35833 / 0.64167, rel=1e-4)
+    assert strict is not None
+    settled = features(aa=(1.0, 0.0), unseen=SignalBounds(semantic=0.25, adamic_adar=strict, region=0.75))
+    assert pool_is_exact(settled, DEFAULT_WEIGHTS, [0.5, 0.47], 2)
+    assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.35], 1) is None  # fails without any graph term
+    assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.6], 2) is None  # fewer than k in the pool
+    assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.7], 1) == math.inf  # room beyond the whole weight
+    assert graph_bound_to_pass(features(), DEFAULT_WEIGHTS, [0.5], 1) is None  # nothing unseen
