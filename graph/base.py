@@ -220,3 +220,8 @@ class CandidateSource(Protocol):
     def candidate_evidence(self, features: CandidateFeatures, rows: Sequence[int]) -> CandidateFeatures:
         """``features`` with the graph evidence of ``rows`` filled in (for explanations)."""
         ...
+
+    def prepare_vector_search(self, kind: EntityKind, model: str) -> None:
+        """Have the vector index of ``kind``/``model`` ready to search (after writing vectors),
+        so the first candidate query does not pay for building it."""
+        ...

@@ -484,6 +484,10 @@ def candidate_neighbourhood(flt: Statement) -> str:
 CANDIDATE_ROW = "c.org_id, c.name, c.stakeholder_type, c.region_path"
 
 
+#: One vector index search, its result discarded (builds a lazily built index; see the dialects).
+VECTOR_INDEX_PROBE = "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node RETURN count(node) AS n"
+
+
 def candidate_vector_search(flt: Statement) -> str:
     """Top ``$k`` of the vector index, in one row ``hits``: ``[*CANDIDATE_ROW, score, eligible]``
     (eligible: not a member and passing the filters)."""

@@ -29,6 +29,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -242,9 +243,13 @@ class Neo4jStore:
         self.user = user
         self.description = description or f"Neo4j store ({self.dialect.name}), database {database!r}"
         self._vector_indexes: set[tuple[Label, str]] = set()
+        self._vector_dims: dict[tuple[Label, str], int] = {}
         # Context and neighbourhood of recent candidate queries, keyed by the store version: a
         # widened pool (or the next page of the same list) does not traverse the graph again.
         self._candidate_cache = _LruCache(64)
+        #: Called with (step, seconds) for each statement of a candidate query when set: how
+        #: ``bench/bench_bolt.py`` breaks a query's time down. ``None`` in the product.
+        self.step_timer: Callable[[str, float], None] | None = None
 
     @classmethod
     def connect(
@@ -764,6 +769,7 @@ class Neo4jStore:
             return
         self.dialect.ensure_vector_index(self._run_schema, label, prop, dim)
         self._vector_indexes.add((label, prop))
+        self._vector_dims[(label, prop)] = dim
 
     def put_embeddings(
         self, kind: EntityKind, model: str, rows: Sequence[tuple[str, str, npt.NDArray[np.float32]]]
@@ -789,6 +795,26 @@ class Neo4jStore:
                 tx.run(cypher.put_embeddings(label, props), rows=batch.rows).consume()
 
         self._write(work, lambda: f"storing {kind.value} embeddings ({step[0]})")
+
+    def prepare_vector_search(self, kind: EntityKind, model: str) -> None:
+        """Build the vector index of ``kind``/``model`` now where the server builds it lazily.
+
+        Only the organisation index is ever searched (candidate queries read a partnership's own
+        vector directly), so a partnership index is left to build if something ever searches it.
+        """
+        label = _label_of(kind)
+        prop = cypher.embedding_properties(model).vector
+        if label != Label.ORGANISATION or (label, prop) not in self._vector_indexes:
+            return  # not searched, or no vectors written by this store: nothing to build
+        dim = self._vector_dims[(label, prop)]
+
+        def search(index: str, k: int, vector: list[float]) -> None:
+            self._read(
+                lambda tx: tx.run(cypher.VECTOR_INDEX_PROBE, index=index, k=k, vector=vector).consume(),
+                f"building the vector index of {label.value}.{prop}",
+            )
+
+        self.dialect.build_vector_index(search, label, prop, dim)
 
     def _vectors(self, tx: Any, label: Label, model: str) -> dict[str, npt.NDArray[np.float32]]:
         statement = cypher.vectors(label, cypher.embedding_properties(model))
@@ -904,7 +930,10 @@ class Neo4jStore:
         ids = sorted(set(wanted) | set(features.member_ids))
 
         def work(tx: Any) -> dict[str, set[str]]:
+            started = time.perf_counter()
             record = tx.run(cypher.PARTNERSHIPS_OF, ids=ids).single()
+            if self.step_timer is not None:
+                self.step_timer("evidence", time.perf_counter() - started)
             return {str(i): set(ps) for i, ps in (record["partnerships"] if record is not None else [])}
 
         partnerships = self._read(work, "reading candidate evidence")
@@ -986,8 +1015,18 @@ class _CandidateQuery:
         self.exhaustive_regions = exhaustive_regions
         self.goal = goal
 
+    def _single(self, step: str, statement: str, params: dict[str, Any]) -> Any:
+        """Run one statement and return its single record, timed as ``step`` when the store's
+        :attr:`Neo4jStore.step_timer` is set (the benchmark's per-step breakdown)."""
+        timer = self.store.step_timer
+        started = time.perf_counter()
+        record = self.tx.run(statement, params).single()
+        if timer is not None:
+            timer(step, time.perf_counter() - started)
+        return record
+
     def run(self) -> CandidateFeatures:
-        record = self.tx.run(cypher.VERSION).single()
+        record = self._single("version", cypher.VERSION, {})
         version = int(record["value"]) if record and record["value"] is not None else 0
         base = self.store._candidate_cache.get((self.pid, self.filters, self.props.vector, version))
         if base is None:
@@ -1009,7 +1048,7 @@ class _CandidateQuery:
         region_bound = 0.0
         if base.refs:
             region_bound = self._by_region(params, base.refs, cosine, pool)
-        outside = max((base.aa[o] for o in base.by_aa if o not in pool), default=0.0)
+        outside = _best_outside(base, pool)
         unseen = (
             None
             if complete and not outside
@@ -1046,12 +1085,12 @@ class _CandidateQuery:
         if not extra:
             return features
         pool.update(dict.fromkeys(extra))
-        outside = max((base.aa[o] for o in base.by_aa if o not in pool), default=0.0)
+        outside = _best_outside(base, pool)
         return self._features(pool, params, cosine, base, replace(unseen, adamic_adar=outside))
 
     def _base(self) -> _CandidateBase:
         """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
-        context = self.tx.run(cypher.candidate_context(self.props), pid=self.pid).single()
+        context = self._single("context", cypher.candidate_context(self.props), {"pid": self.pid})
         if context is None:
             raise NotFoundError("partnership", self.pid)
         members = [m for m in context["members"] if m and m.get("org_id") is not None]
@@ -1075,7 +1114,7 @@ class _CandidateQuery:
         )
 
     def _neighbourhood(self, params: dict[str, Any]) -> dict[str, float]:
-        record = self.tx.run(cypher.candidate_neighbourhood(self.flt), params).single()
+        record = self._single("neighbourhood", cypher.candidate_neighbourhood(self.flt), params)
         links = record["links"] if record is not None else []
         return adamic_adar_from_links(
             [(str(z), int(degree), [str(c) for c in linked]) for z, degree, linked in links]
@@ -1091,9 +1130,11 @@ class _CandidateQuery:
             k = min(max(2 * self.n, 50), 10_000)
             index = dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
             try:
-                record = self.tx.run(
-                    cypher.candidate_vector_search(self.flt), {**params, "index": index, "k": k}
-                ).single()
+                record = self._single(
+                    "vector search",
+                    cypher.candidate_vector_search(self.flt),
+                    {**params, "index": index, "k": k},
+                )
                 hits = list(record["hits"]) if record is not None else []
             except Exception as exc:  # no index for this model yet: the exact scan below still answers
                 from neo4j.exceptions import ClientError
@@ -1113,7 +1154,7 @@ class _CandidateQuery:
                     lowest = min(float(h[_ROW]) for h in hits)  # hits are not promised sorted
                     return dialect.index_score_to_cosine(lowest), False
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, cosine)
-        rows = self._rows(statement, {**params, "n": self.n})
+        rows = self._rows("exact search", statement, {**params, "n": self.n})
         for r in rows:
             pool[str(r[0])] = _columns(r, r[_ROW])
         if len(rows) < self.n:
@@ -1123,7 +1164,7 @@ class _CandidateQuery:
     def _small_enough(self, params: dict[str, Any], pool: dict[str, dict[str, Any] | None]) -> bool:
         """Without a text reference: take every eligible organisation when there are few."""
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
-        rows = self._rows(statement, {**params, "n": self.n})
+        rows = self._rows("exact search", statement, {**params, "n": self.n})
         if len(rows) < self.n:
             for r in rows:
                 pool[str(r[0])] = _columns(r, None)
@@ -1147,7 +1188,7 @@ class _CandidateQuery:
         if not listed:
             return 1.0
         statement = cypher.candidate_regional(self.flt, self.props, cosine)
-        rows = self._rows(statement, {**params, "refs": listed, "n": self.n + 1})
+        rows = self._rows("regional", statement, {**params, "refs": listed, "n": self.n + 1})
         # Best first (ties by id), as ORDER BY had them: one row of a list need not keep the order.
         rows.sort(key=lambda r: (-float(r[_ROW]), str(r[0])))
         for r in rows[: self.n]:
@@ -1156,9 +1197,9 @@ class _CandidateQuery:
             return 1.0
         return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in listed if len(c) > 2), default=0.0)
 
-    def _rows(self, statement: str, params: dict[str, Any]) -> list[Any]:
+    def _rows(self, step: str, statement: str, params: dict[str, Any]) -> list[Any]:
         """The list a one-row candidate statement returns (``[*CANDIDATE_ROW, extra...]`` each)."""
-        record = self.tx.run(statement, params).single()
+        record = self._single(step, statement, params)
         return list(record["rows"]) if record is not None else []
 
     def _features(
@@ -1172,16 +1213,18 @@ class _CandidateQuery:
         missing = [org_id for org_id, row in pool.items() if row is None]
         if missing:
             statement = cypher.candidate_features(self.props, cosine)
-            for r in self._rows(statement, {**params, "ids": missing}):
+            for r in self._rows("pool columns", statement, {**params, "ids": missing}):
                 pool[str(r[0])] = _columns(r, r[_ROW])  # kept: a settling step reads only new ones
         rows = {org_id: row for org_id, row in pool.items() if row is not None}
         ids = sorted(rows)
         vocab = RegionVocabulary()
+        known: dict[tuple[str, ...], list[int]] = {}  # pools share few distinct paths
         regions = np.full((len(ids), 4), NO_REGION, dtype=np.int32)
         for n, org_id in enumerate(ids):
-            for level, code in enumerate(rows[org_id]["region_path"] or ()):
-                if code:
-                    regions[n, level] = vocab.id(code)
+            path = tuple(rows[org_id]["region_path"] or ())
+            if path not in known:
+                known[path] = [vocab.id(code) if code else NO_REGION for code in path]
+            regions[n, : len(path)] = known[path]
         type_index = {t.value: k for k, t in enumerate(TYPE_ORDER)}
         member_types = np.bincount(
             [type_index[t] for t in base.member_types], minlength=len(TYPE_ORDER)
@@ -1209,6 +1252,11 @@ class _CandidateQuery:
 
 #: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.
 _ROW = 4
+
+
+def _best_outside(base: _CandidateBase, pool: dict[str, Any]) -> float:
+    """The best Adamic–Adar of a linked candidate left out of the pool (``by_aa`` is best first)."""
+    return next((base.aa[o] for o in base.by_aa if o not in pool), 0.0)
 
 
 def _columns(row: Sequence[Any], sim: object) -> dict[str, Any]:

@@ -69,3 +69,15 @@ def test_detection_and_selection() -> None:
     with pytest.raises(InvalidInputError, match="unknown Neo4j dialect"):
         make_dialect("memgraph")
     assert default_arcadedb_http_url("bolt://db.example:7687") == "http://db.example:2480"
+
+
+def test_arcadedb_builds_its_lazy_vector_index_with_one_search_neo4j_needs_none() -> None:
+    searches: list[tuple[str, int, list[float]]] = []
+    ArcadeDBDialect(None).build_vector_index(
+        lambda index, k, vector: searches.append((index, k, vector)), Label.ORGANISATION, "emb_m_1234", 3
+    )
+    assert searches == [("Organisation[emb_m_1234]", 1, [1.0, 0.0, 0.0])]
+    Neo4jDialect().build_vector_index(
+        lambda index, k, vector: searches.append((index, k, vector)), Label.ORGANISATION, "emb_m_1234", 3
+    )
+    assert len(searches) == 1

@@ -231,6 +231,8 @@ def test_embeddings_are_node_properties_with_a_vector_index(bolt_store: Neo4jSto
     bolt_store.put_embeddings(
         EntityKind.ORGANISATION, "m", [("a", "ha", vectors[0]), ("b", "hb", vectors[1])]
     )
+    bolt_store.prepare_vector_search(EntityKind.ORGANISATION, "m")  # the index is built before any search
+    bolt_store.prepare_vector_search(EntityKind.PARTNERSHIP, "m")  # never searched: nothing to build
     props = embedding_properties("m")
     index = bolt_store.dialect.vector_index_name(Label.ORGANISATION, props.vector)
     with bolt_store._session() as session:
