@@ -444,44 +444,42 @@ def candidate_context(props: EmbeddingProperties) -> str:
         "MATCH (p:Partnership {partnership_id: $pid})\n"
         "OPTIONAL MATCH (p)<-[:MEMBER_OF]-(z:Organisation)\n"
         "WITH p, z ORDER BY z.org_id\n"
-        f"WITH p, collect(z {{.org_id, .name, .stakeholder_type, .region_path, "
+        f"WITH p, collect(z {{.org_id, .name, .stakeholder_type, .region_path, eid: elementId(z), "
         f"vector: CASE WHEN p.{v} IS NULL THEN z.{v} ELSE null END}}) AS members\n"
         f"RETURN p.scope AS scope, p.{v} AS vector, members"
     )
 
 
-def candidate_neighbourhood(flt: Statement) -> str:
-    r"""Each member's co-member count and its eligible co-members, in **one row** (``links``).
+def candidate_neighbourhood() -> str:
+    r"""Each member's distinct co-members, as element ids, in **one row** (``links``).
 
-    ``links`` is a list of ``[member_id, degree, eligible_ids]``: ``degree`` is ``|N(z)|``, the
-    member's distinct co-members (all of them, eligible or not), and ``eligible_ids`` those that
-    are not members and pass the filters. The caller sums the Adamic–Adar index
+    ``links`` is a list of ``[member_id, [element_id, ...]]``. Their number is ``|N(z)|`` (all
+    co-members, members and filtered-out organisations too), and the caller sums the
+    Adamic–Adar index of every linked non-member
 
     .. math:: AA(c, P) = \sum_{z \in N(c) \cap S} 1 / \log \max(2, |N(z)|)
 
-    (:func:`matching.candidates.adamic_adar_from_links`). The degree comes out of the same two-hop
-    expansion that finds the candidates, so it costs no extra traversal. Why lists in one row
-    rather than one row per candidate: Bolt servers (ArcadeDB markedly) pay per record, and a
-    neighbourhood holds thousands of candidates; one row of lists was 3–4× faster on CORDIS.
+    (:func:`matching.candidates.adamic_adar_from_links`), then reads columns and filters for the
+    best of them only (:func:`candidate_linked`). Why element ids: reading a property of every
+    co-member (thousands for a member that is a hub) was most of the query's time on ArcadeDB;
+    an element id needs no property read (CORDIS: 59 → 25 ms and 122 → 49 ms on two large
+    neighbourhoods). Why one row of lists: Bolt servers pay per record (see ``CANDIDATE_ROW``).
+    Element ids are only used within the transaction that read them, as Neo4j requires.
     """
     return (
         "UNWIND $member_ids AS mid\n"
         "MATCH (z:Organisation {org_id: mid})-[:MEMBER_OF]->(:Partnership)<-[:MEMBER_OF]-(c:Organisation)\n"
         "WHERE c <> z\n"
-        "WITH mid, collect(DISTINCT c) AS linked\n"
-        "UNWIND linked AS c\n"
-        "WITH mid, size(linked) AS degree, c\n"
-        f"WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
-        "WITH mid, degree, collect(c.org_id) AS eligible\n"
-        "RETURN collect([mid, degree, eligible]) AS links"
+        "WITH mid, collect(DISTINCT elementId(c)) AS linked\n"
+        "RETURN collect([mid, linked]) AS links"
     )
 
 
 #: What the scorer needs of a candidate besides its signals, as one list (returned by every
 #: candidate source, so most candidates need no second lookup): ``[org_id, name,
-#: stakeholder_type, region_path]``. Sources return *one row* holding a list of these (with the
+#: stakeholder_type, region_path, element_id]`` (the element id finds its Adamic–Adar value). Sources return *one row* holding a list of these (with the
 #: source's extra columns after them): Bolt servers pay per record, and pools hold hundreds.
-CANDIDATE_ROW = "c.org_id, c.name, c.stakeholder_type, c.region_path"
+CANDIDATE_ROW = "c.org_id, c.name, c.stakeholder_type, c.region_path, elementId(c)"
 
 
 #: One vector index search, its result discarded (builds a lazily built index; see the dialects).
@@ -558,15 +556,16 @@ def candidate_regional(flt: Statement, props: EmbeddingProperties, cosine: str |
     )
 
 
-def candidate_features(props: EmbeddingProperties, cosine: str | None) -> str:
-    """Columns and exact text similarity of each of ``$ids``, in one row ``rows``:
-    ``[*CANDIDATE_ROW, sim]``."""
+def candidate_linked(flt: Statement, props: EmbeddingProperties, cosine: str | None) -> str:
+    """Columns, text similarity and eligibility of the organisations with element ids ``$eids``
+    (neighbourhood candidates, best Adamic–Adar first), in one row ``rows``:
+    ``[*CANDIDATE_ROW, sim, eligible]`` (eligible: not a member and passing the filters)."""
     v = check_identifier(props.vector)
     sim = f"CASE WHEN c.{v} IS NULL THEN null ELSE {cosine} END" if cosine else "null"
     return (
-        "UNWIND $ids AS cid\n"
-        "MATCH (c:Organisation {org_id: cid})\n"
-        f"RETURN collect([{CANDIDATE_ROW}, {sim}]) AS rows"
+        "UNWIND $eids AS eid\n"
+        "MATCH (c:Organisation) WHERE elementId(c) = eid\n"
+        f"RETURN collect([{CANDIDATE_ROW}, {sim}, (NOT c.org_id IN $member_ids AND {flt.text})]) AS rows"
     )
 
 

@@ -968,8 +968,8 @@ class _CandidateBase:
     semantic_source: str
     refs: tuple[str, ...]
     region_source: str
-    aa: dict[str, float]  # Adamic–Adar of every eligible linked candidate
-    by_aa: list[str]  # those candidates, best first (ties by id)
+    aa: dict[str, float]  # Adamic–Adar of every linked non-member, by element id
+    by_aa: list[str]  # those element ids, best first (ties by element id)
 
 
 class _LruCache:
@@ -1028,17 +1028,22 @@ class _CandidateQuery:
     def run(self) -> CandidateFeatures:
         record = self._single("version", cypher.VERSION, {})
         version = int(record["value"]) if record and record["value"] is not None else 0
-        base = self.store._candidate_cache.get((self.pid, self.filters, self.props.vector, version))
+        # The context and the neighbourhood do not depend on the filters: one entry serves them all.
+        base = self.store._candidate_cache.get((self.pid, self.props.vector, version))
         if base is None:
             base = self._base()
-            self.store._candidate_cache.put((self.pid, self.filters, self.props.vector, version), base)
+            self.store._candidate_cache.put((self.pid, self.props.vector, version), base)
+        self.base = base
         params = {**self.flt.params, "member_ids": base.member_ids, "pid": self.pid}
         cosine = None
         if base.reference is not None:
             cosine = self.store.dialect.cosine(f"c.{self.props.vector}", "$vector")
             params["vector"] = base.reference.tolist()
-        # id → its columns when a source returned them (None: looked up with the rest at the end)
-        pool: dict[str, dict[str, Any] | None] = dict.fromkeys(base.by_aa[: self.n])
+        self.params, self.cosine = params, cosine
+        # org id → its columns; every source returns them with its candidates
+        pool: dict[str, dict[str, Any]] = {}
+        self.resolved = 0  # how many of base.by_aa (best first) have been read
+        self._by_graph(pool, want=self.n)
         complete = False
         semantic_bound = 0.0
         if cosine is not None:
@@ -1048,23 +1053,56 @@ class _CandidateQuery:
         region_bound = 0.0
         if base.refs:
             region_bound = self._by_region(params, base.refs, cosine, pool)
-        outside = _best_outside(base, pool)
+        outside = self._best_outside(pool)
         unseen = (
             None
-            if complete and not outside
+            if complete  # every eligible organisation is in the pool
             else SignalBounds(semantic=max(0.0, semantic_bound), adamic_adar=outside, region=region_bound)
         )
-        features = self._features(pool, params, cosine, base, unseen)
+        features = self._features(pool, base, unseen)
         if self.goal is None or unseen is None or not outside:
             return features
-        return self._settle_graph_bound(features, pool, params, cosine, base, unseen)
+        return self._settle_graph_bound(features, pool, base, unseen)
+
+    def _by_graph(
+        self, pool: dict[str, dict[str, Any]], *, want: int = 0, floor: float | None = None
+    ) -> None:
+        """Read neighbourhood candidates, best Adamic–Adar first: ``want`` eligible ones more, or
+        every one above ``floor``. Columns, similarity and filters come in one statement per chunk;
+        chunks double, so a selective filter costs a few statements, not one per candidate."""
+        by_aa, aa = self.base.by_aa, self.base.aa
+        statement = cypher.candidate_linked(self.flt, self.props, self.cosine)
+
+        def read(eids: list[str]) -> int:
+            self.resolved += len(eids)
+            added = 0
+            for r in self._rows("neighbourhood columns", statement, {**self.params, "eids": eids}):
+                if r[_ROW + 1]:
+                    pool[str(r[0])] = _columns(r, r[_ROW])
+                    added += 1
+            return added
+
+        if floor is not None:
+            end = self.resolved
+            while end < len(by_aa) and aa[by_aa[end]] > floor:
+                end += 1
+            if end > self.resolved:
+                read(by_aa[self.resolved : end])
+            return
+        added, chunk = 0, max(want, 1)
+        while added < want and self.resolved < len(by_aa):
+            added += read(by_aa[self.resolved : self.resolved + chunk])
+            chunk *= 2
+
+    def _best_outside(self, pool: dict[str, dict[str, Any]]) -> float:
+        """A bound on the Adamic–Adar of eligible candidates outside the pool: the best one not
+        read yet (``by_aa`` is best first; every eligible one read is in the pool)."""
+        return self.base.aa[self.base.by_aa[self.resolved]] if self.resolved < len(self.base.by_aa) else 0.0
 
     def _settle_graph_bound(
         self,
         features: CandidateFeatures,
-        pool: dict[str, dict[str, Any] | None],
-        params: dict[str, Any],
-        cosine: str | None,
+        pool: dict[str, dict[str, Any]],
         base: _CandidateBase,
         unseen: SignalBounds,
     ) -> CandidateFeatures:
@@ -1081,12 +1119,11 @@ class _CandidateQuery:
         floor = graph_bound_to_pass(features, weights, scores.tolist(), top_k, tolerance)
         if floor is None:
             return features  # another signal's bound fails the test: only widening helps
-        extra = [o for o in base.by_aa if base.aa[o] > floor and o not in pool]
-        if not extra:
+        before = self.resolved
+        self._by_graph(pool, floor=floor)
+        if self.resolved == before:
             return features
-        pool.update(dict.fromkeys(extra))
-        outside = _best_outside(base, pool)
-        return self._features(pool, params, cosine, base, replace(unseen, adamic_adar=outside))
+        return self._features(pool, base, replace(unseen, adamic_adar=self._best_outside(pool)))
 
     def _base(self) -> _CandidateBase:
         """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
@@ -1099,8 +1136,8 @@ class _CandidateQuery:
         refs, region_source = reference_regions_from(
             tuple(context["scope"] or ()), [deepest_code(m.get("region_path") or ()) for m in members]
         )
-        params = {**self.flt.params, "member_ids": member_ids, "pid": self.pid}
-        aa = self._neighbourhood(params) if member_ids else {}
+        member_eids = {str(m["eid"]) for m in members}
+        aa = self._neighbourhood(member_ids, member_eids) if member_ids else {}
         return _CandidateBase(
             member_ids=member_ids,
             member_names=[str(m["name"]) for m in members],
@@ -1113,15 +1150,19 @@ class _CandidateQuery:
             by_aa=sorted(aa, key=lambda o: (-aa[o], o)),
         )
 
-    def _neighbourhood(self, params: dict[str, Any]) -> dict[str, float]:
-        record = self._single("neighbourhood", cypher.candidate_neighbourhood(self.flt), params)
+    def _neighbourhood(self, member_ids: list[str], member_eids: set[str]) -> dict[str, float]:
+        """Adamic–Adar of every linked non-member, by element id (filters apply when read)."""
+        record = self._single("neighbourhood", cypher.candidate_neighbourhood(), {"member_ids": member_ids})
         links = record["links"] if record is not None else []
         return adamic_adar_from_links(
-            [(str(z), int(degree), [str(c) for c in linked]) for z, degree, linked in links]
+            [
+                (str(z), len(linked), [c for c in map(str, linked) if c not in member_eids])
+                for z, linked in links
+            ]
         )
 
     def _by_text(
-        self, params: dict[str, Any], cosine: str, pool: dict[str, dict[str, Any] | None]
+        self, params: dict[str, Any], cosine: str, pool: dict[str, dict[str, Any]]
     ) -> tuple[float, bool]:
         """Add the best candidates by text; returns (bound on everyone else's text similarity,
         whether every eligible organisation was seen)."""
@@ -1161,7 +1202,7 @@ class _CandidateQuery:
             return 0.0, True  # every eligible organisation is in
         return min(float(r[_ROW]) for r in rows), False
 
-    def _small_enough(self, params: dict[str, Any], pool: dict[str, dict[str, Any] | None]) -> bool:
+    def _small_enough(self, params: dict[str, Any], pool: dict[str, dict[str, Any]]) -> bool:
         """Without a text reference: take every eligible organisation when there are few."""
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
         rows = self._rows("exact search", statement, {**params, "n": self.n})
@@ -1176,7 +1217,7 @@ class _CandidateQuery:
         params: dict[str, Any],
         refs: Sequence[str],
         cosine: str | None,
-        pool: dict[str, dict[str, Any] | None],
+        pool: dict[str, dict[str, Any]],
     ) -> float:
         """Add the organisations inside the reference regions; returns the bound on others' regional fit.
 
@@ -1203,19 +1244,8 @@ class _CandidateQuery:
         return list(record["rows"]) if record is not None else []
 
     def _features(
-        self,
-        pool: dict[str, dict[str, Any] | None],
-        params: dict[str, Any],
-        cosine: str | None,
-        base: _CandidateBase,
-        unseen: SignalBounds | None,
+        self, rows: dict[str, dict[str, Any]], base: _CandidateBase, unseen: SignalBounds | None
     ) -> CandidateFeatures:
-        missing = [org_id for org_id, row in pool.items() if row is None]
-        if missing:
-            statement = cypher.candidate_features(self.props, cosine)
-            for r in self._rows("pool columns", statement, {**params, "ids": missing}):
-                pool[str(r[0])] = _columns(r, r[_ROW])  # kept: a settling step reads only new ones
-        rows = {org_id: row for org_id, row in pool.items() if row is not None}
         ids = sorted(rows)
         vocab = RegionVocabulary()
         known: dict[tuple[str, ...], list[int]] = {}  # pools share few distinct paths
@@ -1238,7 +1268,7 @@ class _CandidateQuery:
             region_vocab=vocab,
             semantic=np.clip(sims, 0.0, 1.0) if base.semantic_source != "none" else np.zeros(len(ids)),
             semantic_source=base.semantic_source,
-            adamic_adar=np.array([base.aa.get(i, 0.0) for i in ids], dtype=np.float64),
+            adamic_adar=np.array([base.aa.get(rows[i]["eid"], 0.0) for i in ids], dtype=np.float64),
             links=sparse.csr_matrix((len(ids), len(base.member_ids)), dtype=np.float32),
             member_ids=base.member_ids,
             member_names=base.member_names,
@@ -1251,17 +1281,12 @@ class _CandidateQuery:
 
 
 #: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.
-_ROW = 4
-
-
-def _best_outside(base: _CandidateBase, pool: dict[str, Any]) -> float:
-    """The best Adamic–Adar of a linked candidate left out of the pool (``by_aa`` is best first)."""
-    return next((base.aa[o] for o in base.by_aa if o not in pool), 0.0)
+_ROW = 5
 
 
 def _columns(row: Sequence[Any], sim: object) -> dict[str, Any]:
     """What the scorer needs of one candidate, from any source's ``[*CANDIDATE_ROW, ...]`` list."""
-    return {"name": row[1], "stakeholder_type": row[2], "region_path": row[3], "sim": sim}
+    return {"name": row[1], "stakeholder_type": row[2], "region_path": row[3], "eid": str(row[4]), "sim": sim}
 
 
 def _finite(value: object) -> float:

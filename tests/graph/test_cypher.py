@@ -150,13 +150,16 @@ def test_candidate_statements_use_the_dialect_cosine_and_parameters() -> None:
     assert exact.startswith("UNWIND $f_countries AS fc MATCH (c:Organisation {nuts0: fc})")  # index anchor
     assert "COS(c.v, $vector)" in exact and "ORDER BY sim DESC, c.org_id LIMIT $n" in exact
     assert exact.endswith(
-        "RETURN collect([c.org_id, c.name, c.stakeholder_type, c.region_path, sim]) AS rows"
+        "RETURN collect([c.org_id, c.name, c.stakeholder_type, c.region_path, elementId(c), sim]) AS rows"
     )
-    neighbourhood = cypher.candidate_neighbourhood(flt)
-    # The degree counts every co-member; the filter applies to the candidates listed after it.
-    assert neighbourhood.index("size(linked) AS degree") < neighbourhood.index("NOT c.org_id IN $member_ids")
-    assert "c.nuts0 IN $f_countries" in neighbourhood
-    assert neighbourhood.endswith("RETURN collect([mid, degree, eligible]) AS links")
+    neighbourhood = cypher.candidate_neighbourhood()
+    # Every co-member counts towards the degree: no filter in the expansion, element ids only.
+    assert "$f_" not in neighbourhood and "collect(DISTINCT elementId(c)) AS linked" in neighbourhood
+    linked = cypher.candidate_linked(flt, props, "COS(c.v, $vector)")
+    assert (
+        "WHERE elementId(c) = eid" in linked
+        and "(NOT c.org_id IN $member_ids AND c.nuts0 IN $f_countries)" in linked
+    )
     assert "db.index.vector.queryNodes($index, $k, $vector)" in cypher.candidate_vector_search(flt)
     assert f"p.{props.vector} AS vector" in cypher.candidate_context(props)
 
