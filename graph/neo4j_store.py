@@ -1147,7 +1147,7 @@ class _CandidateQuery:
             refs=refs,
             region_source=region_source,
             aa=aa,
-            by_aa=sorted(aa, key=lambda o: (-aa[o], o)),
+            by_aa=_best_first(aa),
         )
 
     def _neighbourhood(self, member_ids: list[str], member_eids: set[str]) -> dict[str, float]:
@@ -1282,6 +1282,14 @@ class _CandidateQuery:
 
 #: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.
 _ROW = 5
+
+
+def _best_first(aa: dict[str, float]) -> list[str]:
+    """Keys by value, highest first, ties by key: a stable sort by key, then by value (reverse
+    keeps ties in order). Neighbourhoods hold thousands of keys; this avoids a tuple per key."""
+    keys = sorted(aa)
+    keys.sort(key=aa.__getitem__, reverse=True)
+    return keys
 
 
 def _columns(row: Sequence[Any], sim: object) -> dict[str, Any]:

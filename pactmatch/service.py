@@ -20,7 +20,7 @@ from typing import Protocol
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import CandidateSource, EntityKind, GraphStore
 from graph.factory import open_store
-from matching.candidates import PoolGoal, explain_candidate, pool_is_exact, select_top
+from matching.candidates import PoolGoal, explain_candidate, heuristic_signals, pool_is_exact, select_top
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
 from matching.types import CandidateFilters, PartnershipQuery, Recommendation
@@ -46,7 +46,8 @@ POOL_TOLERANCE = 0.005
 class Ranker(Protocol):
     """What the service needs from a fitted recommender (heuristic or learned)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def recommend(
         self, query: PartnershipQuery, top_k: int = 10, filters: CandidateFilters | None = None
@@ -418,9 +419,10 @@ class PactmatchService:
                 top_k,
             )
         features = source.candidate_evidence(features, [int(i) for i in rows])
+        signals = heuristic_signals(features)  # once for all rows, not once per explanation
         items = []
         for i in rows:
-            rec = explain_candidate(features, int(i), weights, model)
+            rec = explain_candidate(features, int(i), weights, model, signals)
             items.append(Candidate(rec.org_id, features.names[int(i)], rec.score, rec))
         return CandidateList(partnership_id=partnership_id, model=model, items=items)
 
