@@ -50,7 +50,8 @@ MAX_CANDIDATES_PER_GAP = 50
 class CandidateRanker(Protocol):
     """What gap mapping needs from a fitted recommender (the service's ranker satisfies it)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def recommend(
         self, query: PartnershipQuery, top_k: int = 10, filters: CandidateFilters | None = None

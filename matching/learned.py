@@ -38,6 +38,15 @@ from matching.features import (
     reference_regions,
     regional_fit,
 )
+from matching.ranking_models import (
+    Estimator,
+    LinearModel,
+    ScoringModel,
+    TreeModel,
+    TreeParams,
+    check_estimator,
+    model_from_dict,
+)
 from matching.recommender import _graph_evidence, _region_evidence, top_indices
 from matching.snapshot import NO_REGION, TYPE_ORDER, Snapshot
 from matching.types import CandidateFilters, Contribution, PartnershipQuery, Recommendation
@@ -53,6 +62,14 @@ FEATURES: tuple[str, ...] = (
     "graph_best_overlap",  # most current members met in one earlier partnership, as a share of them
     "graph_consortium_share",  # largest share of an earlier partnership's members that are current members
     "graph_recent_shared",  # log(1 + shared partnerships with current members, weighted by recency)
+    "graph_group_repeat",  # log(1 + Σ over its earlier partnerships of overlap³ / size): reunions of several members
+    "graph_group_overlap",  # log(1 + Σ overlap² / √size): the same, gentler on size
+    "graph_group_repeat_recent",  # graph_group_repeat weighted by recency (two-year scale)
+    "graph_random_walk",  # log(1 + 1000 · P(three-step walk member → partnership → it)), popularity-neutral
+    "graph_confidence_max",  # max over current members of the share of the member's partnerships it joined
+    "graph_confidence_sum",  # the same shares, summed over current members
+    "graph_loyalty_max",  # max over current members of the share of its own partnerships shared with them
+    "graph_loyalty",  # share of its partnerships shared with current members, counted per member
     "popularity",  # log(1 + partnerships)
     "recent_activity",  # log(1 + partnerships that started in the last two years of history)
     "no_history",  # 1 when it has no partnership at all
@@ -62,13 +79,16 @@ FEATURES: tuple[str, ...] = (
     "type_share",  # share of current members of its stakeholder type
     "type_prior",  # log share of its stakeholder type among all memberships
     "sme",  # 1 SME, 0 not or unknown
+    "coordinator_rate",  # share of its partnerships it coordinated
 )
 FORMAT = "pactmatch-learned-ranker"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 RECENT_DAYS = 730
 #: Recency weight of an earlier partnership: exp(−age / RECENCY_SCALE_DAYS), age counted back from
 #: the newest start date in the history.
 RECENCY_SCALE_DAYS = 365.0
+#: The slower recency scale of ``graph_group_repeat_recent`` (consortia re-form over a funding cycle).
+GROUP_RECENCY_SCALE_DAYS = 730.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ class PoolSizes:
     graph: int = 800
     country: int = 150
     popular: int = 100
+    newcomers: int = 50  # organisations with no partnership yet, from the members' countries
     min_pool: int = 200  # when filters leave fewer, the best text matches inside the filters are added
 
     def as_dict(self) -> dict[str, int]:
@@ -114,7 +135,11 @@ class SnapshotStats:
         recent = (age <= RECENT_DAYS).astype(np.float32)
         self.log_recent = np.log1p(np.asarray(snapshot.membership @ recent).ravel().astype(np.float64))
         self.recency_weight = np.exp(-age / RECENCY_SCALE_DAYS)
+        self.group_recency_weight = np.exp(-age / GROUP_RECENCY_SCALE_DAYS)
         self.partnership_size = np.asarray(snapshot.membership.sum(axis=0)).ravel().astype(np.float64)
+        self.popularity = pop
+        coordinated = np.asarray(snapshot.coordinators.sum(axis=1)).ravel().astype(np.float64)
+        self.coordinator_rate = coordinated / np.maximum(pop, 1.0)
         type_counts = np.bincount(snapshot.org_types, weights=pop, minlength=len(TYPE_ORDER))
         total = float(type_counts.sum())
         self.type_share_all = type_counts / total if total else np.full(len(TYPE_ORDER), 1 / len(TYPE_ORDER))
@@ -130,6 +155,7 @@ class SnapshotStats:
             if c != NO_REGION:
                 by_country.setdefault(c, []).append(int(i))
         self.country_order = {c: np.asarray(v, dtype=np.int64) for c, v in by_country.items()}
+        self.newcomers = np.flatnonzero(pop == 0)
         _ = snapshot.org_degree  # warm the Adamic–Adar degrees
 
 
@@ -223,6 +249,7 @@ def candidate_pool(
             parts.append(head[mask[head]][:want])
     head = stats.popular_order[: sizes.popular * 2]
     parts.append(head[mask[head]][: sizes.popular])
+    parts.append(_newcomer_pool(stats, ctx, mask, sizes.newcomers))
     # A flag array, not np.unique: one O(n) pass is cheaper than hashing a few thousand ids.
     flags = np.zeros(s.n_orgs, dtype=bool)
     for part in parts:
@@ -232,6 +259,31 @@ def candidate_pool(
         fill = ctx.text_scores.astype(np.float64) if ctx.text_scores is not None else stats.log_popularity
         pool = np.union1d(pool, top_indices(fill, mask, sizes.min_pool))
     return pool.astype(np.int64)
+
+
+def _newcomer_pool(
+    stats: SnapshotStats, ctx: QueryContext, mask: npt.NDArray[np.bool_], size: int
+) -> npt.NDArray[np.int64]:
+    """Organisations with no partnership yet, from the members' countries, members' types first.
+
+    No other generator can find them (they have no links and no activity), yet a coordinator
+    may want fresh partners (the ``min_newcomer_share`` quota picks from these). Ordered by the
+    share of current members in their country plus 0.3 × the share of their stakeholder type.
+    """
+    fresh = stats.newcomers[mask[stats.newcomers]]
+    if not size or not len(fresh) or not len(ctx.country_ids):
+        return np.zeros(0, dtype=np.int64)
+    members = ctx.query.member_indices
+    countries = stats.country[fresh]
+    pos = np.clip(np.searchsorted(ctx.country_ids, countries), 0, len(ctx.country_ids) - 1)
+    share = np.where(ctx.country_ids[pos] == countries, ctx.country_share[pos], 0.0)
+    types = np.bincount(stats.snapshot.org_types[members], minlength=len(TYPE_ORDER)) / max(1, len(members))
+    score = share + 0.3 * types[stats.snapshot.org_types[fresh]]
+    fresh, score = fresh[share > 0], score[share > 0]
+    if len(fresh) > size:
+        keep = np.lexsort((fresh, -score))[:size]
+        fresh = fresh[keep]
+    return fresh.astype(np.int64)
 
 
 def pair_features(
@@ -269,6 +321,8 @@ def pair_features(
             rows.multiply((ctx.overlap / size)[None, :]).tocsr().max(axis=1).toarray().ravel()
         )
         x[:, col["graph_recent_shared"]] = np.log1p(overlap @ stats.recency_weight)
+        _group_features(stats, ctx, rows, x, col)
+    _member_link_features(stats, ctx, pool, links, x, col)
     x[:, col["popularity"]] = stats.log_popularity[pool]
     x[:, col["recent_activity"]] = stats.log_recent[pool]
     x[:, col["no_history"]] = stats.no_history[pool]
@@ -283,7 +337,63 @@ def pair_features(
     x[:, col["type_share"]] = counts[types] / n_members
     x[:, col["type_prior"]] = stats.log_type_prior[types]
     x[:, col["sme"]] = stats.sme[pool]
+    x[:, col["coordinator_rate"]] = stats.coordinator_rate[pool]
     return x
+
+
+def _group_features(
+    stats: SnapshotStats,
+    ctx: QueryContext,
+    rows: Any,
+    x: npt.NDArray[np.float64],
+    col: dict[str, int],
+) -> None:
+    """Features of the earlier partnerships that brought several current members together.
+
+    Consortia re-form: a partnership that had three of the current members is a much stronger hint
+    about its other members than three partnerships with one member each. Overlap is raised to a
+    power and divided by size (a large partnership is a weaker hint about any one of its members).
+    ``rows`` are the pool's rows of the membership matrix.
+    """
+    size = np.maximum(stats.partnership_size, 1.0)
+    ov = ctx.overlap
+    repeat = ov**3 / size
+    x[:, col["graph_group_repeat"]] = np.log1p(rows @ repeat)
+    x[:, col["graph_group_overlap"]] = np.log1p(rows @ (ov**2 / np.sqrt(size)))
+    x[:, col["graph_group_repeat_recent"]] = np.log1p(rows @ (repeat * stats.group_recency_weight))
+    members = ctx.query.member_indices
+    if len(members):
+        # P3 random walk (Cooper et al. 2014): member → one of its partnerships → one of that
+        # partnership's members, each step uniform. Scaled by 1000 before the log so typical
+        # probabilities (1e-4..1e-1) spread out.
+        inv_pop = 1.0 / np.maximum(stats.popularity[members], 1.0)
+        step = np.asarray(stats.snapshot.membership[members].T @ inv_pop).ravel()
+        x[:, col["graph_random_walk"]] = np.log1p(1000.0 * (rows @ (step / size)))
+
+
+def _member_link_features(
+    stats: SnapshotStats,
+    ctx: QueryContext,
+    pool: npt.NDArray[np.int64],
+    links: Any,
+    x: npt.NDArray[np.float64],
+    col: dict[str, int],
+) -> None:
+    """Association-rule style shares from the (pool × members) counts of shared partnerships.
+
+    ``confidence``: of a member's partnerships, the share the candidate was in (how much the member
+    relies on it); ``loyalty``: of the candidate's partnerships, the share with that member (how much
+    it relies on the member). Adamic–Adar counts neither direction's base rate.
+    """
+    members = ctx.query.member_indices
+    if not len(members) or links.nnz == 0:
+        return
+    conf = links.multiply(1.0 / np.maximum(stats.popularity[members], 1.0)[None, :]).tocsr()
+    x[:, col["graph_confidence_max"]] = conf.max(axis=1).toarray().ravel()
+    x[:, col["graph_confidence_sum"]] = np.asarray(conf.sum(axis=1)).ravel()
+    own = np.maximum(stats.popularity[pool], 1.0)
+    x[:, col["graph_loyalty_max"]] = links.max(axis=1).toarray().ravel() / own
+    x[:, col["graph_loyalty"]] = np.asarray(links.sum(axis=1)).ravel() / own
 
 
 def _region_fit_pool(
@@ -306,24 +416,6 @@ def _region_fit_pool(
                 level[np.isin(regions[:, lv], list(shared)) & (level < lv)] = lv
     tiers = np.array([0.0, *[REGION_TIERS[lv] for lv in (0, 1, 2, 3)]])
     return tiers[level.astype(np.int64) + 1]
-
-
-@dataclass(frozen=True)
-class LinearModel:
-    """A logistic regression on standardised features, as plain numbers."""
-
-    features: tuple[str, ...]
-    mean: npt.NDArray[np.float64]
-    scale: npt.NDArray[np.float64]
-    coef: npt.NDArray[np.float64]
-    intercept: float
-
-    def contributions(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        """Per-feature shares of the log-odds, ``w_i · (x_i − mean_i) / scale_i``."""
-        return ((x - self.mean) / self.scale) * self.coef
-
-    def decision(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return self.intercept + ((x - self.mean) / self.scale) @ self.coef
 
 
 def training_rows(
@@ -370,33 +462,6 @@ def training_rows(
     return x, y, g, report
 
 
-def pairwise_differences(
-    z: npt.NDArray[np.float64],
-    y: npt.NDArray[np.float64],
-    groups: npt.NDArray[np.int64],
-    rng: np.random.Generator,
-    per_positive: int = 40,
-) -> npt.NDArray[np.float64]:
-    """``z[joiner] − z[non-joiner]`` for pairs from the same example (up to ``per_positive`` each).
-
-    A linear model fitted to tell the two orders of such pairs apart ranks candidates *within* a
-    partnership, which is the task; a pointwise model also spends capacity on telling partnerships
-    apart (some have many likely joiners, some none), which ranking never uses.
-    """
-    diffs = []
-    order = np.argsort(groups, kind="stable")
-    bounds = np.flatnonzero(np.diff(groups[order])) + 1
-    for block in np.split(order, bounds):
-        pos = block[y[block] == 1]
-        neg = block[y[block] == 0]
-        if not len(pos) or not len(neg):
-            continue
-        for p in pos:
-            chosen = rng.choice(neg, min(per_positive, len(neg)), replace=False)
-            diffs.append(z[p] - z[chosen])
-    return np.vstack(diffs) if diffs else np.zeros((0, z.shape[1]))
-
-
 @dataclass
 class TrainingReport:
     cases: int = 0
@@ -411,18 +476,24 @@ class TrainingReport:
 
 
 class LearnedRecommender:
-    """Rank candidates with a pairwise logistic model fitted on hide-and-rank examples.
+    """Rank candidates with a model fitted on hide-and-rank examples (LambdaRank trees by default).
 
     Parameters
     ----------
     pool : PoolSizes
         Candidate generation sizes.
-    negatives_per_case : int
-        Non-member pool candidates sampled per training case (all hidden members in the pool are kept).
+    estimator : {"lgbm", "logreg"}
+        ``lgbm``: LightGBM LambdaRank trees, explained by TreeSHAP; ``logreg``: a pairwise logistic
+        regression calibrated to log-odds (the first model; kept as the simpler, fully linear option).
+    negatives_per_case : int, optional
+        Non-member pool candidates sampled per training case (all hidden members in the pool are
+        kept); 400 for trees, 150 for the logistic model by default.
     C : float
         Inverse regularisation strength of the logistic regression.
+    trees : TreeParams
+        LightGBM settings.
     seed : int
-        Seeds the negative sampling.
+        Seeds the negative sampling and the trees' row and column subsampling.
 
     Examples
     --------
@@ -430,21 +501,35 @@ class LearnedRecommender:
     >>> ranker.bind(current).recommend(query_for_partnership(current, "P1"), top_k=5)  # doctest: +SKIP
     """
 
-    name = "learned-logreg-v1"
-    model_: LinearModel
+    model_: ScoringModel
     training_: TrainingReport
     meta_: dict[str, object]
     snapshot_: Snapshot
     stats_: SnapshotStats
 
     def __init__(
-        self, pool: PoolSizes | None = None, *, negatives_per_case: int = 150, C: float = 1.0, seed: int = 0
+        self,
+        pool: PoolSizes | None = None,
+        *,
+        estimator: Estimator | str = "lgbm",
+        negatives_per_case: int | None = None,
+        C: float = 1.0,
+        trees: TreeParams | None = None,
+        seed: int = 0,
     ) -> None:
         self.pool = pool or PoolSizes()
-        self.negatives_per_case = negatives_per_case
+        self.estimator: Estimator = check_estimator(str(estimator))
+        default_negatives = 400 if self.estimator == "lgbm" else 150
+        self.negatives_per_case = negatives_per_case or default_negatives
         self.C = C
+        self.trees = trees or TreeParams()
         self.seed = seed
         self.meta_ = {}
+
+    @property
+    def name(self) -> str:
+        """The model's name in candidate lists and reports (features changed in v2)."""
+        return f"learned-{self.estimator}-v{FORMAT_VERSION}"
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(
@@ -454,14 +539,11 @@ class LearnedRecommender:
         *,
         progress: Callable[[int, int], None] | None = None,
     ) -> LearnedRecommender:
-        """Learn the weights from ``(query, hidden member indices)`` pairs on a *history* snapshot.
+        """Learn from ``(query, hidden member indices)`` pairs on a *history* snapshot.
 
         The snapshot must not contain the examples' hidden memberships (build it with
         :func:`matching.evaluation.data.history_snapshot`); the ranker ends up bound to it.
         """
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.preprocessing import StandardScaler
-
         if not examples:
             raise InvalidInputError(
                 "the learned ranker needs at least one training example (a partnership with 4+ members)"
@@ -474,26 +556,10 @@ class LearnedRecommender:
         report.rows, report.positives = len(y), int(y.sum())
         if report.positives == 0 or report.positives == report.rows:
             raise InvalidInputError("the training examples need both joined and not-joined candidates")
-        scaler = StandardScaler().fit(x)
-        scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-        z = (x - scaler.mean_) / scale
-        # 1. Ranking weights from pairs (joiner vs non-joiner of the same partnership).
-        diffs = pairwise_differences(z, y, groups, rng)
-        if not len(diffs):
-            raise InvalidInputError(
-                "no training example has both a joiner and a non-joiner among its candidates"
-            )
-        pairs = np.vstack([diffs, -diffs])
-        wins = np.concatenate([np.ones(len(diffs)), np.zeros(len(diffs))])
-        w = LogisticRegression(C=self.C, fit_intercept=False, max_iter=2000).fit(pairs, wins).coef_[0]
-        # 2. Calibration: log-odds of joining = a · (w · z) + b, so a score still reads as log-odds
-        # and the contributions a · w_i · z_i plus the baseline b still add up to it.
-        calibration = LogisticRegression(max_iter=1000).fit((z @ w)[:, None], y)
-        a, b = float(calibration.coef_[0, 0]), float(calibration.intercept_[0])
-        if a <= 0:  # cannot happen with informative features; keep the ranking if it does
-            a, b = 1.0, 0.0
-        self.model_ = LinearModel(FEATURES, scaler.mean_.astype(np.float64), scale.astype(np.float64),
-                                  (a * w).astype(np.float64), b)  # fmt: skip
+        if self.estimator == "lgbm":
+            self.model_ = TreeModel.fit(FEATURES, x, y, groups, self.seed, self.trees)
+        else:
+            self.model_ = LinearModel.fit(FEATURES, x, y, groups, rng, self.C)
         self.training_ = report
         self._bind(snapshot, stats)
         return self
@@ -502,8 +568,9 @@ class LearnedRecommender:
         """A copy with the same weights, ranking on another snapshot (e.g. the store's current one)."""
         self._check_fitted()
         other = LearnedRecommender(
-            self.pool, negatives_per_case=self.negatives_per_case, C=self.C, seed=self.seed
-        )
+            self.pool, estimator=self.estimator, negatives_per_case=self.negatives_per_case, C=self.C,
+            trees=self.trees, seed=self.seed,
+        )  # fmt: skip
         other.model_ = self.model_
         other.training_ = getattr(self, "training_", TrainingReport())
         other.meta_ = dict(getattr(self, "meta_", {}))
@@ -558,14 +625,15 @@ class LearnedRecommender:
         return self._explain(i, x[0], ctx)
 
     def _explain(self, i: int, x: npt.NDArray[np.float64], ctx: QueryContext) -> Recommendation:
-        parts = self.model_.contributions(x)
-        contributions = [
-            Contribution(
-                "baseline", self.model_.intercept, "average log-odds of joining for a typical candidate"
-            )
-        ]
+        baseline, parts = self.model_.explain(x[None, :])
+        what = (
+            "average log-odds of joining for a typical candidate"
+            if self.estimator == "logreg"
+            else "the model's average score over the candidates it was trained on"
+        )
+        contributions = [Contribution("baseline", float(baseline[0]), what)]
         contributions += [
-            Contribution(name, float(parts[f]), self._evidence(name, i, float(x[f]), ctx))
+            Contribution(name, float(parts[0, f]), self._evidence(name, i, float(x[f]), ctx))
             for f, name in enumerate(FEATURES)
         ]
         return Recommendation(
@@ -602,6 +670,25 @@ class LearnedRecommender:
             return f"in an earlier partnership whose members were {value:.0%} current members"
         if feature == "graph_recent_shared":
             return f"recency-weighted partnerships shared with current members: {math.expm1(value):.1f}"
+        if feature in ("graph_group_repeat", "graph_group_overlap", "graph_group_repeat_recent"):
+            own = s.partnerships_of(i)
+            most = float(ctx.overlap[own].max()) if len(own) else 0.0
+            recent = " (recent ones weigh more)" if feature == "graph_group_repeat_recent" else ""
+            return (
+                f"was in an earlier partnership with {round(most)} of the {n_members} current members{recent}"
+            )
+        if feature == "graph_random_walk":
+            return f"reachable from the current members through shared partnerships (walk score {math.expm1(value):.1f})"
+        if feature == "graph_confidence_max":
+            return f"took part in up to {value:.0%} of a current member's partnerships"
+        if feature == "graph_confidence_sum":
+            return f"share of current members' partnerships it took part in, summed over members: {value:.2f}"
+        if feature == "graph_loyalty_max":
+            return f"up to {value:.0%} of its partnerships were with one current member"
+        if feature == "graph_loyalty":
+            return f"its partnerships shared with current members, per member and partnership: {value:.2f}"
+        if feature == "coordinator_rate":
+            return f"coordinated {value:.0%} of its partnerships"
         if feature == "graph_shared_partnerships":
             return f"{round(math.expm1(value))} earlier partnership(s) shared with current members"
         if feature == "popularity":
@@ -632,19 +719,16 @@ class LearnedRecommender:
 
     # -- persistence ----------------------------------------------------------------------------
     def to_dict(self, **meta: object) -> dict[str, object]:
-        """JSON-safe state: weights, standardisation, pool sizes, training summary, ``meta``."""
+        """JSON-safe state: the model, pool sizes, training summary, ``meta``."""
         self._check_fitted()
-        m = self.model_
         report = getattr(self, "training_", TrainingReport())
         return {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "name": self.name,
-            "features": list(m.features),
-            "mean": m.mean.tolist(),
-            "scale": m.scale.tolist(),
-            "coef": m.coef.tolist(),
-            "intercept": m.intercept,
+            "estimator": self.estimator,
+            "features": list(FEATURES),
+            **self.model_.to_dict(),
             "pool": self.pool.as_dict(),
             "training": {**report.__dict__, "pool_recall": report.pool_recall},
             "meta": {**getattr(self, "meta_", {}), **meta},
@@ -658,34 +742,19 @@ class LearnedRecommender:
         if data.get("format_version") != FORMAT_VERSION:
             raise InvalidInputError(
                 f"ranker format version {data.get('format_version')!r}, expected {FORMAT_VERSION}"
+                " (refit with `pactmatch fit`)"
             )
         if tuple(data.get("features", ())) != FEATURES:
             raise InvalidInputError(
                 f"the stored ranker uses features {data.get('features')}, this version {list(FEATURES)}"
             )
-        arrays = {}
-        for key in ("mean", "scale", "coef"):
-            try:
-                values = np.asarray(data.get(key), dtype=np.float64)
-            except (TypeError, ValueError):
-                values = np.zeros(0)
-            if values.shape != (len(FEATURES),) or not np.all(np.isfinite(values)):
-                raise InvalidInputError(f"ranker field {key!r} must be {len(FEATURES)} finite numbers")
-            arrays[key] = values
-        if np.any(arrays["scale"] <= 0):
-            raise InvalidInputError("ranker field 'scale' must be positive")
-        try:
-            intercept = float(data.get("intercept", math.nan))
-        except (TypeError, ValueError):
-            intercept = math.nan
-        if not math.isfinite(intercept):
-            raise InvalidInputError("ranker field 'intercept' must be a finite number")
+        model = model_from_dict(data.get("estimator"), FEATURES, data)
         try:
             pool = PoolSizes(**{k: int(v) for k, v in dict(data.get("pool") or {}).items()})
         except TypeError as exc:
             raise InvalidInputError(f"ranker field 'pool': {exc}") from exc
-        out = cls(pool)
-        out.model_ = LinearModel(FEATURES, arrays["mean"], arrays["scale"], arrays["coef"], intercept)
+        out = cls(pool, estimator=model.kind)
+        out.model_ = model
         training = dict(data.get("training") or {})
         out.training_ = TrainingReport(**{k: int(training.get(k, 0)) for k in TrainingReport().__dict__})
         out.meta_ = dict(data.get("meta") or {})
@@ -693,9 +762,12 @@ class LearnedRecommender:
 
     @property
     def weights(self) -> dict[str, float]:
-        """Weight per feature on the standardised scale (for reports)."""
+        """How much the model leans on each feature (for reports).
+
+        The logistic model's weight on the standardised scale; the trees' share of the total split gain.
+        """
         self._check_fitted()
-        return dict(zip(FEATURES, self.model_.coef.tolist(), strict=True))
+        return self.model_.importance()
 
 
 def _country_label(s: Snapshot, i: int) -> str:
@@ -706,7 +778,6 @@ def _country_label(s: Snapshot, i: int) -> str:
 __all__ = [
     "FEATURES",
     "LearnedRecommender",
-    "LinearModel",
     "PoolSizes",
     "SnapshotStats",
     "candidate_pool",

@@ -27,6 +27,7 @@ from matching.evaluation.data import Progress
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import MIN_MEMBERS
 from matching.learned import LearnedRecommender
+from matching.ranking_models import Estimator
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
 from matching.types import CandidateFilters
@@ -133,6 +134,7 @@ def fit_store_ranker(
     *,
     seed: int = 0,
     max_examples: int = 3000,
+    estimator: Estimator = "lgbm",
     progress: Progress | None = None,
 ) -> FitSummary:
     """Fit the learned ranker on the store's partnerships and save it as ``ranker.json``.
@@ -163,7 +165,8 @@ def fit_store_ranker(
 
     ranker = fit_learned_ranker(
         orgs, partnerships, memberships, fit_cut=fit_cut, end=None, embed=embed, model=encoder.name,
-        seed=seed, max_cases=max_examples, progress=progress,
+        seed=seed, max_cases=max_examples, ranker=LearnedRecommender(estimator=estimator, seed=seed),
+        progress=progress,
     )  # fmt: skip
     payload = ranker.to_dict(fitted_on="store")
     store.put_artifact(RANKER_ARTIFACT, json.dumps(payload, indent=1).encode("utf-8"))
@@ -184,7 +187,7 @@ def diversified_candidates(
 
     The ranker is asked for :data:`~matching.diversity.OVERFETCH` times as many candidates, and MMR
     and the quotas pick ``top_k`` of them; scores and explanations are the ranker's, and the list's
-    ``model`` names the re-ranking (``learned-logreg-v1 + mmr=0.3``).
+    ``model`` names the re-ranking (``learned-lgbm-v2 + mmr=0.3``).
     """
     from pactmatch.service import CandidateList
 

@@ -23,7 +23,8 @@ from matching.types import PartnershipQuery
 class IndexRanker(Protocol):
     """What the harness runs: a name and ``rank(query, mask, k) -> org indices, best first``."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def rank(self, query: PartnershipQuery, mask: npt.NDArray[np.bool_], k: int) -> npt.NDArray[np.int64]: ...
 

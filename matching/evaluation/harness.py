@@ -30,7 +30,7 @@ from matching.evaluation.metrics import (
     shares,
     total_variation,
 )
-from matching.evaluation.split import TemporalSplit, temporal_split
+from matching.evaluation.split import TemporalSplit, TestCase, hide_members, temporal_split
 from matching.learned import LearnedRecommender
 from matching.snapshot import NO_REGION, Snapshot
 from matching.types import PartnershipQuery
@@ -256,13 +256,16 @@ def fit_learned_ranker(
     incomplete: frozenset[str] = frozenset(),
     seed: int = 0,
     max_cases: int | None = 3000,
+    hidings: int = 3,
     ranker: LearnedRecommender | None = None,
     progress: Progress | None = None,
 ) -> LearnedRecommender:
     """Fit the learned ranker on hide-and-rank examples from partnerships in ``[fit_cut, end)``.
 
     The history it learns from is everything before ``fit_cut``, texts included, so the examples
-    look exactly like test cases do later.
+    look exactly like test cases do later. Each partnership is hidden ``hidings`` ways (seeds
+    ``seed``, ``seed + 1``, ...): more joiner/non-joiner contrasts from the same history, which
+    helped on the validation year (docs/evaluation.md).
     """
     split = temporal_split(
         partnerships, memberships, fit_cut, end=end, seed=seed, incomplete=incomplete, max_cases=max_cases
@@ -270,7 +273,10 @@ def fit_learned_ranker(
     if not split.cases:
         raise ValueError(f"no partnership with 4+ members starts in [{fit_cut}, {end}) to learn from")
     snapshot = history_snapshot(orgs, partnerships, memberships, split, embed, model=model, progress=progress)
-    examples = [(case_query(snapshot, c), case_indices(snapshot, c.hidden)) for c in split.cases]
+    cases = [*split.cases]
+    for extra in range(1, hidings):
+        cases += [rehide(c, seed + extra) for c in split.cases]
+    examples = [(case_query(snapshot, c), case_indices(snapshot, c.hidden)) for c in cases]
     ranker = ranker or LearnedRecommender(seed=seed)
     on_fit: Callable[[int, int], None] | None = (
         (lambda d, t: progress("fit examples", d, t)) if progress else None
@@ -281,5 +287,13 @@ def fit_learned_ranker(
         "fit_cut": fit_cut.isoformat(),
         "examples_until": end.isoformat() if end else None,
         "history_partnerships": len(split.history),
+        "example_partnerships": len(split.cases),
+        "hidings": hidings,
     }
     return ranker
+
+
+def rehide(case: TestCase, seed: int) -> TestCase:
+    """The same partnership with its members hidden another (seeded) way."""
+    visible, hidden = hide_members(case.partnership_id, case.visible + case.hidden, seed)
+    return TestCase(case.partnership_id, case.start, visible, hidden)

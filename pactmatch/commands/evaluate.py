@@ -33,6 +33,8 @@ from matching.evaluation.harness import (
     fit_learned_ranker,
 )
 from matching.evaluation.split import temporal_split
+from matching.learned import LearnedRecommender
+from matching.ranking_models import ESTIMATORS, check_estimator
 from matching.recommender import HeuristicRecommender
 from pactmatch.errors import FieldIssue, InvalidInputError
 from pactmatch.importers import read_cordis
@@ -54,6 +56,7 @@ class EvaluationConfig:
     max_fit_projects: int = 3000
     diversity: float = 0.3
     newcomer_share: float = 0.0
+    estimators: tuple[str, ...] = ("lgbm",)
 
 
 def incomplete_projects(projects: Path) -> frozenset[str]:
@@ -95,6 +98,16 @@ def run_evaluation(
     config: EvaluationConfig, encoder: Encoder, cache: EmbeddingCache | None, progress: Progress | None = None
 ) -> EvaluationResult:
     """The whole protocol: read, split, fit the learned ranker on earlier years, rank, measure."""
+    if not config.estimators:
+        raise InvalidInputError(
+            "--estimator: name at least one", [FieldIssue("estimator", f"one of {list(ESTIMATORS)}")]
+        )
+    for kind in config.estimators:
+        if kind not in ESTIMATORS:
+            raise InvalidInputError(
+                f"--estimator: {kind!r} is not one of {list(ESTIMATORS)}",
+                [FieldIssue("estimator", f"one of {list(ESTIMATORS)}")],
+            )
     if config.fit_years < 1:
         raise InvalidInputError(
             "--fit-years: must be at least 1", [FieldIssue("fit_years", "must be at least 1")]
@@ -117,20 +130,25 @@ def run_evaluation(
     embed, counters = cached_embedder(encoder, cache, progress)
     fit_cut = date(config.cut.year - config.fit_years, config.cut.month, config.cut.day)
     t_fit = time.perf_counter()
-    learned = fit_learned_ranker(
-        batch.organisations, batch.partnerships, batch.memberships, fit_cut=fit_cut, end=config.cut,
-        embed=embed, model=encoder.name, incomplete=incomplete, seed=config.seed,
-        max_cases=config.max_fit_projects, progress=progress,
-    )  # fmt: skip
+    fitted = [
+        fit_learned_ranker(
+            batch.organisations, batch.partnerships, batch.memberships, fit_cut=fit_cut, end=config.cut,
+            embed=embed, model=encoder.name, incomplete=incomplete, seed=config.seed,
+            max_cases=config.max_fit_projects, ranker=LearnedRecommender(estimator=kind, seed=config.seed),
+            progress=progress,
+        )
+        for kind in dict.fromkeys(config.estimators)
+    ]  # fmt: skip
     fit_seconds = time.perf_counter() - t_fit
     snapshot = history_snapshot(
         batch.organisations, batch.partnerships, batch.memberships, split, embed,
         model=encoder.name, progress=progress,
     )  # fmt: skip
-    product = learned.bind(snapshot)
+    bound = [learned.bind(snapshot) for learned in fitted]
+    product, learned = bound[0], fitted[0]
     rankers: list[tuple[IndexRanker, str]] = [(b, "baseline") for b in baselines(snapshot, config.seed)]
     rankers.append((HeuristicIndexRanker(HeuristicRecommender().fit(snapshot)), "product"))
-    rankers.append((product, "product"))
+    rankers += [(ranker, "product") for ranker in bound]
     if config.diversity > 0:
         rankers.append((DiversifiedRanker(product, DiversityOptions(diversity=config.diversity)), "product"))
     if config.newcomer_share > 0:
@@ -140,7 +158,7 @@ def run_evaluation(
         "projects_file": str(config.projects), "participants_file": str(config.participants),
         "encoder": encoder.name, "seed": config.seed, "fit_cut": fit_cut.isoformat(),
         "fit_examples": learned.training_.cases, "fit_pool_recall": learned.training_.pool_recall,
-        "fit_seconds": fit_seconds, "learned_weights": learned.weights,
+        "fit_seconds": fit_seconds, "learned_weights": {r.name: r.weights for r in fitted},
         "texts_embedded": int(counters["texts"]), "texts_encoded": int(counters["encoded"]),
         "embed_seconds": counters["seconds"], "read_errors": len(batch.errors),
     }  # fmt: skip
@@ -235,6 +253,13 @@ def register(app: typer.Typer) -> None:
                 help="also report a quota of organisations with no partnership yet in each top 10",
             ),
         ] = 0.0,
+        estimator: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--estimator",
+                help=f"learned model(s) to fit and compare: {' | '.join(ESTIMATORS)} (repeatable; default lgbm)",
+            ),
+        ] = None,
         seed: Annotated[int, typer.Option("--seed")] = 0,
         encoder: EncoderOption = None,
         json_out: Annotated[
@@ -246,7 +271,7 @@ def register(app: typer.Typer) -> None:
         with handled():
             config = EvaluationConfig(
                 projects, participants, _date("cut", cut), _date("end", end) if end else None, fit_years, seed,
-                max_test_projects, max_fit_projects, diversity, newcomer_share,
+                max_test_projects, max_fit_projects, diversity, newcomer_share, tuple(estimator or ("lgbm",)),
             )  # fmt: skip
             settings = settings_for(None, encoder)
             enc = make_encoder(settings.encoder)
@@ -277,20 +302,29 @@ def register(app: typer.Typer) -> None:
         encoder: EncoderOption = None,
         seed: Annotated[int, typer.Option("--seed")] = 0,
         max_examples: Annotated[int, typer.Option("--max-examples", min=20)] = 3000,
+        estimator: Annotated[
+            str, typer.Option("--estimator", help=f"the model: {' | '.join(ESTIMATORS)}")
+        ] = "lgbm",
     ) -> None:
         """Fit the learned ranker on the store's partnerships and save it with the store."""
         from pactmatch.rankers import fit_store_ranker
 
         with handled():
+            kind = check_estimator(estimator)
             service = open_service(store, encoder)
             with progress_callback() as progress:
                 summary = fit_store_ranker(
                     service.store, service.encoder, service.cache, seed=seed, max_examples=max_examples,
-                    progress=progress,
+                    estimator=kind, progress=progress,
                 )  # fmt: skip
-        table = Table(title="Learned ranker weights (standardised features)")
+        title = (
+            "Learned ranker weights (standardised features)"
+            if kind == "logreg"
+            else "Learned ranker: share of the trees' split gain per feature"
+        )
+        table = Table(title=title)
         table.add_column("feature")
-        table.add_column("weight", justify="right")
+        table.add_column("weight" if kind == "logreg" else "gain share", justify="right")
         for name, w in sorted(summary.weights.items(), key=lambda kv: -abs(kv[1])):
             table.add_row(name, f"{w:+.3f}")
         console.print(table)

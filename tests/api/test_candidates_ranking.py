@@ -40,7 +40,7 @@ def test_learned_candidates_with_additive_explanations(client: TestClient) -> No
     r = client.get("/partnerships/P000290/candidates", params={"top_k": 7})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["model"] == "learned-logreg-v1"
+    assert body["model"] == "learned-lgbm-v2"
     assert len(body["items"]) == 7
     for item in body["items"]:
         contributions = item["contributions"]
@@ -53,7 +53,7 @@ def test_diversity_reorders_and_names_itself(client: TestClient) -> None:
     mixed = client.get(
         "/partnerships/P000290/candidates", params={"top_k": 5, "diversity": 0.9, "max_per_country": 1}
     ).json()
-    assert mixed["model"] == "learned-logreg-v1 + mmr=0.9,country<=1"
+    assert mixed["model"] == "learned-lgbm-v2 + mmr=0.9,country<=1"
     assert len(mixed["items"]) == 5
 
     def country(org_id: str) -> str:

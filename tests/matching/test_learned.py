@@ -15,6 +15,7 @@ from matching.evaluation.harness import case_indices, evaluate_rankers, fit_lear
 from matching.evaluation.split import temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
 from matching.learned import FEATURES, LearnedRecommender, candidate_pool, pair_features, query_context
+from matching.ranking_models import ESTIMATORS, LinearModel, TreeModel
 from matching.recommender import query_for_partnership
 from matching.types import CandidateFilters
 from pactmatch.errors import InvalidInputError, NotFoundError
@@ -27,11 +28,11 @@ def embed(texts: object) -> np.ndarray:
     return ENCODER.encode(list(texts))  # type: ignore[call-overload]
 
 
-@pytest.fixture(scope="module")
-def fitted() -> LearnedRecommender:
+@pytest.fixture(scope="module", params=ESTIMATORS)
+def fitted(request: pytest.FixtureRequest) -> LearnedRecommender:
     return fit_learned_ranker(
         DATA.organisations, DATA.partnerships, DATA.memberships, fit_cut=date(2017, 1, 1), end=date(2018, 1, 1),
-        embed=embed, model=ENCODER.name,
+        embed=embed, model=ENCODER.name, ranker=LearnedRecommender(estimator=request.param),
     )  # fmt: skip
 
 
@@ -46,7 +47,7 @@ def test_setup(fitted: LearnedRecommender):  # type: ignore[no-untyped-def]
     return split, snap, fitted.bind(snap)
 
 
-def test_contributions_sum_to_the_models_log_odds(test_setup) -> None:  # type: ignore[no-untyped-def]
+def test_contributions_sum_to_the_models_score(test_setup) -> None:  # type: ignore[no-untyped-def]
     split, snap, ranker = test_setup
     case = split.cases[0]
     query = case_query(snap, case)
@@ -55,13 +56,17 @@ def test_contributions_sum_to_the_models_log_odds(test_setup) -> None:  # type: 
     m = ranker.model_
     ctx = query_context(ranker.stats_, query)
     for r in recs:
-        assert r.model == "learned-logreg-v1"
+        assert r.model == f"learned-{ranker.estimator}-v2"
         assert [c.signal for c in r.contributions] == ["baseline", *FEATURES]
         assert sum(c.value for c in r.contributions) == pytest.approx(r.score)
-        # The score is the logistic model's decision value, recomputed here from its numbers.
         x = pair_features(ranker.stats_, ctx, np.array([snap.org_index[r.org_id]]))[0]
-        # (float32 text similarities differ in the last bits between a pool and a single row)
-        assert r.score == pytest.approx(m.intercept + float(((x - m.mean) / m.scale) @ m.coef), abs=1e-5)
+        # The score is the model's own output, recomputed here from the model itself
+        # (float32 text similarities differ in the last bits between a pool and a single row).
+        if isinstance(m, LinearModel):
+            assert r.score == pytest.approx(m.intercept + float(((x - m.mean) / m.scale) @ m.coef), abs=1e-5)
+        else:
+            assert isinstance(m, TreeModel)
+            assert r.score == pytest.approx(float(m.booster.predict(x[None, :], raw_score=True)[0]), abs=1e-4)
         assert all(c.evidence for c in r.contributions)
     assert [r.score for r in recs] == sorted((r.score for r in recs), reverse=True)
     assert not {r.org_id for r in recs} & set(case.visible)
@@ -90,23 +95,44 @@ def test_json_round_trip_gives_identical_rankings(test_setup, fitted: LearnedRec
         assert [r.score for r in a] == pytest.approx([r.score for r in b])
 
 
-@pytest.mark.parametrize(
-    ("patch", "message"),
-    [
-        ({"format": "pickle"}, "not a pactmatch-learned-ranker"),
-        ({"format_version": 99}, "format version"),
-        ({"features": ["x"]}, "features"),
+BAD_COMMON = [
+    ({"format": "pickle"}, "not a pactmatch-learned-ranker"),
+    ({"format_version": 1}, "format version"),
+    ({"features": ["x"]}, "features"),
+    ({"estimator": "svm"}, "'estimator'"),
+    ({"pool": {"bogus": 1}}, "'pool'"),
+]
+BAD_BY_ESTIMATOR = {
+    "logreg": [
         ({"coef": [1.0]}, "'coef'"),
         ({"mean": [float("nan")] * len(FEATURES)}, "'mean'"),
         ({"scale": [0.0] * len(FEATURES)}, "'scale'"),
         ({"intercept": "x"}, "intercept"),
-        ({"pool": {"bogus": 1}}, "'pool'"),
     ],
-)
+    "lgbm": [
+        ({"booster": 3}, "'booster'"),
+        ({"booster": "tree\nversion=v4\nnum_class=banana\n"}, "'booster'"),
+    ],
+}
+
+
+@pytest.mark.parametrize(("patch", "message"), BAD_COMMON)
 def test_bad_stored_models_are_refused_clearly(fitted: LearnedRecommender, patch: dict, message: str) -> None:  # type: ignore[type-arg]
     data = {**fitted.to_dict(), **patch}
     with pytest.raises((InvalidInputError, ValueError), match=message):
         LearnedRecommender.from_dict(data)
+    for extra, text in BAD_BY_ESTIMATOR[fitted.estimator]:
+        with pytest.raises(InvalidInputError, match=text):
+            LearnedRecommender.from_dict({**fitted.to_dict(), **extra})
+
+
+def test_a_booster_with_other_features_is_refused(fitted: LearnedRecommender) -> None:
+    if fitted.estimator != "lgbm":
+        pytest.skip("trees only")
+    data = fitted.to_dict()
+    text = str(data["booster"]).replace("feature_names=text_partnership", "feature_names=renamed", 1)
+    with pytest.raises(InvalidInputError, match="uses features"):
+        LearnedRecommender.from_dict({**data, "booster": text})
 
 
 def test_unfitted_ranker_says_so() -> None:

@@ -85,7 +85,7 @@ def test_evaluate_on_a_cordis_format_fixture(env: dict[str, str], tmp_path: Path
     code, out = run(env, *args)
     assert code == 0, out
     for name in ("random", "popularity", "same-country popularity", "text similarity", "Adamic-Adar",
-                 "common neighbours", "heuristic-v1", "learned-logreg-v1", "mmr=0.3"):  # fmt: skip
+                 "common neighbours", "heuristic-v1", "learned-lgbm-v2", "mmr=0.3"):  # fmt: skip
         assert name in out
     assert "Recall@10 =" in out and "the best baseline" in out  # targets are printed, not asserted
     figures = json.loads(out_json.read_text(encoding="utf-8"))
@@ -96,7 +96,7 @@ def test_evaluate_on_a_cordis_format_fixture(env: dict[str, str], tmp_path: Path
         for metric in ("recall_at_10", "recall_at_50", "ndcg_at_10", "mrr"):
             assert 0.0 <= r["all"][metric] <= 1.0
         assert r["all"]["recall_at_10"] <= r["all"]["recall_at_50"]
-    assert rows["learned-logreg-v1"]["all"]["recall_at_10"] > rows["random"]["all"]["recall_at_10"]
+    assert rows["learned-lgbm-v2"]["all"]["recall_at_10"] > rows["random"]["all"]["recall_at_10"]
     # A second run embeds nothing new: the cache holds every text.
     code, out = run(env, *args[:-2], "--format", "json")
     assert code == 0, out
@@ -143,7 +143,7 @@ def test_fit_then_candidates_use_the_learned_ranker(env: dict[str, str], tmp_pat
     code, out = run(env, "candidates", "P000250", "--top-k", "3", "--format", "json")
     assert code == 0, out
     result = json.loads(out)
-    assert result["model"] == "learned-logreg-v1"
+    assert result["model"] == "learned-lgbm-v2"
     assert len(result["items"]) == 3
     assert result["items"][0]["contributions"][0]["signal"] == "baseline"
 
@@ -161,4 +161,4 @@ def test_evaluate_on_a_real_slice(env: dict[str, str], tmp_path: Path) -> None:
     assert figures["setup"]["test_projects"] == 40
     assert figures["setup"]["catalogue"] > 30_000
     rows = {r["name"]: r for r in figures["rankers"]}
-    assert rows["learned-logreg-v1"]["all"]["recall_at_50"] > rows["random"]["all"]["recall_at_50"]
+    assert rows["learned-lgbm-v2"]["all"]["recall_at_50"] > rows["random"]["all"]["recall_at_50"]

@@ -45,10 +45,10 @@ def test_fit_save_reload_round_trip(filled: PactmatchService, tmp_path) -> None:
     service = PactmatchService(reopened, encoder="hashing", cache=EmbeddingCache(tmp_path / "c2.sqlite"))
     ranker = service.ranker()
     assert isinstance(ranker, LearnedRecommender)
-    assert ranker.model_.coef.tolist() == pytest.approx(summary.weights_list)
+    assert list(ranker.weights.values()) == pytest.approx(summary.weights_list)
     pid = next(p.partnership_id for p in reopened.iter_partnerships())
     result = service.candidates(pid, top_k=5)
-    assert result.model == LearnedRecommender.name
+    assert result.model == ranker.name == "learned-lgbm-v2"
     assert len(result.items) == 5
     for item in result.items:
         assert sum(c.value for c in item.recommendation.contributions) == pytest.approx(item.score)
