@@ -96,7 +96,7 @@ def main() -> None:
     # Both rankers on single-threaded BLAS: per-query products are small, and OpenBLAS threads left
     # spinning after one ranker's call would slow the next (a server answering concurrent requests
     # wants one thread per request anyway).
-    results: dict[str, list[float]] = {"heuristic-v1": [], "learned-lgbm-v2": []}
+    results: dict[str, list[float]] = {heuristic.name: [], learned.name: []}
     with single_threaded_blas():
         for q in queries[:10]:  # warm caches and code paths
             heuristic.recommend(q, top_k=10)
@@ -105,10 +105,10 @@ def main() -> None:
         for q in queries:  # interleaved, so both see the same machine load
             t = time.perf_counter()
             heuristic.recommend(q, top_k=10)
-            results["heuristic-v1"].append(time.perf_counter() - t)
+            results[heuristic.name].append(time.perf_counter() - t)
             t = time.perf_counter()
             learned.recommend(q, top_k=10)
-            results["learned-lgbm-v2"].append(time.perf_counter() - t)
+            results[learned.name].append(time.perf_counter() - t)
         load_after = os.getloadavg()[0]
     pool_sizes = []
     for q in queries:
@@ -123,7 +123,7 @@ def main() -> None:
     for name, times in results.items():
         ms = np.array(times) * 1000
         print(f"{name:<22}{np.percentile(ms, 50):>10.1f}{np.percentile(ms, 95):>10.1f}{ms.max():>10.1f}")
-    p95 = float(np.percentile(np.array(results["learned-lgbm-v2"]) * 1000, 95))
+    p95 = float(np.percentile(np.array(results[learned.name]) * 1000, 95))
     print(
         f"learned candidate pool: median {int(np.median(pool_sizes))} of {snapshot.n_orgs} organisations scored"
     )
