@@ -11,10 +11,17 @@ import pytest
 from embeddings import make_encoder
 from matching.evaluation.baselines import RandomRanker
 from matching.evaluation.data import case_query
-from matching.evaluation.harness import case_indices, evaluate_rankers, fit_learned_ranker
+from matching.evaluation.harness import case_indices, evaluate_rankers, fit_learned_ranker, rehide
 from matching.evaluation.split import temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
-from matching.learned import FEATURES, LearnedRecommender, candidate_pool, pair_features, query_context
+from matching.learned import (
+    FEATURES,
+    LearnedRecommender,
+    _newcomer_pool,
+    candidate_pool,
+    pair_features,
+    query_context,
+)
 from matching.ranking_models import ESTIMATORS, LinearModel, TreeModel
 from matching.recommender import query_for_partnership
 from matching.types import CandidateFilters
@@ -170,3 +177,34 @@ def test_the_service_query_works_on_a_stored_partnership(test_setup) -> None:  #
     members = {snap.org_ids[i] for i in snap.members_of(snap.partnership_index[history_id])}
     assert recs and not {r.org_id for r in recs} & members
     assert case_indices(snap, [recs[0].org_id])[0] == snap.org_index[recs[0].org_id]
+
+
+def test_newcomer_source_adds_unaffiliated_organisations_of_member_countries(test_setup) -> None:  # type: ignore[no-untyped-def]
+    split, snap, ranker = test_setup
+    stats = ranker.stats_
+    case = next(c for c in split.cases if c.cold_hidden)
+    query = case_query(snap, case)
+    mask = np.ones(snap.n_orgs, dtype=bool)
+    mask[query.member_indices] = False
+    ctx = query_context(stats, query)
+    fresh = _newcomer_pool(stats, ctx, mask, 5)
+    member_countries = set(stats.country[query.member_indices].tolist())
+    assert 0 < len(fresh) <= 5
+    assert (snap.org_popularity[fresh] == 0).all() and mask[fresh].all()
+    assert set(stats.country[fresh].tolist()) <= member_countries
+    # Without a quota of newcomers the source is off; masked organisations never come back.
+    assert len(_newcomer_pool(stats, ctx, mask, 0)) == 0
+    mask[fresh] = False
+    assert not set(_newcomer_pool(stats, ctx, mask, 5).tolist()) & set(fresh.tolist())
+    assert set(fresh.tolist()) <= set(
+        candidate_pool(stats, ctx, np.ones(snap.n_orgs, dtype=bool)).tolist()
+    ) | set(query.member_indices.tolist())
+
+
+def test_rehide_keeps_the_consortium_and_changes_the_split() -> None:
+    case = temporal_split(DATA.partnerships, DATA.memberships, date(2018, 1, 1)).cases[0]
+    others = [rehide(case, s) for s in (1, 2, 3)]
+    for other in others:
+        assert sorted(other.visible + other.hidden) == sorted(case.visible + case.hidden)
+        assert len(other.hidden) == len(case.hidden)
+    assert any(o.hidden != case.hidden for o in others)
