@@ -476,14 +476,14 @@ class TrainingReport:
 
 
 class LearnedRecommender:
-    """Rank candidates with a model fitted on hide-and-rank examples (LambdaRank trees by default).
+    """Rank candidates with a model fitted on hide-and-rank examples (ranking trees by default).
 
     Parameters
     ----------
     pool : PoolSizes
         Candidate generation sizes.
     estimator : {"lgbm", "logreg"}
-        ``lgbm``: LightGBM LambdaRank trees, explained by TreeSHAP; ``logreg``: a pairwise logistic
+        ``lgbm``: LightGBM trees with a ranking objective, explained by TreeSHAP; ``logreg``: a pairwise logistic
         regression calibrated to log-odds (the first model; kept as the simpler, fully linear option).
     negatives_per_case : int, optional
         Non-member pool candidates sampled per training case (all hidden members in the pool are
