@@ -612,7 +612,11 @@ class LearnedRecommender:
         mask = candidate_mask(self.snapshot_, query, filters or CandidateFilters())
         pool, x, scores, ctx = self.score_pool(query, mask)
         local = top_indices(scores, np.ones(len(pool), dtype=bool), top_k)
-        return [self._explain(int(pool[i]), x[i], ctx) for i in local]
+        # One attribution call for the whole list: TreeSHAP per call has a fixed cost per tree.
+        baselines, parts = self.model_.explain(x[local])
+        return [
+            self._explain(int(pool[i]), x[i], ctx, float(baselines[n]), parts[n]) for n, i in enumerate(local)
+        ]
 
     def explain(self, query: PartnershipQuery, org_id: str) -> Recommendation:
         """One organisation's score and its per-feature contributions, pooled or not."""
@@ -622,18 +626,26 @@ class LearnedRecommender:
             raise NotFoundError("organisation", org_id)
         ctx = query_context(self.stats_, query)
         x = pair_features(self.stats_, ctx, np.array([i], dtype=np.int64))
-        return self._explain(i, x[0], ctx)
+        baselines, parts = self.model_.explain(x)
+        return self._explain(i, x[0], ctx, float(baselines[0]), parts[0])
 
-    def _explain(self, i: int, x: npt.NDArray[np.float64], ctx: QueryContext) -> Recommendation:
-        baseline, parts = self.model_.explain(x[None, :])
+    def _explain(
+        self,
+        i: int,
+        x: npt.NDArray[np.float64],
+        ctx: QueryContext,
+        baseline: float,
+        parts: npt.NDArray[np.float64],
+    ) -> Recommendation:
+        """The recommendation of pool member ``i`` from its features and their attribution."""
         what = (
             "average log-odds of joining for a typical candidate"
             if self.estimator == "logreg"
             else "the model's average score over the candidates it was trained on"
         )
-        contributions = [Contribution("baseline", float(baseline[0]), what)]
+        contributions = [Contribution("baseline", baseline, what)]
         contributions += [
-            Contribution(name, float(parts[0, f]), self._evidence(name, i, float(x[f]), ctx))
+            Contribution(name, float(parts[f]), self._evidence(name, i, float(x[f]), ctx))
             for f, name in enumerate(FEATURES)
         ]
         return Recommendation(
