@@ -326,10 +326,11 @@ def register(app: typer.Typer) -> None:
         table.add_column("feature")
         table.add_column("weight" if kind == "logreg" else "gain share", justify="right")
         for name, w in sorted(summary.weights.items(), key=lambda kv: -abs(kv[1])):
-            table.add_row(name, f"{w:+.3f}")
+            table.add_row(name, f"{w:+.3f}" if kind == "logreg" else f"{w:.1%}")
         console.print(table)
         console.print(
-            f"fitted on {summary.examples} partnerships starting from {summary.fit_cut} ({summary.rows} rows, "
+            f"fitted on {summary.examples} hide-and-rank examples from partnerships starting from "
+            f"{summary.fit_cut} ({summary.rows} rows, "
             f"{summary.positives} joiners; pool recall {summary.pool_recall:.0%}), encoder {summary.encoder_model}; "
             "saved as ranker.json — `candidates` now uses it",
             highlight=False,
