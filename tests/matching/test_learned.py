@@ -133,9 +133,9 @@ def test_bad_stored_models_are_refused_clearly(fitted: LearnedRecommender, patch
             LearnedRecommender.from_dict({**fitted.to_dict(), **extra})
 
 
+@pytest.mark.parametrize("fitted", ["lgbm"], indirect=True)
 def test_a_booster_with_other_features_is_refused(fitted: LearnedRecommender) -> None:
-    if fitted.estimator != "lgbm":
-        pytest.skip("trees only")
+    assert fitted.estimator == "lgbm"
     data = fitted.to_dict()
     text = str(data["booster"]).replace("feature_names=text_partnership", "feature_names=renamed", 1)
     with pytest.raises(InvalidInputError, match="uses features"):
