@@ -136,10 +136,12 @@ class SnapshotStats:
         self.log_recent = np.log1p(np.asarray(snapshot.membership @ recent).ravel().astype(np.float64))
         self.recency_weight = np.exp(-age / RECENCY_SCALE_DAYS)
         self.group_recency_weight = np.exp(-age / GROUP_RECENCY_SCALE_DAYS)
-        self.partnership_size = np.asarray(snapshot.membership.sum(axis=0)).ravel().astype(np.float64)
-        self.popularity = pop
+        # Both only ever divide: floored at 1 so empty partnerships and organisations divide safely.
+        size = np.asarray(snapshot.membership.sum(axis=0)).ravel().astype(np.float64)
+        self.partnership_size = np.maximum(size, 1.0)
+        self.inv_popularity = 1.0 / np.maximum(pop, 1.0)
         coordinated = np.asarray(snapshot.coordinators.sum(axis=1)).ravel().astype(np.float64)
-        self.coordinator_rate = coordinated / np.maximum(pop, 1.0)
+        self.coordinator_rate = coordinated * self.inv_popularity
         type_counts = np.bincount(snapshot.org_types, weights=pop, minlength=len(TYPE_ORDER))
         total = float(type_counts.sum())
         self.type_share_all = type_counts / total if total else np.full(len(TYPE_ORDER), 1 / len(TYPE_ORDER))
@@ -188,6 +190,7 @@ class QueryContext:
     overlap: npt.NDArray[np.float64]  # per partnership: how many current members it had
     country_share: npt.NDArray[np.float64]  # per country id in ``country_ids``
     country_ids: npt.NDArray[np.int32]
+    type_share: npt.NDArray[np.float64]  # per stakeholder type: share of current members
     region: RegionSignal | None = None
     text_scores: npt.NDArray[np.float32] | None = None  # over all organisations, once computed
 
@@ -209,6 +212,7 @@ def query_context(stats: SnapshotStats, query: PartnershipQuery) -> QueryContext
     ids, counts = np.unique(countries, return_counts=True)
     share = counts / len(members) if len(members) else counts.astype(np.float64)
     overlap = np.asarray(s.membership[members].sum(axis=0)).ravel().astype(np.float64)
+    type_counts = np.bincount(s.org_types[members], minlength=len(TYPE_ORDER))
     return QueryContext(
         query=query,
         members=with_vec,
@@ -218,7 +222,16 @@ def query_context(stats: SnapshotStats, query: PartnershipQuery) -> QueryContext
         overlap=overlap,
         country_share=share.astype(np.float64),
         country_ids=ids.astype(np.int32),
+        type_share=type_counts / max(1, len(members)),
     )
+
+
+def member_country_share(ctx: QueryContext, countries: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+    """For each country id, the share of the query's current members located there (0 elsewhere)."""
+    if not len(ctx.country_ids):
+        return np.zeros(len(countries))
+    pos = np.clip(np.searchsorted(ctx.country_ids, countries), 0, len(ctx.country_ids) - 1)
+    return np.where(ctx.country_ids[pos] == countries, ctx.country_share[pos], 0.0)
 
 
 def candidate_pool(
@@ -273,12 +286,8 @@ def _newcomer_pool(
     fresh = stats.newcomers[mask[stats.newcomers]]
     if not size or not len(fresh) or not len(ctx.country_ids):
         return np.zeros(0, dtype=np.int64)
-    members = ctx.query.member_indices
-    countries = stats.country[fresh]
-    pos = np.clip(np.searchsorted(ctx.country_ids, countries), 0, len(ctx.country_ids) - 1)
-    share = np.where(ctx.country_ids[pos] == countries, ctx.country_share[pos], 0.0)
-    types = np.bincount(stats.snapshot.org_types[members], minlength=len(TYPE_ORDER)) / max(1, len(members))
-    score = share + 0.3 * types[stats.snapshot.org_types[fresh]]
+    share = member_country_share(ctx, stats.country[fresh])
+    score = share + 0.3 * ctx.type_share[stats.snapshot.org_types[fresh]]
     fresh, score = fresh[share > 0], score[share > 0]
     if len(fresh) > size:
         keep = np.lexsort((fresh, -score))[:size]
@@ -311,30 +320,30 @@ def pair_features(
     links = prox.links[pool]
     x[:, col["graph_adamic_adar"]] = np.log1p(prox.raw[pool])
     x[:, col["graph_common_members"]] = np.diff(links.indptr) / n_members
-    x[:, col["graph_shared_partnerships"]] = np.log1p(np.asarray(links.sum(axis=1)).ravel())
+    shared = np.asarray(links.sum(axis=1)).ravel()  # per candidate: partnerships shared, per member
+    x[:, col["graph_shared_partnerships"]] = np.log1p(shared)
     rows = s.membership[pool]  # (pool × partnerships): the candidates' own earlier partnerships
     if rows.nnz:
         overlap = rows.multiply(ctx.overlap[None, :]).tocsr()
         x[:, col["graph_best_overlap"]] = overlap.max(axis=1).toarray().ravel() / n_members
-        size = np.maximum(stats.partnership_size, 1.0)
         x[:, col["graph_consortium_share"]] = (
-            rows.multiply((ctx.overlap / size)[None, :]).tocsr().max(axis=1).toarray().ravel()
+            rows.multiply((ctx.overlap / stats.partnership_size)[None, :])
+            .tocsr()
+            .max(axis=1)
+            .toarray()
+            .ravel()
         )
         x[:, col["graph_recent_shared"]] = np.log1p(overlap @ stats.recency_weight)
         _group_features(stats, ctx, rows, x, col)
-    _member_link_features(stats, ctx, pool, links, x, col)
+    _member_link_features(stats, ctx, pool, links, shared, x, col)
     x[:, col["popularity"]] = stats.log_popularity[pool]
     x[:, col["recent_activity"]] = stats.log_recent[pool]
     x[:, col["no_history"]] = stats.no_history[pool]
-    if len(ctx.country_ids):
-        pos = np.clip(np.searchsorted(ctx.country_ids, stats.country[pool]), 0, len(ctx.country_ids) - 1)
-        hit = ctx.country_ids[pos] == stats.country[pool]
-        x[:, col["country_share"]] = np.where(hit, ctx.country_share[pos], 0.0)
+    x[:, col["country_share"]] = member_country_share(ctx, stats.country[pool])
     x[:, col["country_popularity"]] = x[:, col["country_share"]] * x[:, col["popularity"]]
     x[:, col["region_fit"]] = _region_fit_pool(s, ctx.query, pool)
     types = s.org_types[pool]
-    counts = np.bincount(s.org_types[ctx.query.member_indices], minlength=len(TYPE_ORDER))
-    x[:, col["type_share"]] = counts[types] / n_members
+    x[:, col["type_share"]] = ctx.type_share[types]
     x[:, col["type_prior"]] = stats.log_type_prior[types]
     x[:, col["sme"]] = stats.sme[pool]
     x[:, col["coordinator_rate"]] = stats.coordinator_rate[pool]
@@ -355,7 +364,7 @@ def _group_features(
     power and divided by size (a large partnership is a weaker hint about any one of its members).
     ``rows`` are the pool's rows of the membership matrix.
     """
-    size = np.maximum(stats.partnership_size, 1.0)
+    size = stats.partnership_size
     ov = ctx.overlap
     repeat = ov**3 / size
     x[:, col["graph_group_repeat"]] = np.log1p(rows @ repeat)
@@ -366,8 +375,7 @@ def _group_features(
         # P3 random walk (Cooper et al. 2014): member → one of its partnerships → one of that
         # partnership's members, each step uniform. Scaled by 1000 before the log so typical
         # probabilities (1e-4..1e-1) spread out.
-        inv_pop = 1.0 / np.maximum(stats.popularity[members], 1.0)
-        step = np.asarray(stats.snapshot.membership[members].T @ inv_pop).ravel()
+        step = np.asarray(stats.snapshot.membership[members].T @ stats.inv_popularity[members]).ravel()
         x[:, col["graph_random_walk"]] = np.log1p(1000.0 * (rows @ (step / size)))
 
 
@@ -376,6 +384,7 @@ def _member_link_features(
     ctx: QueryContext,
     pool: npt.NDArray[np.int64],
     links: Any,
+    shared: npt.NDArray[np.float64],
     x: npt.NDArray[np.float64],
     col: dict[str, int],
 ) -> None:
@@ -388,12 +397,12 @@ def _member_link_features(
     members = ctx.query.member_indices
     if not len(members) or links.nnz == 0:
         return
-    conf = links.multiply(1.0 / np.maximum(stats.popularity[members], 1.0)[None, :]).tocsr()
+    conf = links.multiply(stats.inv_popularity[members][None, :]).tocsr()
     x[:, col["graph_confidence_max"]] = conf.max(axis=1).toarray().ravel()
     x[:, col["graph_confidence_sum"]] = np.asarray(conf.sum(axis=1)).ravel()
-    own = np.maximum(stats.popularity[pool], 1.0)
-    x[:, col["graph_loyalty_max"]] = links.max(axis=1).toarray().ravel() / own
-    x[:, col["graph_loyalty"]] = np.asarray(links.sum(axis=1)).ravel() / own
+    own = stats.inv_popularity[pool]
+    x[:, col["graph_loyalty_max"]] = links.max(axis=1).toarray().ravel() * own
+    x[:, col["graph_loyalty"]] = shared * own
 
 
 def _region_fit_pool(

@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from pactmatch.errors import InvalidInputError
+from pactmatch.errors import FieldIssue, InvalidInputError
 
 Estimator = Literal["lgbm", "logreg"]
 ESTIMATORS: tuple[Estimator, ...] = ("lgbm", "logreg")
@@ -76,7 +76,7 @@ class LinearModel:
     scale: npt.NDArray[np.float64]
     coef: npt.NDArray[np.float64]
     intercept: float
-    kind: Estimator = "logreg"
+    kind: ClassVar[Estimator] = "logreg"
 
     def contributions(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Per-feature shares of the log-odds, ``w_i · (x_i − mean_i) / scale_i``."""
@@ -187,7 +187,7 @@ def pairwise_differences(
 class TreeModel:
     """A LightGBM ranking booster; scores are raw ranking scores (higher = more likely to join)."""
 
-    kind: Estimator = "lgbm"
+    kind: ClassVar[Estimator] = "lgbm"
 
     def __init__(self, features: tuple[str, ...], text: str) -> None:
         import lightgbm as lgb
@@ -276,10 +276,14 @@ def model_from_dict(kind: object, features: tuple[str, ...], data: dict[str, Any
 
 
 def check_estimator(kind: str) -> Estimator:
+    """``kind`` as an :data:`Estimator`, or ``InvalidInputError`` naming the ``estimator`` field."""
     for e in ESTIMATORS:
         if kind == e:
             return e
-    raise InvalidInputError(f"estimator must be one of {list(ESTIMATORS)}, not {kind!r}")
+    raise InvalidInputError(
+        f"estimator must be one of {list(ESTIMATORS)}, not {kind!r}",
+        [FieldIssue("estimator", f"one of {list(ESTIMATORS)}")],
+    )
 
 
 __all__: Sequence[str] = [

@@ -102,12 +102,7 @@ def run_evaluation(
         raise InvalidInputError(
             "--estimator: name at least one", [FieldIssue("estimator", f"one of {list(ESTIMATORS)}")]
         )
-    for kind in config.estimators:
-        if kind not in ESTIMATORS:
-            raise InvalidInputError(
-                f"--estimator: {kind!r} is not one of {list(ESTIMATORS)}",
-                [FieldIssue("estimator", f"one of {list(ESTIMATORS)}")],
-            )
+    estimators = [check_estimator(kind) for kind in dict.fromkeys(config.estimators)]
     if config.fit_years < 1:
         raise InvalidInputError(
             "--fit-years: must be at least 1", [FieldIssue("fit_years", "must be at least 1")]
@@ -137,7 +132,7 @@ def run_evaluation(
             max_cases=config.max_fit_projects, ranker=LearnedRecommender(estimator=kind, seed=config.seed),
             progress=progress,
         )
-        for kind in dict.fromkeys(config.estimators)
+        for kind in estimators
     ]  # fmt: skip
     fit_seconds = time.perf_counter() - t_fit
     snapshot = history_snapshot(
