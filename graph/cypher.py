@@ -464,7 +464,9 @@ def candidate_neighbourhood() -> str:
     co-member (thousands for a member that is a hub) was most of the query's time on ArcadeDB;
     an element id needs no property read (CORDIS: 59 → 25 ms and 122 → 49 ms on two large
     neighbourhoods). Why one row of lists: Bolt servers pay per record (see ``CANDIDATE_ROW``).
-    Element ids are only used within the transaction that read them, as Neo4j requires.
+    ``$member_ids`` are the members the store's per-member cache does not hold yet; their element
+    ids are reused by later transactions of the same store version only (see
+    :mod:`graph.neighbourhood_cache` for why that is sound).
     """
     return (
         "UNWIND $member_ids AS mid\n"

@@ -53,6 +53,7 @@ from graph.base import (
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
 from graph.embedded import _org_row, _partnership_row  # the same row builders as the embedded store
+from graph.neighbourhood_cache import DEFAULT_MAX_IDS, NeighbourhoodCache
 from matching.candidates import (
     REGION_TIERS,
     CandidateFeatures,
@@ -220,6 +221,9 @@ class Neo4jStore:
         Server-specific parts (vector index DDL, cosine scale); see :mod:`graph.dialects`.
     batch_size, max_batch_bytes : int
         Rows and parameter bytes per ``UNWIND`` statement.
+    neighbourhood_cache_ids : int
+        Budget of the per-member neighbourhood cache of candidate queries, in element ids
+        (:class:`~graph.neighbourhood_cache.NeighbourhoodCache`; ``0`` turns it off).
     """
 
     def __init__(
@@ -232,6 +236,7 @@ class Neo4jStore:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         description: str | None = None,
         user: str = "",
+        neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
     ) -> None:
         if batch_size < 1 or max_batch_bytes < 1024:
             raise ValueError("batch_size must be ≥ 1 and max_batch_bytes ≥ 1024")
@@ -246,7 +251,13 @@ class Neo4jStore:
         self._vector_dims: dict[tuple[Label, str], int] = {}
         # Context and neighbourhood of recent candidate queries, keyed by the store version: a
         # widened pool (or the next page of the same list) does not traverse the graph again.
+        # Its Adamic–Adar values are keyed by element id and matched in later transactions: sound
+        # because element ids are reused only after a delete, and every delete bumps the version.
         self._candidate_cache = _LruCache(64)
+        # Each member's co-members across partnerships, keyed by the store version too: big
+        # organisations sit in many partnerships, so most members of a new query were expanded
+        # by an earlier one and the two-hop expansion runs only for the others.
+        self._neighbourhood_cache = NeighbourhoodCache(neighbourhood_cache_ids)
         #: Called with (step, seconds) for each statement of a candidate query when set: how
         #: ``bench/bench_bolt.py`` breaks a query's time down. ``None`` in the product.
         self.step_timer: Callable[[str, float], None] | None = None
@@ -264,6 +275,7 @@ class Neo4jStore:
         batch_size: int = DEFAULT_BATCH_SIZE,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         connection_timeout: float = 5.0,
+        neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
     ) -> Neo4jStore:
         """Open a driver, check server, credentials and database, and bootstrap the schema.
 
@@ -314,6 +326,7 @@ class Neo4jStore:
             batch_size=batch_size,
             description=f"Neo4j store ({name}) at {where}, database {database!r}",
             user=user,
+            neighbourhood_cache_ids=neighbourhood_cache_ids,
         )
         try:
             store.ensure_schema()
@@ -1031,7 +1044,7 @@ class _CandidateQuery:
         # The context and the neighbourhood do not depend on the filters: one entry serves them all.
         base = self.store._candidate_cache.get((self.pid, self.props.vector, version))
         if base is None:
-            base = self._base()
+            base = self._base(version)
             self.store._candidate_cache.put((self.pid, self.props.vector, version), base)
         self.base = base
         params = {**self.flt.params, "member_ids": base.member_ids, "pid": self.pid}
@@ -1125,7 +1138,7 @@ class _CandidateQuery:
             return features
         return self._features(pool, base, replace(unseen, adamic_adar=self._best_outside(pool)))
 
-    def _base(self) -> _CandidateBase:
+    def _base(self, version: int) -> _CandidateBase:
         """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
         context = self._single("context", cypher.candidate_context(self.props), {"pid": self.pid})
         if context is None:
@@ -1137,7 +1150,7 @@ class _CandidateQuery:
             tuple(context["scope"] or ()), [deepest_code(m.get("region_path") or ()) for m in members]
         )
         member_eids = {str(m["eid"]) for m in members}
-        aa = self._neighbourhood(member_ids, member_eids) if member_ids else {}
+        aa = self._neighbourhood(member_ids, member_eids, version) if member_ids else {}
         return _CandidateBase(
             member_ids=member_ids,
             member_names=[str(m["name"]) for m in members],
@@ -1150,15 +1163,28 @@ class _CandidateQuery:
             by_aa=_best_first(aa),
         )
 
-    def _neighbourhood(self, member_ids: list[str], member_eids: set[str]) -> dict[str, float]:
-        """Adamic–Adar of every linked non-member, by element id (filters apply when read)."""
-        record = self._single("neighbourhood", cypher.candidate_neighbourhood(), {"member_ids": member_ids})
-        links = record["links"] if record is not None else []
+    def _neighbourhood(self, member_ids: list[str], member_eids: set[str], version: int) -> dict[str, float]:
+        """Adamic–Adar of every linked non-member, by element id (filters apply when read).
+
+        Members whose co-members the store's :class:`~graph.neighbourhood_cache.NeighbourhoodCache`
+        holds for this ``version`` are not expanded again; the statement runs for the others only,
+        and not at all when every member is cached. Cached element ids come from earlier
+        transactions: that is sound within one version, since ids are reused only after a delete,
+        and every delete bumps the version (the per-partnership cache relies on the same). Members
+        are excluded here, per partnership, so one entry serves every partnership of the member.
+        """
+        cache = self.store._neighbourhood_cache
+        linked: dict[str, Sequence[str]] = dict(cache.get(version, member_ids))
+        missing = [z for z in dict.fromkeys(member_ids) if z not in linked]
+        if missing:
+            record = self._single("neighbourhood", cypher.candidate_neighbourhood(), {"member_ids": missing})
+            read = {str(z): [str(c) for c in cs] for z, cs in (record["links"] if record is not None else [])}
+            for z in missing:
+                linked[z] = read.get(z, [])  # a member without co-members has no row: cache it empty
+                cache.put(version, z, linked[z])
+        # |N(z)| counts every co-member (members too); only non-members are candidates.
         return adamic_adar_from_links(
-            [
-                (str(z), len(linked), [c for c in map(str, linked) if c not in member_eids])
-                for z, linked in links
-            ]
+            [(z, len(ids), [c for c in ids if c not in member_eids]) for z, ids in linked.items() if ids]
         )
 
     def _by_text(

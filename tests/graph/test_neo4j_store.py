@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,12 +17,13 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
+from graph import neo4j_store
 from graph.arcadedb_server import ArcadeDBServer, free_port
 from graph.base import EntityKind
 from graph.cypher import Label, embedding_properties
 from graph.dialects import make_dialect
 from graph.neo4j_store import Neo4jStore
-from matching.candidates import PoolGoal, pool_is_exact, select_top
+from matching.candidates import CandidateFeatures, PoolGoal, pool_is_exact, select_top
 from matching.recommender import DEFAULT_WEIGHTS
 from matching.types import CandidateFilters
 from pactmatch.cli import app
@@ -223,6 +225,83 @@ def test_candidate_pool_with_a_goal_takes_in_the_linked_candidates_that_settle_i
     assert settled.adamic_adar.tolist() == pytest.approx([1 / np.log(3)] * 3)
     _, scores = select_top(settled, DEFAULT_WEIGHTS, 1)
     assert pool_is_exact(settled, DEFAULT_WEIGHTS, scores.tolist(), 1)
+
+
+def test_members_cached_by_an_earlier_query_are_not_expanded_again(
+    arcadedb: ArcadeDBServer, bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """p1 = {a, b} and p2 = {a, c} share a: after p1, p2 expands only c, and p3 = {b, c} nothing.
+    Every list and Adamic-Adar value equals a store without the cache (same database), and a
+    write (version bump) makes the next query expand every member again and see the new data.
+
+    N(a) = {b, c, d, e, h} (5), N(c) = {a, b, e, g} (4): for p2, b and e get 1/log 5 + 1/log 4,
+    d and h 1/log 5, g 1/log 4; after i joins q1 (with a, d, e), |N(a)| = 6 and i gets 1/log 6.
+    """
+    bolt_store.import_batch(
+        [org(o) for o in "abcdefghi"],
+        [partnership(p) for p in ("p1", "p2", "p3", "q1", "q2", "q3", "q4")],
+        [
+            *(member(o, "p1") for o in "ab"),
+            *(member(o, "p2") for o in "ac"),
+            *(member(o, "p3") for o in "bc"),
+            *(member(o, "q1") for o in "ade"),
+            *(member(o, "q2") for o in "bf"),
+            *(member(o, "q3") for o in "ceg"),
+            *(member(o, "q4") for o in "ah"),
+        ],
+    )
+    uncached = Neo4jStore.connect(
+        arcadedb.bolt_uri, user=arcadedb.user, password=arcadedb.password, database=bolt_store.database,
+        dialect="arcadedb", http_url=arcadedb.http_url, neighbourhood_cache_ids=0,
+    )  # fmt: skip
+    expanded: list[tuple[Neo4jStore, list[str]]] = []
+    original = neo4j_store._CandidateQuery._single
+
+    def spy(query: neo4j_store._CandidateQuery, step: str, statement: str, params: dict[str, Any]) -> Any:
+        if step == "neighbourhood":
+            expanded.append((query.store, sorted(params["member_ids"])))
+        return original(query, step, statement, params)
+
+    monkeypatch.setattr(neo4j_store._CandidateQuery, "_single", spy)
+
+    def same_as_without_cache(pid: str) -> CandidateFeatures:
+        got = bolt_store.candidate_features(pid, CandidateFilters(), 10, model="m")
+        want = uncached.candidate_features(pid, CandidateFilters(), 10, model="m")
+        assert got.org_ids == want.org_ids and got.member_ids == want.member_ids
+        assert got.adamic_adar.tolist() == want.adamic_adar.tolist()  # exactly, not approximately
+        assert (
+            select_top(got, DEFAULT_WEIGHTS, 5)[1].tolist()
+            == select_top(want, DEFAULT_WEIGHTS, 5)[1].tolist()
+        )
+        return got
+
+    def expanded_by_cached_store() -> list[list[str]]:
+        ours = [ids for store, ids in expanded if store is bolt_store]
+        expanded.clear()
+        return ours
+
+    try:
+        same_as_without_cache("p1")
+        assert expanded_by_cached_store() == [["a", "b"]]
+        p2 = same_as_without_cache("p2")
+        assert expanded_by_cached_store() == [["c"]]  # a was expanded for p1
+        aa = dict(zip(p2.org_ids, p2.adamic_adar.tolist(), strict=True))
+        five, four = 1 / np.log(5), 1 / np.log(4)
+        assert aa == pytest.approx(
+            {"b": five + four, "d": five, "e": five + four, "f": 0.0, "g": four, "h": five, "i": 0.0}
+        )
+        same_as_without_cache("p3")
+        assert expanded_by_cached_store() == []  # b and c are both cached: no statement at all
+
+        bolt_store.import_batch(memberships=[member("i", "q1")])  # bumps the version
+        p2 = same_as_without_cache("p2")
+        assert expanded_by_cached_store() == [["a", "c"]]  # entries of the old version are not used
+        aa = dict(zip(p2.org_ids, p2.adamic_adar.tolist(), strict=True))
+        six = 1 / np.log(6)
+        assert aa["i"] == pytest.approx(six) and aa["d"] == pytest.approx(six)
+        assert aa["b"] == pytest.approx(six + four)
+    finally:
+        uncached.close()
 
 
 def test_embeddings_are_node_properties_with_a_vector_index(bolt_store: Neo4jStore) -> None:
