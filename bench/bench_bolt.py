@@ -5,7 +5,9 @@ query p50/p95 over the same partnerships (plus how often the two stores' top-10 
 embedded store is the baseline measured in the same process on the same machine. For the Bolt
 store it also prints where a candidate query's time goes, per kind of statement (version,
 context, neighbourhood, vector search, exact search, regional list, pool columns, evidence; each
-including its transfer) and the rest (driver, Python, scoring), through ``Neo4jStore.step_timer``.
+including its transfer) and the rest (driver, Python, scoring), through ``Neo4jStore.step_timer``,
+and how many members of the timed queries the per-member neighbourhood cache already held (the
+warm-up queries fill it, as earlier requests do in service).
 
 ArcadeDB builds a vector index's search graph lazily, on the first search after a bulk write
 (about 30 s for CORDIS); ``PactmatchService.refresh_embeddings`` now does that at the end of the
@@ -202,6 +204,7 @@ def main() -> None:
                 steps[-1][step] = steps[-1].get(step, 0.0) + seconds * 1000
 
             store.step_timer = step_timer
+            before = store._neighbourhood_cache.stats()
             same_sets, max_diff = 0, 0.0
             for pid in picks:
                 expected, seconds = timed(lambda pid=pid: emb_service.candidates(pid, top_k=10))
@@ -220,6 +223,7 @@ def main() -> None:
                 )
             store.candidate_features = original  # type: ignore[method-assign]
             store.step_timer = None
+            after = store._neighbourhood_cache.stats()
             cached = [
                 timed(lambda pid=pid: bolt_service.candidates(pid, top_k=10))[1] * 1000 for pid in picks[:20]
             ]
@@ -263,6 +267,12 @@ def main() -> None:
         f"{sum(r == 1 for r in rounds)}/{len(rounds)} settled by the first pool"
     )
     print(f"top-10 sets equal: {same_sets}/{len(picks)}; largest per-rank score difference {max_diff:.4f}")
+    hits, misses = after.hits - before.hits, after.misses - before.misses
+    print(
+        f"member neighbourhood cache, timed queries: {hits}/{hits + misses} members cached; after them "
+        f"{after.members:,} members, {after.ids:,} element ids ({after.distinct_ids:,} distinct), "
+        f"~{after.approx_bytes / 2**20:.1f} MiB"
+    )
     print_steps(steps, sum(bolt.query_ms))
     membership_rate = bolt.memberships / bolt.membership_seconds
     p95 = pct(bolt.query_ms, 95)
