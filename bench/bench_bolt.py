@@ -204,7 +204,7 @@ def main() -> None:
                 steps[-1][step] = steps[-1].get(step, 0.0) + seconds * 1000
 
             store.step_timer = step_timer
-            before = store._neighbourhood_cache.stats()
+            before = store.neighbourhood_cache_stats()
             same_sets, max_diff = 0, 0.0
             for pid in picks:
                 expected, seconds = timed(lambda pid=pid: emb_service.candidates(pid, top_k=10))
@@ -223,7 +223,7 @@ def main() -> None:
                 )
             store.candidate_features = original  # type: ignore[method-assign]
             store.step_timer = None
-            after = store._neighbourhood_cache.stats()
+            after = store.neighbourhood_cache_stats()
             cached = [
                 timed(lambda pid=pid: bolt_service.candidates(pid, top_k=10))[1] * 1000 for pid in picks[:20]
             ]

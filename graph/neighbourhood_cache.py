@@ -113,10 +113,7 @@ class NeighbourhoodCache:
             return False
         with self._lock:
             if version != self._version:
-                self._entries.clear()
-                self._strings.clear()
-                self._ids = 0
-                self._version = version
+                self._reset(version)
             old = self._entries.pop(org_id, None)
             if old is not None:
                 self._ids -= len(old)
@@ -133,10 +130,14 @@ class NeighbourhoodCache:
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
-            self._strings.clear()
-            self._ids = 0
-            self._version = None
+            self._reset(None)
+
+    def _reset(self, version: int | None) -> None:
+        """Drop every entry and hold ``version`` from now on (the caller holds the lock)."""
+        self._entries.clear()
+        self._strings.clear()
+        self._ids = 0
+        self._version = version
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -53,7 +53,7 @@ from graph.base import (
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
 from graph.embedded import _org_row, _partnership_row  # the same row builders as the embedded store
-from graph.neighbourhood_cache import DEFAULT_MAX_IDS, NeighbourhoodCache
+from graph.neighbourhood_cache import DEFAULT_MAX_IDS, NeighbourhoodCache, NeighbourhoodCacheStats
 from matching.candidates import (
     REGION_TIERS,
     CandidateFeatures,
@@ -336,6 +336,10 @@ class Neo4jStore:
         return store
 
     # -- plumbing -------------------------------------------------------------------------------
+    def neighbourhood_cache_stats(self) -> NeighbourhoodCacheStats:
+        """How full the per-member neighbourhood cache is and how often it answered (benchmarks)."""
+        return self._neighbourhood_cache.stats()
+
     def _session(self) -> Any:
         return self._driver.session(database=self.database)
 
