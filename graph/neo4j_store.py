@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -1058,7 +1058,7 @@ class _CandidateQuery:
             params["vector"] = base.reference.tolist()
         self.params, self.cosine = params, cosine
         # org id → its columns; every source returns them with its candidates
-        pool: dict[str, dict[str, Any]] = {}
+        pool: dict[str, _Columns] = {}
         self.resolved = 0  # how many of base.by_aa (best first) have been read
         self._by_graph(pool, want=self.n)
         complete = False
@@ -1081,9 +1081,7 @@ class _CandidateQuery:
             return features
         return self._settle_graph_bound(features, pool, base, unseen)
 
-    def _by_graph(
-        self, pool: dict[str, dict[str, Any]], *, want: int = 0, floor: float | None = None
-    ) -> None:
+    def _by_graph(self, pool: dict[str, _Columns], *, want: int = 0, floor: float | None = None) -> None:
         """Read neighbourhood candidates, best Adamic–Adar first: ``want`` eligible ones more, or
         every one above ``floor``. Columns, similarity and filters come in one statement per chunk;
         chunks double, so a selective filter costs a few statements, not one per candidate."""
@@ -1111,7 +1109,7 @@ class _CandidateQuery:
             added += read(by_aa[self.resolved : self.resolved + chunk])
             chunk *= 2
 
-    def _best_outside(self, pool: dict[str, dict[str, Any]]) -> float:
+    def _best_outside(self, pool: dict[str, _Columns]) -> float:
         """A bound on the Adamic–Adar of eligible candidates outside the pool: the best one not
         read yet (``by_aa`` is best first; every eligible one read is in the pool)."""
         return self.base.aa[self.base.by_aa[self.resolved]] if self.resolved < len(self.base.by_aa) else 0.0
@@ -1119,7 +1117,7 @@ class _CandidateQuery:
     def _settle_graph_bound(
         self,
         features: CandidateFeatures,
-        pool: dict[str, dict[str, Any]],
+        pool: dict[str, _Columns],
         base: _CandidateBase,
         unseen: SignalBounds,
     ) -> CandidateFeatures:
@@ -1191,9 +1189,7 @@ class _CandidateQuery:
             [(z, len(ids), [c for c in ids if c not in member_eids]) for z, ids in linked.items() if ids]
         )
 
-    def _by_text(
-        self, params: dict[str, Any], cosine: str, pool: dict[str, dict[str, Any]]
-    ) -> tuple[float, bool]:
+    def _by_text(self, params: dict[str, Any], cosine: str, pool: dict[str, _Columns]) -> tuple[float, bool]:
         """Add the best candidates by text; returns (bound on everyone else's text similarity,
         whether every eligible organisation was seen)."""
         dialect = self.store.dialect
@@ -1247,7 +1243,7 @@ class _CandidateQuery:
             return min(max(2 * self.n, 50), 10_000)
         return min(max(self.n + len(self.base.member_ids) + len(f.exclude_org_ids), 50), 10_000)
 
-    def _small_enough(self, params: dict[str, Any], pool: dict[str, dict[str, Any]]) -> bool:
+    def _small_enough(self, params: dict[str, Any], pool: dict[str, _Columns]) -> bool:
         """Without a text reference: take every eligible organisation when there are few."""
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
         rows = self._rows("exact search", statement, {**params, "n": self.n})
@@ -1262,7 +1258,7 @@ class _CandidateQuery:
         params: dict[str, Any],
         refs: Sequence[str],
         cosine: str | None,
-        pool: dict[str, dict[str, Any]],
+        pool: dict[str, _Columns],
     ) -> float:
         """Add the organisations inside the reference regions; returns the bound on others' regional fit.
 
@@ -1289,32 +1285,36 @@ class _CandidateQuery:
         return list(record["rows"]) if record is not None else []
 
     def _features(
-        self, rows: dict[str, dict[str, Any]], base: _CandidateBase, unseen: SignalBounds | None
+        self, rows: dict[str, _Columns], base: _CandidateBase, unseen: SignalBounds | None
     ) -> CandidateFeatures:
         ids = sorted(rows)
+        cols = [rows[i] for i in ids]
+        n = len(cols)
         vocab = RegionVocabulary()
-        known: dict[tuple[str, ...], list[int]] = {}  # pools share few distinct paths
-        regions = np.full((len(ids), 4), NO_REGION, dtype=np.int32)
-        for n, org_id in enumerate(ids):
-            path = tuple(rows[org_id]["region_path"] or ())
-            if path not in known:
-                known[path] = [vocab.id(code) if code else NO_REGION for code in path]
-            regions[n, : len(path)] = known[path]
+        # Pools share few distinct region paths: one numpy assignment per path, not per row.
+        rows_of_path: dict[tuple[str, ...], list[int]] = {}
+        for k, c in enumerate(cols):
+            rows_of_path.setdefault(tuple(c[_PATH] or ()), []).append(k)
+        regions = np.full((n, 4), NO_REGION, dtype=np.int32)
+        for path, at in rows_of_path.items():
+            if path:
+                regions[at, : len(path)] = [vocab.id(code) if code else NO_REGION for code in path]
         type_index = {t.value: k for k, t in enumerate(TYPE_ORDER)}
         member_types = np.bincount(
             [type_index[t] for t in base.member_types], minlength=len(TYPE_ORDER)
         ).astype(np.int64)
-        sims = np.array([_finite(rows[i]["sim"]) for i in ids], dtype=np.float64)
+        aa = base.aa.get
+        sims = np.fromiter((_finite(c[_SIM]) for c in cols), dtype=np.float64, count=n)
         return CandidateFeatures(
             org_ids=ids,
-            names=[str(rows[i]["name"]) for i in ids],
-            types=np.array([type_index[str(rows[i]["stakeholder_type"])] for i in ids], dtype=np.int16),
+            names=[c[_NAME] for c in cols],
+            types=np.fromiter((type_index[c[_TYPE]] for c in cols), dtype=np.int16, count=n),
             regions=regions,
             region_vocab=vocab,
-            semantic=np.clip(sims, 0.0, 1.0) if base.semantic_source != "none" else np.zeros(len(ids)),
+            semantic=np.clip(sims, 0.0, 1.0) if base.semantic_source != "none" else np.zeros(n),
             semantic_source=base.semantic_source,
-            adamic_adar=np.array([base.aa.get(rows[i]["eid"], 0.0) for i in ids], dtype=np.float64),
-            links=sparse.csr_matrix((len(ids), len(base.member_ids)), dtype=np.float32),
+            adamic_adar=np.fromiter((aa(c[_EID], 0.0) for c in cols), dtype=np.float64, count=n),
+            links=sparse.csr_matrix((n, len(base.member_ids)), dtype=np.float32),
             member_ids=base.member_ids,
             member_names=base.member_names,
             reference_regions=base.refs,
@@ -1337,9 +1337,20 @@ def _best_first(aa: dict[str, float]) -> list[str]:
     return keys
 
 
-def _columns(row: Sequence[Any], sim: object) -> dict[str, Any]:
-    """What the scorer needs of one candidate, from any source's ``[*CANDIDATE_ROW, ...]`` list."""
-    return {"name": row[1], "stakeholder_type": row[2], "region_path": row[3], "eid": str(row[4]), "sim": sim}
+#: What the scorer needs of one pooled candidate: ``(name, stakeholder_type, region_path,
+#: element_id, sim)``. A tuple, not a dict: pools hold ~1,500 candidates and a dict per candidate
+#: was a measurable share of a query's Python time (docs/neo4j.md).
+_Columns = tuple[str, str, Sequence[str] | None, str, object]
+_NAME: Final = 0
+_TYPE: Final = 1
+_PATH: Final = 2
+_EID: Final = 3
+_SIM: Final = 4
+
+
+def _columns(row: Sequence[Any], sim: object) -> _Columns:
+    """:data:`_Columns` of one candidate, from any source's ``[*CANDIDATE_ROW, ...]`` list."""
+    return (str(row[1]), str(row[2]), row[3], str(row[4]), sim)
 
 
 def _finite(value: object) -> float:
