@@ -32,6 +32,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Final, TypeVar
@@ -237,6 +238,7 @@ class Neo4jStore:
         description: str | None = None,
         user: str = "",
         neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
+        parallel_reads: bool = True,
     ) -> None:
         if batch_size < 1 or max_batch_bytes < 1024:
             raise ValueError("batch_size must be ≥ 1 and max_batch_bytes ≥ 1024")
@@ -261,6 +263,11 @@ class Neo4jStore:
         #: Called with (step, seconds) for each statement of a candidate query when set: how
         #: ``bench/bench_bolt.py`` breaks a query's time down. ``None`` in the product.
         self.step_timer: Callable[[str, float], None] | None = None
+        #: Whether a candidate query runs its vector search in a transaction of its own, beside
+        #: the neighbourhood's reads (see :meth:`_CandidateQuery._start_vector_search`).
+        self.parallel_reads = parallel_reads
+        self._background: ThreadPoolExecutor | None = None
+        self._background_lock = threading.Lock()
 
     @classmethod
     def connect(
@@ -276,6 +283,7 @@ class Neo4jStore:
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         connection_timeout: float = 5.0,
         neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
+        parallel_reads: bool = True,
     ) -> Neo4jStore:
         """Open a driver, check server, credentials and database, and bootstrap the schema.
 
@@ -327,6 +335,7 @@ class Neo4jStore:
             description=f"Neo4j store ({name}) at {where}, database {database!r}",
             user=user,
             neighbourhood_cache_ids=neighbourhood_cache_ids,
+            parallel_reads=parallel_reads,
         )
         try:
             store.ensure_schema()
@@ -410,7 +419,42 @@ class Neo4jStore:
         self._run_schema(cypher.INIT_VERSION)
 
     def close(self) -> None:
+        with self._background_lock:
+            background, self._background = self._background, None
+        if background is not None:
+            background.shutdown(wait=True)
         self._driver.close()
+
+    def _in_background(self, fn: Callable[[], T]) -> Future[T]:
+        """Run ``fn`` on the store's small thread pool (started on first use).
+
+        Four threads: each candidate query sends at most one statement there, so four serve four
+        queries at once; more wait for a thread, which delays them but cannot block them (the
+        work never waits on the query that submitted it).
+        """
+        with self._background_lock:
+            if self._background is None:
+                self._background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pactmatch-bolt")
+            return self._background.submit(fn)
+
+    def _vector_hits(self, statement: str, params: dict[str, Any], version: int) -> list[Any] | None:
+        """A candidate query's vector search, in a read transaction of its own; ``None`` when the
+        store is no longer at ``version`` (a write landed since the query began: the query then
+        searches inside its own transaction, so its pool comes from one version)."""
+        timer = self.step_timer
+
+        def work(tx: Any) -> list[Any] | None:
+            record = tx.run(cypher.VERSION).single()
+            current = int(record["value"]) if record and record["value"] is not None else 0
+            if current != version:
+                return None
+            started = time.perf_counter()
+            found = tx.run(statement, params).single()
+            if timer is not None:
+                timer("vector search", time.perf_counter() - started)
+            return list(found["hits"]) if found is not None else []
+
+        return self._read(work, "the vector search for candidates")
 
     def version(self) -> int:
         def work(tx: Any) -> int:
@@ -1056,7 +1100,8 @@ class _CandidateQuery:
         if base.reference is not None:
             cosine = self.store.dialect.cosine(f"c.{self.props.vector}", "$vector")
             params["vector"] = base.reference.tolist()
-        self.params, self.cosine = params, cosine
+        self.params, self.cosine, self.version = params, cosine, version
+        search = self._start_vector_search(version) if cosine is not None else None
         # org id → its columns; every source returns them with its candidates
         pool: dict[str, _Columns] = {}
         self.resolved = 0  # how many of base.by_aa (best first) have been read
@@ -1064,7 +1109,7 @@ class _CandidateQuery:
         complete = False
         semantic_bound = 0.0
         if cosine is not None:
-            semantic_bound, complete = self._by_text(params, cosine, pool)
+            semantic_bound, complete = self._by_text(params, cosine, pool, search)
         else:
             complete = self._small_enough(params, pool)
         region_bound = 0.0
@@ -1189,27 +1234,20 @@ class _CandidateQuery:
             [(z, len(ids), [c for c in ids if c not in member_eids]) for z, ids in linked.items() if ids]
         )
 
-    def _by_text(self, params: dict[str, Any], cosine: str, pool: dict[str, _Columns]) -> tuple[float, bool]:
+    def _by_text(
+        self,
+        params: dict[str, Any],
+        cosine: str,
+        pool: dict[str, _Columns],
+        search: Future[list[Any] | None] | None = None,
+    ) -> tuple[float, bool]:
         """Add the best candidates by text; returns (bound on everyone else's text similarity,
-        whether every eligible organisation was seen)."""
+        whether every eligible organisation was seen). ``search`` is the vector search already
+        running beside this transaction, if any."""
         dialect = self.store.dialect
         if not self.filters.org_ids:
             k = self._vector_k()
-            index = dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
-            try:
-                record = self._single(
-                    "vector search",
-                    cypher.candidate_vector_search(self.flt),
-                    {**params, "index": index, "k": k},
-                )
-                hits = list(record["hits"]) if record is not None else []
-            except Exception as exc:  # no index for this model yet: the exact scan below still answers
-                from neo4j.exceptions import ClientError
-
-                if not isinstance(exc, ClientError):
-                    raise
-                log.warning("vector index %s unusable (%s); using an exact scan", index, exc.message)
-                hits = None
+            hits = self._vector_search_hits(search)
             # Enough eligible hits from a non-exhausted index: all of them join the pool (their
             # columns came with them) and the k-th hit bounds everyone else. Otherwise filters
             # starve the index, or the graph is small: the exact scan answers.
@@ -1227,6 +1265,44 @@ class _CandidateQuery:
         if len(rows) < self.n:
             return 0.0, True  # every eligible organisation is in
         return min(float(r[_ROW]) for r in rows), False
+
+    def _vector_search(self, version: int) -> Callable[[], list[Any] | None]:
+        """The vector search of this query, as a read of its own (see :meth:`Neo4jStore._vector_hits`).
+
+        Never inside this query's transaction: a procedure error (no index for this model yet)
+        aborts the transaction it runs in, and the exact scan that answers then needs this one.
+        """
+        statement = cypher.candidate_vector_search(self.flt)
+        index = self.store.dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
+        params = {**self.params, "index": index, "k": self._vector_k()}
+        return lambda: self.store._vector_hits(statement, params, version)
+
+    def _start_vector_search(self, version: int) -> Future[list[Any] | None] | None:
+        """Start the vector search on the store's thread pool while this transaction reads the
+        neighbourhood's columns: the two are independent, and the server runs them side by side
+        (docs/neo4j.md has what that saves). ``None`` when the query has no vector search (an
+        explicit organisation list) or the store runs its reads one at a time."""
+        if self.filters.org_ids or not self.store.parallel_reads:
+            return None
+        return self.store._in_background(self._vector_search(version))
+
+    def _vector_search_hits(self, search: Future[list[Any] | None] | None) -> list[Any] | None:
+        """The index's top ``k`` hits, from the search started beside this transaction or run now.
+
+        ``None`` when the index cannot answer (no index for this model yet) or a write landed
+        since the query began (the hits would come from another version): the exact scan, in
+        this transaction, answers then.
+        """
+        from neo4j.exceptions import ClientError
+
+        try:
+            return search.result() if search is not None else self._vector_search(self.version)()
+        except StoreUnavailableError as exc:
+            if not isinstance(exc.__cause__, ClientError):
+                raise
+            index = self.store.dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
+            log.warning("vector index %s unusable (%s); using an exact scan", index, exc.__cause__.message)
+            return None
 
     def _vector_k(self) -> int:
         """How many index hits to ask for: the pool needs ``n`` eligible ones.

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -342,14 +343,13 @@ def test_vector_search_asks_for_the_pool_plus_the_ineligible_unless_a_filter_res
     bolt_store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[120])])
     bolt_store.prepare_vector_search(EntityKind.ORGANISATION, "m")
     asked: list[int] = []
-    original = neo4j_store._CandidateQuery._single
+    original = Neo4jStore._vector_hits
 
-    def spy(query: neo4j_store._CandidateQuery, step: str, statement: str, params: dict[str, Any]) -> Any:
-        if step == "vector search":
-            asked.append(int(params["k"]))
-        return original(query, step, statement, params)
+    def spy(store: Neo4jStore, statement: str, params: dict[str, Any], version: int) -> Any:
+        asked.append(int(params["k"]))
+        return original(store, statement, params, version)
 
-    monkeypatch.setattr(neo4j_store._CandidateQuery, "_single", spy)
+    monkeypatch.setattr(Neo4jStore, "_vector_hits", spy)
     features = bolt_store.candidate_features("p", CandidateFilters(), n, model="m")
     excluded = bolt_store.candidate_features("p", CandidateFilters(exclude_org_ids=("o005",)), n, model="m")
     bolt_store.candidate_features("p", CandidateFilters(countries=("DE",)), n, model="m")
@@ -358,3 +358,91 @@ def test_vector_search_asks_for_the_pool_plus_the_ineligible_unless_a_filter_res
     eligible = [i for i in np.argsort(-sims) if i >= 2]
     assert {ids[i] for i in eligible[:n]} <= set(features.org_ids)
     assert {ids[i] for i in [j for j in eligible if j != 5][:n]} <= set(excluded.org_ids)
+
+
+def _vector_graph(store: Neo4jStore) -> tuple[list[str], npt.NDArray[np.float32]]:
+    """120 organisations with random 8-d vectors, two of them members of ``p`` (which has a vector
+    too) and linked to others through ``q``: every source of a candidate query has work."""
+    rng = np.random.default_rng(5)
+    ids = [f"o{i:03d}" for i in range(120)]
+    store.import_batch(
+        [org(o, nuts_codes=["DE111" if i % 2 else "FR101"]) for i, o in enumerate(ids)],
+        [partnership("p", scope_regions=["DE11"]), partnership("q")],
+        [member("o000", "p"), member("o001", "p"), *(member(o, "q") for o in ids[:30])],
+    )
+    vectors = rng.normal(size=(121, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.put_embeddings(EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate(ids)])
+    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[120])])
+    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+    return ids, vectors
+
+
+def _same_features(a: CandidateFeatures, b: CandidateFeatures) -> None:
+    assert a.org_ids == b.org_ids and a.unseen == b.unseen
+    assert a.semantic.tolist() == b.semantic.tolist() and a.adamic_adar.tolist() == b.adamic_adar.tolist()
+
+
+def test_the_vector_search_runs_beside_the_query_and_falls_back_to_the_exact_scan(
+    arcadedb: ArcadeDBServer, bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The vector search is a read of its own, on the store's thread pool beside the
+    neighbourhood's reads (``parallel_reads``) or before them: both give the same features, with
+    and without filters. When a write lands in between (the search finds another version) or the
+    index cannot answer, the exact scan in the query's own transaction does, for both."""
+    ids, vectors = _vector_graph(bolt_store)
+    sequential = Neo4jStore.connect(
+        arcadedb.bolt_uri, user=arcadedb.user, password=arcadedb.password, database=bolt_store.database,
+        dialect="arcadedb", http_url=arcadedb.http_url, parallel_reads=False,
+    )  # fmt: skip
+    searches: list[tuple[str, str]] = []  # (which store, which thread)
+    exact_scans: list[str] = []
+    original_hits = Neo4jStore._vector_hits
+    original_single = neo4j_store._CandidateQuery._single
+
+    def name(store: Neo4jStore) -> str:
+        return "parallel" if store is bolt_store else "sequential"
+
+    def hits_spy(store: Neo4jStore, statement: str, params: dict[str, Any], version: int) -> Any:
+        searches.append((name(store), threading.current_thread().name.split("_")[0]))
+        return original_hits(store, statement, params, version)
+
+    def single_spy(
+        query: neo4j_store._CandidateQuery, step: str, statement: str, params: dict[str, Any]
+    ) -> Any:
+        if step == "exact search":
+            exact_scans.append(name(query.store))
+        return original_single(query, step, statement, params)
+
+    monkeypatch.setattr(Neo4jStore, "_vector_hits", hits_spy)
+    monkeypatch.setattr(neo4j_store._CandidateQuery, "_single", single_spy)
+    sims = vectors[:120] @ vectors[120]
+    best = [ids[i] for i in np.argsort(-sims) if i >= 2][:40]  # the 40 closest non-members
+
+    def both(filters: CandidateFilters) -> CandidateFeatures:
+        got = bolt_store.candidate_features("p", filters, 40, model="m")
+        _same_features(got, sequential.candidate_features("p", filters, 40, model="m"))
+        return got
+
+    try:
+        for filters in (CandidateFilters(), CandidateFilters(exclude_org_ids=("o007",))):
+            assert set(best) - {"o007"} <= set(both(filters).org_ids)
+        assert searches == [("parallel", "pactmatch-bolt"), ("sequential", "MainThread")] * 2
+        assert exact_scans == []
+        both(CandidateFilters(countries=("DE",)))  # 60 DE organisations: the index falls short
+        assert exact_scans == ["parallel", "sequential"]
+
+        exact_scans.clear()
+        monkeypatch.setattr(Neo4jStore, "_vector_hits", lambda store, statement, params, version: None)
+        assert set(best) <= set(both(CandidateFilters()).org_ids)  # another version: the exact scan
+        assert exact_scans == ["parallel", "sequential"]
+
+        exact_scans.clear()
+        monkeypatch.setattr(Neo4jStore, "_vector_hits", original_hits)
+        monkeypatch.setattr(
+            type(bolt_store.dialect), "vector_index_name", lambda self, label, prop: "no_index"
+        )
+        assert set(best) <= set(both(CandidateFilters()).org_ids)  # the procedure fails: the exact scan
+        assert exact_scans == ["parallel", "sequential"]
+    finally:
+        sequential.close()
