@@ -446,3 +446,34 @@ def test_the_vector_search_runs_beside_the_query_and_falls_back_to_the_exact_sca
         assert exact_scans == ["parallel", "sequential"]
     finally:
         sequential.close()
+
+
+def test_concurrent_queries_share_the_search_threads_and_get_their_own_answers(
+    arcadedb: ArcadeDBServer, bolt_store: Neo4jStore
+) -> None:
+    """Twelve API threads at once, more than the store's four search threads: every query waits
+    at most for a free thread and gets the features a query alone gets."""
+    _vector_graph(bolt_store)
+    filters = [
+        CandidateFilters(),
+        CandidateFilters(exclude_org_ids=("o007",)),
+        CandidateFilters(countries=("FR",)),
+    ]
+    alone = [bolt_store.candidate_features("p", f, 40, model="m") for f in filters]
+    results: dict[int, CandidateFeatures] = {}
+    errors: list[BaseException] = []
+
+    def query(n: int) -> None:
+        try:
+            results[n] = bolt_store.candidate_features("p", filters[n % 3], 40, model="m")
+        except BaseException as exc:  # surfaced below, with the thread's own error
+            errors.append(exc)
+
+    threads = [threading.Thread(target=query, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors and len(results) == 12
+    for n, got in results.items():
+        _same_features(got, alone[n % 3])
