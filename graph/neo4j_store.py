@@ -225,6 +225,9 @@ class Neo4jStore:
     neighbourhood_cache_ids : int
         Budget of the per-member neighbourhood cache of candidate queries, in element ids
         (:class:`~graph.neighbourhood_cache.NeighbourhoodCache`; ``0`` turns it off).
+    parallel_reads : bool
+        Run a candidate query's vector search in a read transaction of its own on a small thread
+        pool, beside the query's other reads (default); ``False`` runs the same read first.
     """
 
     def __init__(
