@@ -442,14 +442,12 @@ class Neo4jStore:
 
     def _vector_hits(self, statement: str, params: dict[str, Any], version: int) -> list[Any] | None:
         """A candidate query's vector search, in a read transaction of its own; ``None`` when the
-        store is no longer at ``version`` (a write landed since the query began: the query then
-        searches inside its own transaction, so its pool comes from one version)."""
+        store is no longer at ``version`` (a write landed since the query began: the query's own
+        transaction then answers with the exact scan, so its pool comes from one version)."""
         timer = self.step_timer
 
         def work(tx: Any) -> list[Any] | None:
-            record = tx.run(cypher.VERSION).single()
-            current = int(record["value"]) if record and record["value"] is not None else 0
-            if current != version:
+            if _version_of(tx.run(cypher.VERSION).single()) != version:
                 return None
             started = time.perf_counter()
             found = tx.run(statement, params).single()
@@ -461,8 +459,7 @@ class Neo4jStore:
 
     def version(self) -> int:
         def work(tx: Any) -> int:
-            record = tx.run(cypher.VERSION).single()
-            return int(record["value"]) if record and record["value"] is not None else 0
+            return _version_of(tx.run(cypher.VERSION).single())
 
         return self._read(work, "reading the store version")
 
@@ -931,10 +928,7 @@ class Neo4jStore:
         """Everything, read in one transaction (a consistent view), as the snapshot arrays."""
 
         def work(tx: Any) -> Snapshot:
-            version_record = tx.run(cypher.VERSION).single()
-            version = (
-                int(version_record["value"]) if version_record and version_record["value"] is not None else 0
-            )
+            version = _version_of(tx.run(cypher.VERSION).single())
             orgs = [_org_row(json.loads(r["data"])) for r in tx.run(cypher.iter_data(Label.ORGANISATION))]
             parts = [
                 _partnership_row(Partnership.model_validate_json(r["data"]))
@@ -1090,8 +1084,7 @@ class _CandidateQuery:
         return record
 
     def run(self) -> CandidateFeatures:
-        record = self._single("version", cypher.VERSION, {})
-        version = int(record["value"]) if record and record["value"] is not None else 0
+        version = _version_of(self._single("version", cypher.VERSION, {}))
         # The context and the neighbourhood do not depend on the filters: one entry serves them all.
         base = self.store._candidate_cache.get((self.pid, self.props.vector, version))
         if base is None:
@@ -1430,6 +1423,11 @@ _SIM: Final = 4
 def _columns(row: Sequence[Any], sim: object) -> _Columns:
     """:data:`_Columns` of one candidate, from any source's ``[*CANDIDATE_ROW, ...]`` list."""
     return (str(row[1]), str(row[2]), row[3], str(row[4]), sim)
+
+
+def _version_of(record: Any) -> int:
+    """The store version from the record of :data:`graph.cypher.VERSION` (0 before the first write)."""
+    return int(record["value"]) if record and record["value"] is not None else 0
 
 
 def _finite(value: object) -> float:
