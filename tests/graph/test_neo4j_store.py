@@ -323,43 +323,6 @@ def test_embeddings_are_node_properties_with_a_vector_index(bolt_store: Neo4jSto
     assert hits[0]["id"] == "b" and hits[0]["score"] == pytest.approx(1.0)
 
 
-def test_vector_search_asks_for_the_pool_plus_the_ineligible_unless_a_filter_restricts(
-    bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without a restricting filter only members and excluded organisations can be ineligible, so
-    the index is asked for ``n`` plus those; a country filter may reject any share of the hits, so
-    ``2n``. The pool still holds the ``n`` eligible organisations closest to the text."""
-    n = 50
-    rng = np.random.default_rng(3)
-    ids = [f"o{i:03d}" for i in range(120)]
-    bolt_store.import_batch(
-        [org(o, nuts_codes=["DE111" if i % 2 else "FR101"]) for i, o in enumerate(ids)],
-        [partnership("p")],
-        [member("o000", "p"), member("o001", "p")],
-    )
-    vectors = rng.normal(size=(121, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    bolt_store.put_embeddings(EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate(ids)])
-    bolt_store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[120])])
-    bolt_store.prepare_vector_search(EntityKind.ORGANISATION, "m")
-    asked: list[int] = []
-    original = Neo4jStore._vector_hits
-
-    def spy(store: Neo4jStore, statement: str, params: dict[str, Any], version: int) -> Any:
-        asked.append(int(params["k"]))
-        return original(store, statement, params, version)
-
-    monkeypatch.setattr(Neo4jStore, "_vector_hits", spy)
-    features = bolt_store.candidate_features("p", CandidateFilters(), n, model="m")
-    excluded = bolt_store.candidate_features("p", CandidateFilters(exclude_org_ids=("o005",)), n, model="m")
-    bolt_store.candidate_features("p", CandidateFilters(countries=("DE",)), n, model="m")
-    assert asked == [n + 2, n + 3, 2 * n]
-    sims = vectors[:120] @ vectors[120]
-    eligible = [i for i in np.argsort(-sims) if i >= 2]
-    assert {ids[i] for i in eligible[:n]} <= set(features.org_ids)
-    assert {ids[i] for i in [j for j in eligible if j != 5][:n]} <= set(excluded.org_ids)
-
-
 def _vector_graph(store: Neo4jStore) -> tuple[list[str], npt.NDArray[np.float32]]:
     """120 organisations with random 8-d vectors, two of them members of ``p`` (which has a vector
     too) and linked to others through ``q``: every source of a candidate query has work."""
@@ -381,6 +344,32 @@ def _vector_graph(store: Neo4jStore) -> tuple[list[str], npt.NDArray[np.float32]
 def _same_features(a: CandidateFeatures, b: CandidateFeatures) -> None:
     assert a.org_ids == b.org_ids and a.unseen == b.unseen
     assert a.semantic.tolist() == b.semantic.tolist() and a.adamic_adar.tolist() == b.adamic_adar.tolist()
+
+
+def test_vector_search_asks_for_the_pool_plus_the_ineligible_unless_a_filter_restricts(
+    bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a restricting filter only members and excluded organisations can be ineligible, so
+    the index is asked for ``n`` plus those; a country filter may reject any share of the hits, so
+    ``2n``. The pool still holds the ``n`` eligible organisations closest to the text."""
+    n = 50
+    ids, vectors = _vector_graph(bolt_store)
+    asked: list[int] = []
+    original = Neo4jStore._vector_hits
+
+    def spy(store: Neo4jStore, statement: str, params: dict[str, Any], version: int) -> Any:
+        asked.append(int(params["k"]))
+        return original(store, statement, params, version)
+
+    monkeypatch.setattr(Neo4jStore, "_vector_hits", spy)
+    features = bolt_store.candidate_features("p", CandidateFilters(), n, model="m")
+    excluded = bolt_store.candidate_features("p", CandidateFilters(exclude_org_ids=("o005",)), n, model="m")
+    bolt_store.candidate_features("p", CandidateFilters(countries=("DE",)), n, model="m")
+    assert asked == [n + 2, n + 3, 2 * n]
+    sims = vectors[:120] @ vectors[120]
+    eligible = [i for i in np.argsort(-sims) if i >= 2]
+    assert {ids[i] for i in eligible[:n]} <= set(features.org_ids)
+    assert {ids[i] for i in [j for j in eligible if j != 5][:n]} <= set(excluded.org_ids)
 
 
 def test_the_vector_search_runs_beside_the_query_and_falls_back_to_the_exact_scan(
