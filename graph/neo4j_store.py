@@ -59,10 +59,14 @@ from matching.candidates import (
     REGION_TIERS,
     CandidateFeatures,
     PoolGoal,
+    ScreenedOut,
     SignalBounds,
     adamic_adar_from_links,
+    could_enter,
     deepest_code,
     graph_bound_to_pass,
+    heuristic_scores,
+    heuristic_signals,
     pool_is_exact,
     reference_regions_from,
     select_top,
@@ -1176,10 +1180,63 @@ class _CandidateQuery:
         if floor is None:
             return features  # another signal's bound fails the test: only widening helps
         before = self.resolved
-        self._by_graph(pool, floor=floor)
+        screened = None
+        if self.cosine is None:
+            self._by_graph(pool, floor=floor)
+        else:
+            screened = self._screened_by_graph(pool, floor, unseen.semantic, float(scores[top_k - 1]))
         if self.resolved == before:
             return features
-        return self._features(pool, base, replace(unseen, adamic_adar=self._best_outside(pool)))
+        return self._features(
+            pool, base, replace(unseen, adamic_adar=self._best_outside(pool), screened=screened)
+        )
+
+    def _screened_by_graph(
+        self, pool: dict[str, _Columns], floor: float, semantic_bound: float, kth: float
+    ) -> ScreenedOut | None:
+        """Add the linked candidates above ``floor`` that could still enter the top: the others
+        stay out, as :class:`~matching.candidates.ScreenedOut` (returned).
+
+        Two reads instead of one. Their columns and eligibility first, without the cosine: each
+        one's score is then bounded with ``semantic_bound`` (no unseen organisation is closer to
+        the text) in place of its similarity (:func:`~matching.candidates.could_enter`). Then the
+        cosine of those that pass only. On ArcadeDB holding CORDIS the cosine is three quarters of
+        reading such a neighbourhood (3,706 candidates: 52 → 12 ms on the server without it), and
+        about 5% of the candidates pass (docs/neo4j.md).
+        """
+        assert self.goal is not None
+        by_aa, aa = self.base.by_aa, self.base.aa
+        end = self.resolved
+        while end < len(by_aa) and aa[by_aa[end]] > floor:
+            end += 1
+        if end == self.resolved:
+            return None
+        pooled = {c[_EID] for c in pool.values()}  # found by another source: nothing to screen
+        eids = [e for e in by_aa[self.resolved : end] if e not in pooled]
+        self.resolved = end
+        if not eids:
+            return None
+        bound = min(1.0, max(0.0, semantic_bound))
+        statement = cypher.candidate_linked(self.flt, self.props, None)
+        rows = self._rows("neighbourhood screen", statement, {**self.params, "eids": eids})
+        columns = {str(r[0]): _columns(r, bound) for r in rows if r[_ROW + 1]}
+        if not columns:
+            return None
+        bounded = self._features(columns, self.base, None)
+        scores = heuristic_scores(heuristic_signals(bounded), self.goal.weights)
+        enter = could_enter(scores, kth, self.goal.tolerance)
+        if enter.any():
+            wanted = [columns[bounded.org_ids[int(i)]][_EID] for i in np.flatnonzero(enter)]
+            statement = cypher.candidate_linked(self.flt, self.props, self.cosine)
+            for r in self._rows("neighbourhood columns", statement, {**self.params, "eids": wanted}):
+                if r[_ROW + 1]:
+                    pool[str(r[0])] = _columns(r, r[_ROW])
+        if enter.all():
+            return None
+        out = ~enter
+        return ScreenedOut.under(
+            self.goal.weights, float(scores[out].max()), float(bounded.adamic_adar[out].max())
+        )
 
     def _base(self, version: int) -> _CandidateBase:
         """The partnership's context and its whole co-membership neighbourhood (cached per version)."""

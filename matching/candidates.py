@@ -55,6 +55,38 @@ class SignalBounds:
     semantic: float
     adamic_adar: float
     region: float = 1.0
+    #: Eligible organisations left out after their own score was bounded (see :class:`ScreenedOut`);
+    #: they may have graph values above ``adamic_adar``.
+    screened: ScreenedOut | None = None
+
+
+@dataclass(frozen=True)
+class ScreenedOut:
+    """Eligible organisations a pool left out because each one's *own* score cannot reach the top.
+
+    A database source that has read some candidates' columns but not their text similarity
+    (the cosine is most of what reading them costs) bounds each one's score with the semantic
+    bound in place of its similarity, under the goal's weights; those that cannot pass the
+    ``k``-th score stay out (:func:`could_enter`). They are still unseen, so the pool's bounds
+    cover them: ``score`` is the highest of their bounds under ``weights``, and ``adamic_adar``
+    their highest graph value, which with the other per-signal bounds covers them under any
+    other weights.
+    """
+
+    weights: tuple[tuple[str, float], ...]
+    score: float
+    adamic_adar: float
+
+    @classmethod
+    def under(cls, weights: Mapping[str, float], score: float, adamic_adar: float) -> ScreenedOut:
+        return cls(_weights_key(weights), score, adamic_adar)
+
+    def applies_to(self, weights: Mapping[str, float]) -> bool:
+        return self.weights == _weights_key(weights)
+
+
+def _weights_key(weights: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((name, float(w)) for name, w in weights.items()))
 
 
 @dataclass(frozen=True)
@@ -343,10 +375,21 @@ def explain_candidate(
 
 def unseen_score_bound(features: CandidateFeatures, weights: Mapping[str, float]) -> float | None:
     """The highest score an eligible organisation outside the pool could have (None: none exist)."""
-    return None if features.unseen is None else _score_bound(features, weights, features.unseen)
+    bounds = features.unseen
+    if bounds is None:
+        return None
+    screened = bounds.screened
+    if screened is None:
+        return _score_bound(features, weights, bounds)
+    if screened.applies_to(weights):
+        return max(_score_bound(features, weights, bounds), screened.score)
+    return _score_bound(
+        features, weights, replace(bounds, adamic_adar=max(bounds.adamic_adar, screened.adamic_adar))
+    )
 
 
 def _score_bound(features: CandidateFeatures, weights: Mapping[str, float], bounds: SignalBounds) -> float:
+    """The score bound from the per-signal bounds alone (``bounds.screened`` is the caller's)."""
     allowed = list(features.allowed_types) or list(range(len(TYPE_ORDER)))
     type_bound = float(type_values(np.asarray(allowed, dtype=np.int16), features.member_type_counts).max())
     aa = bounds.adamic_adar
@@ -371,17 +414,24 @@ def graph_bound_to_pass(
     ``tolerance``), the graph term ``w · AA / (1 + AA)`` must stay within it: ``AA ≤ q / (1 − q)``
     for ``q = g / w`` (``inf`` when ``q ≥ 1``). A source that adds every linked candidate above
     that value to the pool settles it. ``None`` when no value would do: the other bounds fail on
-    their own, or the pool holds fewer than ``top_k``.
+    their own, screened-out candidates would fail it, or the pool holds fewer than ``top_k``.
     """
     bounds = features.unseen
     if bounds is None or len(top_scores) < top_k or top_k < 1:
         return None
-    room = float(top_scores[top_k - 1]) - _score_bound(features, weights, replace(bounds, adamic_adar=0.0))
+    kth = float(top_scores[top_k - 1])
+    screened = bounds.screened
+    if screened is not None and screened.applies_to(weights) and not _passes(kth, screened.score, tolerance):
+        return None
+    room = kth - _score_bound(features, weights, replace(bounds, adamic_adar=0.0))
     room = room + tolerance if tolerance > 0 else room - 2e-12  # pool_is_exact is strict at ε = 0
     if room < 0:
         return None
     share = room / weights["graph"] if weights["graph"] > 0 else math.inf
-    return math.inf if share >= 1 else share / (1.0 - share)
+    floor = math.inf if share >= 1 else share / (1.0 - share)
+    if screened is not None and not screened.applies_to(weights) and floor < screened.adamic_adar:
+        return None  # reading more cannot lower the screened-out candidates' graph values
+    return floor
 
 
 def pool_is_exact(
@@ -404,9 +454,22 @@ def pool_is_exact(
         return True
     if len(top_scores) < top_k:
         return False
+    return _passes(float(top_scores[top_k - 1]), bound, tolerance)
+
+
+def _passes(kth: float, bound: float, tolerance: float) -> bool:
+    """Whether a score bound leaves the ``k``-th score settled (see :func:`pool_is_exact`)."""
     if tolerance > 0:
-        return float(top_scores[top_k - 1]) + tolerance >= bound
-    return float(top_scores[top_k - 1]) > bound + 1e-12
+        return kth + tolerance >= bound
+    return kth > bound + 1e-12
+
+
+def could_enter(bounds: npt.NDArray[np.float64], kth: float, tolerance: float = 0.0) -> npt.NDArray[np.bool_]:
+    """Which candidates, by a bound on each one's own score, might still enter the top ``k``
+    (the others may be left out of a pool as :class:`ScreenedOut`: the test then passes)."""
+    if tolerance > 0:
+        return np.asarray(bounds > kth + tolerance)
+    return np.asarray(bounds + 1e-12 >= kth)
 
 
 # -- evidence ---------------------------------------------------------------------------------

@@ -228,6 +228,91 @@ def test_candidate_pool_with_a_goal_takes_in_the_linked_candidates_that_settle_i
     assert pool_is_exact(settled, DEFAULT_WEIGHTS, scores.tolist(), 1)
 
 
+def _linked_vector_graph(store: Neo4jStore) -> None:
+    """160 organisations with random 8-d vectors, a quarter in DE111 (inside p's scope DE11), the
+    rest in FR101; p's members o000 and o001, o000 linked to 119 others through q: a pool of 10
+    leaves over a hundred linked candidates with the same graph value unread."""
+    rng = np.random.default_rng(3)
+    ids = [f"o{i:03d}" for i in range(160)]
+    store.import_batch(
+        [org(o, nuts_codes=["DE111" if i % 4 == 0 else "FR101"]) for i, o in enumerate(ids)],
+        [partnership("p", scope_regions=["DE11"]), partnership("q")],
+        [member("o000", "p"), member("o001", "p"), *(member(o, "q") for o in ids[:120])],
+    )
+    vectors = rng.normal(size=(161, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.put_embeddings(EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate(ids)])
+    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[160])])
+    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+
+
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str], str]]:
+    """Every one-row candidate read of the queries that follow: (step, element ids, statement)."""
+    reads: list[tuple[str, list[str], str]] = []
+    original = neo4j_store._CandidateQuery._rows
+
+    def spy(query: neo4j_store._CandidateQuery, step: str, statement: str, params: dict[str, Any]) -> Any:
+        reads.append((step, list(params.get("eids", [])), statement))
+        return original(query, step, statement, params)
+
+    monkeypatch.setattr(neo4j_store._CandidateQuery, "_rows", spy)
+    return reads
+
+
+def test_linked_candidates_that_cannot_reach_the_top_are_screened_out_without_their_cosine(
+    bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settling the top 3 needs every linked candidate above the graph floor. Their columns are
+    read without the cosine first; those whose score, bounded with the semantic bound, cannot
+    reach the 3rd score stay out (as ``unseen.screened``), and the top 3 are the exact ones: the
+    same as from a pool holding every organisation."""
+    _linked_vector_graph(bolt_store)
+    reads = _reads(monkeypatch)
+    settled = bolt_store.candidate_features(
+        "p", CandidateFilters(), 10, model="m", goal=PoolGoal(DEFAULT_WEIGHTS, 3)
+    )
+    screens = [r for r in reads if r[0] == "neighbourhood screen"]
+    assert len(screens) == 1 and "similarity" not in screens[0][2]  # no cosine in the screening read
+    assert settled.unseen is not None and settled.unseen.screened is not None
+    screened_out = set(screens[0][1]) - {e for r in reads if r[0] == "neighbourhood columns" for e in r[1]}
+    assert len(screened_out) > 50
+    rows, scores = select_top(settled, DEFAULT_WEIGHTS, 3)
+    assert pool_is_exact(settled, DEFAULT_WEIGHTS, scores.tolist(), 3)
+    everyone = bolt_store.candidate_features("p", CandidateFilters(), 500, model="m")
+    assert everyone.unseen is None  # the whole graph is in this pool
+    all_rows, all_scores = select_top(everyone, DEFAULT_WEIGHTS, 3)
+    assert [settled.org_ids[i] for i in rows] == [everyone.org_ids[i] for i in all_rows]
+    assert scores.tolist() == pytest.approx(all_scores.tolist())
+    # The screened-out candidates' bound covers them under these weights only; under others their
+    # graph value does (it is above the bound of the candidates never read).
+    assert settled.unseen.screened.applies_to(DEFAULT_WEIGHTS)
+    assert settled.unseen.screened.adamic_adar > settled.unseen.adamic_adar
+
+
+def test_screened_candidates_that_could_enter_are_read_with_their_cosine(
+    bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Those the bound lets through (here every other one, whatever the bound says) are read a
+    second time with their cosine, and join the pool with the values a full read gives them."""
+    _linked_vector_graph(bolt_store)
+    reads = _reads(monkeypatch)
+    monkeypatch.setattr(
+        neo4j_store, "could_enter", lambda bounds, kth, tolerance=0.0: np.arange(len(bounds)) % 2 == 0
+    )
+    settled = bolt_store.candidate_features(
+        "p", CandidateFilters(), 10, model="m", goal=PoolGoal(DEFAULT_WEIGHTS, 3)
+    )
+    screen = next(r for r in reads if r[0] == "neighbourhood screen")
+    second = [r for r in reads[reads.index(screen) + 1 :] if r[0] == "neighbourhood columns"]
+    assert len(second) == 1 and 0 < len(second[0][1]) < len(screen[1]) and set(second[0][1]) < set(screen[1])
+    everyone = bolt_store.candidate_features("p", CandidateFilters(), 500, model="m")
+    full = dict(zip(everyone.org_ids, everyone.semantic.tolist(), strict=True))
+    assert settled.unseen is not None and settled.unseen.screened is not None
+    assert len(settled.org_ids) + len(screen[1]) - len(second[0][1]) <= len(everyone.org_ids)
+    for oid, sim in zip(settled.org_ids, settled.semantic.tolist(), strict=True):
+        assert sim == pytest.approx(full[oid], abs=1e-5)
+
+
 def test_members_cached_by_an_earlier_query_are_not_expanded_again(
     arcadedb: ArcadeDBServer, bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

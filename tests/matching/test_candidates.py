@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,8 +11,10 @@ from scipy import sparse
 
 from matching.candidates import (
     CandidateFeatures,
+    ScreenedOut,
     SignalBounds,
     adamic_adar_from_links,
+    could_enter,
     explain_candidate,
     graph_bound_to_pass,
     pool_is_exact,
@@ -165,3 +168,37 @@ def test_graph_bound_to_pass_by_hand() -> None:
     assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.6], 2) is None  # fewer than k in the pool
     assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.7], 1) == math.inf  # room beyond the whole weight
     assert graph_bound_to_pass(features(), DEFAULT_WEIGHTS, [0.5], 1) is None  # nothing unseen
+
+
+def test_screened_out_candidates_bound_the_unseen_under_their_weights_and_by_graph_under_others() -> None:
+    """Generic bound 0.5125 (see above). Screened-out candidates scored at most 0.55 under the
+    default weights, with graph values up to 3: under those weights the bound is 0.55; under
+    other weights their graph value replaces the unseen's 1.0."""
+    screened = ScreenedOut.under(DEFAULT_WEIGHTS, 0.55, 3.0)
+    bounds = SignalBounds(semantic=0.25, adamic_adar=1.0, region=0.75, screened=screened)
+    f = features(aa=(1.0, 0.0), unseen=bounds)
+    assert screened.applies_to(dict(reversed(list(DEFAULT_WEIGHTS.items()))))  # order does not matter
+    assert unseen_score_bound(f, DEFAULT_WEIGHTS) == pytest.approx(0.55)
+    other = {**DEFAULT_WEIGHTS, "graph": 0.6}
+    # 0.4·0.25 + 0.6·3/4 + 0.15·0.75 + 0.15·1
+    assert unseen_score_bound(f, other) == pytest.approx(0.8125)
+    assert not pool_is_exact(f, DEFAULT_WEIGHTS, [0.6, 0.54], 2)
+    assert pool_is_exact(f, DEFAULT_WEIGHTS, [0.6, 0.56], 2)
+    # Reading more linked candidates cannot settle a pool the screened-out ones fail ...
+    assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.6, 0.54], 2) is None
+    # ... and passes where they pass: the floor is the one without them (0.6 at ε = 0.005).
+    below = features(
+        aa=(1.0, 0.0), unseen=replace(bounds, screened=ScreenedOut.under(DEFAULT_WEIGHTS, 0.4, 3.0))
+    )
+    assert graph_bound_to_pass(below, DEFAULT_WEIGHTS, [0.5, 0.47], 2, 0.005) == pytest.approx(0.6)
+    # Under other weights a floor below their graph value would not cover them.
+    assert graph_bound_to_pass(below, other, [0.9, 0.8], 2) is None
+
+
+def test_could_enter_is_the_complement_of_the_exactness_test() -> None:
+    bounds = np.array([0.3, 0.5, 0.5 + 1e-13, 0.504, 0.506])
+    assert could_enter(bounds, 0.5).tolist() == [False, True, True, True, True]  # ties may win at ε = 0
+    assert could_enter(bounds, 0.5, 0.005).tolist() == [False, False, False, False, True]
+    for b, enters in zip(bounds, could_enter(bounds, 0.5, 0.005), strict=True):
+        f = features(unseen=SignalBounds(0.0, 0.0, 0.0, ScreenedOut.under(DEFAULT_WEIGHTS, float(b), 0.0)))
+        assert pool_is_exact(f, DEFAULT_WEIGHTS, [0.5], 1, 0.005) is not bool(enters)
