@@ -75,6 +75,12 @@ def embed_texts(
 
     Identical texts are encoded once. ``on_progress(n)`` is called as texts complete (cached ones
     immediately), which is what drives the CLI progress bar.
+
+    Texts go to the encoder longest first, in batches of similar length: a transformer pads each
+    batch to its longest text, and organisation texts range from a name to dozens of project
+    titles. On 3,000 CORDIS organisation texts with MiniLM that halved the encoding time (48.6 →
+    23.1 s on 2 cores; vectors equal to 2·10⁻⁷); sentence-transformers sorts only within the
+    batch it is given.
     """
     hashes = [text_hash(t) for t in texts]
     cached = cache.get_many(encoder.name, sorted(set(hashes))) if cache is not None else {}
@@ -85,7 +91,7 @@ def embed_texts(
         if h not in cached and h not in todo:
             todo[h] = t
     fresh: dict[str, npt.NDArray[np.float32]] = {}
-    pending = list(todo.items())
+    pending = sorted(todo.items(), key=lambda item: len(item[1]), reverse=True)
     counts = {h: 0 for h in todo}
     for h in hashes:
         if h in counts:

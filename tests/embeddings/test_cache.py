@@ -41,6 +41,29 @@ def test_cache_embeds_each_distinct_text_once(tmp_path: Path) -> None:
     np.testing.assert_allclose(m2[0], m1[1])
 
 
+class BatchRecorder(CountingEncoder):
+    """Also records the batches it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.batches.append(list(texts))
+        return super().encode(texts)
+
+
+def test_texts_reach_the_encoder_longest_first_and_come_back_in_their_own_order() -> None:
+    """Batches of similar length pad less; the matrix still has one row per input text, in order."""
+    texts = [f"{'word ' * (i * 7 % 23)}text {i}" for i in range(50)]
+    enc = BatchRecorder()
+    matrix, fresh = embed_texts(enc, texts, batch_size=16)
+    assert fresh == 50 and [len(b) for b in enc.batches] == [16, 16, 16, 2]
+    sent = [len(t) for b in enc.batches for t in b]
+    assert sent == sorted(sent, reverse=True) and sorted(enc.seen) == sorted(texts)
+    np.testing.assert_allclose(matrix, HashingEncoder(64).encode(texts))
+
+
 def test_hashing_vectors_are_unit_length_and_lexical() -> None:
     enc = make_encoder("hashing")
     v = enc.encode(["welding training", "welding training course", "hospital nursing"])
