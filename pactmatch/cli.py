@@ -8,6 +8,8 @@ exit non-zero; long work shows a progress bar.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +43,11 @@ app = typer.Typer(
 import_app = typer.Typer(help="Import organisations, partnerships and memberships.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
-console = Console()
+#: Width of tables written to a pipe or a log (CI, ``| tee``), where there is no terminal to ask:
+#: Rich would fall back to 80 columns and cut every figure of the evaluation table to "0.1…".
+#: ``COLUMNS`` still wins when set.
+PIPED_WIDTH = 200
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 StoreOption = Annotated[

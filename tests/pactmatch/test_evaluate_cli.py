@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +165,22 @@ def test_evaluate_on_a_real_slice(env: dict[str, str], tmp_path: Path) -> None:
     assert figures["setup"]["catalogue"] > 30_000
     rows = {r["name"]: r for r in figures["rankers"]}
     assert rows["learned-lgbm-v2"]["all"]["recall_at_50"] > rows["random"]["all"]["recall_at_50"]
+
+
+def test_the_table_keeps_its_figures_whole_when_written_to_a_pipe(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """CI logs and ``| tee`` have no terminal width; Rich's fallback of 80 columns cut every
+    figure to "0.1…". The real console script, its output piped, with no COLUMNS set."""
+    projects, participants = write_cordis(tmp_path)
+    piped_env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    piped_env.update({k: v for k, v in env.items() if k != "COLUMNS"})
+    done = subprocess.run(
+        [sys.executable, "-m", "pactmatch.cli", "evaluate", "--projects", str(projects),
+         "--participants", str(participants), "--cut", "2019-01-01", "--json-out", str(tmp_path / "f.json")],
+        env=piped_env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = {r["name"]: r for r in json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))["rankers"]}
+    learned = next(line for line in done.stdout.splitlines() if line.startswith("│ learned-lgbm-v2 "))
+    assert f"{figures['learned-lgbm-v2']['all']['recall_at_10']:.3f}" in learned and "…" not in learned
