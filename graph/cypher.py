@@ -571,11 +571,13 @@ def candidate_linked(flt: Statement, props: EmbeddingProperties, cosine: str | N
     )
 
 
-#: The partnerships of each of ``$ids`` (one hop). Shared partnerships between a candidate and a
-#: member are the intersection of their lists: two cheap one-hop reads instead of a two-hop
-#: expansion from candidates that are often hubs with thousands of co-members. One row
-#: ``partnerships`` of ``[id, [partnership_id, ...]]`` (one row, not one per id: see CANDIDATE_ROW).
+#: The partnerships of each of ``$ids`` (one hop), as element ids. Shared partnerships between a
+#: candidate and a member are the intersection of their lists: two cheap one-hop reads instead of
+#: a two-hop expansion from candidates that are often hubs with thousands of co-members. Element
+#: ids because only identity matters here and reading a property of every partnership is what
+#: such a read costs (as for the neighbourhood). One row ``partnerships`` of
+#: ``[id, [element_id, ...]]`` (one row, not one per id: see CANDIDATE_ROW).
 PARTNERSHIPS_OF = (
     "UNWIND $ids AS id MATCH (o:Organisation {org_id: id})-[:MEMBER_OF]->(q:Partnership) "
-    "WITH id, collect(q.partnership_id) AS partnerships RETURN collect([id, partnerships]) AS partnerships"
+    "WITH id, collect(elementId(q)) AS partnerships RETURN collect([id, partnerships]) AS partnerships"
 )
