@@ -1130,29 +1130,38 @@ class _CandidateQuery:
         """Read neighbourhood candidates, best Adamic–Adar first: ``want`` eligible ones more, or
         every one above ``floor``. Columns, similarity and filters come in one statement per chunk;
         chunks double, so a selective filter costs a few statements, not one per candidate."""
-        by_aa, aa = self.base.by_aa, self.base.aa
-        statement = cypher.candidate_linked(self.flt, self.props, self.cosine)
-
-        def read(eids: list[str]) -> int:
-            self.resolved += len(eids)
-            added = 0
-            for r in self._rows("neighbourhood columns", statement, {**self.params, "eids": eids}):
-                if r[_ROW + 1]:
-                    pool[str(r[0])] = _columns(r, r[_ROW])
-                    added += 1
-            return added
-
+        by_aa = self.base.by_aa
         if floor is not None:
-            end = self.resolved
-            while end < len(by_aa) and aa[by_aa[end]] > floor:
-                end += 1
+            end = self._end_above(floor)
             if end > self.resolved:
-                read(by_aa[self.resolved : end])
+                self._add_linked(pool, by_aa[self.resolved : end])
+                self.resolved = end
             return
         added, chunk = 0, max(want, 1)
         while added < want and self.resolved < len(by_aa):
-            added += read(by_aa[self.resolved : self.resolved + chunk])
+            eids = by_aa[self.resolved : self.resolved + chunk]
+            self.resolved += len(eids)
+            added += self._add_linked(pool, eids)
             chunk *= 2
+
+    def _add_linked(self, pool: dict[str, _Columns], eids: Sequence[str]) -> int:
+        """Read the columns, similarity and eligibility of the linked candidates ``eids`` in one
+        statement; add the eligible ones to ``pool`` and return how many they were."""
+        statement = cypher.candidate_linked(self.flt, self.props, self.cosine)
+        added = 0
+        for r in self._rows("neighbourhood columns", statement, {**self.params, "eids": list(eids)}):
+            if r[_ROW + 1]:
+                pool[str(r[0])] = _columns(r, r[_ROW])
+                added += 1
+        return added
+
+    def _end_above(self, floor: float) -> int:
+        """Where the linked candidates not read yet fall to ``floor`` or below (``by_aa`` is best first)."""
+        by_aa, aa = self.base.by_aa, self.base.aa
+        end = self.resolved
+        while end < len(by_aa) and aa[by_aa[end]] > floor:
+            end += 1
+        return end
 
     def _best_outside(self, pool: dict[str, _Columns]) -> float:
         """A bound on the Adamic–Adar of eligible candidates outside the pool: the best one not
@@ -1205,14 +1214,11 @@ class _CandidateQuery:
         about 5% of the candidates pass (docs/neo4j.md).
         """
         assert self.goal is not None
-        by_aa, aa = self.base.by_aa, self.base.aa
-        end = self.resolved
-        while end < len(by_aa) and aa[by_aa[end]] > floor:
-            end += 1
+        end = self._end_above(floor)
         if end == self.resolved:
             return None
         pooled = {c[_EID] for c in pool.values()}  # found by another source: nothing to screen
-        eids = [e for e in by_aa[self.resolved : end] if e not in pooled]
+        eids = [e for e in self.base.by_aa[self.resolved : end] if e not in pooled]
         self.resolved = end
         if not eids:
             return None
@@ -1226,11 +1232,7 @@ class _CandidateQuery:
         scores = heuristic_scores(heuristic_signals(bounded), self.goal.weights)
         enter = could_enter(scores, kth, self.goal.tolerance)
         if enter.any():
-            wanted = [columns[bounded.org_ids[int(i)]][_EID] for i in np.flatnonzero(enter)]
-            statement = cypher.candidate_linked(self.flt, self.props, self.cosine)
-            for r in self._rows("neighbourhood columns", statement, {**self.params, "eids": wanted}):
-                if r[_ROW + 1]:
-                    pool[str(r[0])] = _columns(r, r[_ROW])
+            self._add_linked(pool, [columns[bounded.org_ids[int(i)]][_EID] for i in np.flatnonzero(enter)])
         if enter.all():
             return None
         out = ~enter

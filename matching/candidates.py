@@ -454,11 +454,14 @@ def pool_is_exact(
         return True
     if len(top_scores) < top_k:
         return False
-    return _passes(float(top_scores[top_k - 1]), bound, tolerance)
+    return bool(_passes(float(top_scores[top_k - 1]), bound, tolerance))
 
 
-def _passes(kth: float, bound: float, tolerance: float) -> bool:
-    """Whether a score bound leaves the ``k``-th score settled (see :func:`pool_is_exact`)."""
+def _passes(
+    kth: float, bound: float | npt.NDArray[np.float64], tolerance: float
+) -> bool | npt.NDArray[np.bool_]:
+    """Whether a score bound (or each of an array of them) leaves the ``k``-th score settled
+    (see :func:`pool_is_exact`)."""
     if tolerance > 0:
         return kth + tolerance >= bound
     return kth > bound + 1e-12
@@ -467,9 +470,8 @@ def _passes(kth: float, bound: float, tolerance: float) -> bool:
 def could_enter(bounds: npt.NDArray[np.float64], kth: float, tolerance: float = 0.0) -> npt.NDArray[np.bool_]:
     """Which candidates, by a bound on each one's own score, might still enter the top ``k``
     (the others may be left out of a pool as :class:`ScreenedOut`: the test then passes)."""
-    if tolerance > 0:
-        return np.asarray(bounds > kth + tolerance)
-    return np.asarray(bounds + 1e-12 >= kth)
+    settled: npt.NDArray[np.bool_] = np.asarray(_passes(kth, bounds, tolerance), dtype=bool)
+    return ~settled
 
 
 # -- evidence ---------------------------------------------------------------------------------
