@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -232,18 +233,7 @@ def _linked_vector_graph(store: Neo4jStore) -> None:
     """160 organisations with random 8-d vectors, a quarter in DE111 (inside p's scope DE11), the
     rest in FR101; p's members o000 and o001, o000 linked to 119 others through q: a pool of 10
     leaves over a hundred linked candidates with the same graph value unread."""
-    rng = np.random.default_rng(3)
-    ids = [f"o{i:03d}" for i in range(160)]
-    store.import_batch(
-        [org(o, nuts_codes=["DE111" if i % 4 == 0 else "FR101"]) for i, o in enumerate(ids)],
-        [partnership("p", scope_regions=["DE11"]), partnership("q")],
-        [member("o000", "p"), member("o001", "p"), *(member(o, "q") for o in ids[:120])],
-    )
-    vectors = rng.normal(size=(161, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    store.put_embeddings(EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate(ids)])
-    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[160])])
-    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+    _vector_graph(store, n=160, linked=120, seed=3, in_de=lambda i: i % 4 == 0)
 
 
 def _reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str], str]]:
@@ -408,20 +398,28 @@ def test_embeddings_are_node_properties_with_a_vector_index(bolt_store: Neo4jSto
     assert hits[0]["id"] == "b" and hits[0]["score"] == pytest.approx(1.0)
 
 
-def _vector_graph(store: Neo4jStore) -> tuple[list[str], npt.NDArray[np.float32]]:
-    """120 organisations with random 8-d vectors, two of them members of ``p`` (which has a vector
-    too) and linked to others through ``q``: every source of a candidate query has work."""
-    rng = np.random.default_rng(5)
-    ids = [f"o{i:03d}" for i in range(120)]
+def _vector_graph(
+    store: Neo4jStore,
+    *,
+    n: int = 120,
+    linked: int = 30,
+    seed: int = 5,
+    in_de: Callable[[int], bool] = lambda i: i % 2 == 1,
+) -> tuple[list[str], npt.NDArray[np.float32]]:
+    """``n`` organisations with random 8-d vectors (DE111 where ``in_de``, else FR101), two of them
+    members of ``p`` (scope DE11, a vector too) and the first ``linked`` in ``q``: every source of
+    a candidate query has work."""
+    rng = np.random.default_rng(seed)
+    ids = [f"o{i:03d}" for i in range(n)]
     store.import_batch(
-        [org(o, nuts_codes=["DE111" if i % 2 else "FR101"]) for i, o in enumerate(ids)],
+        [org(o, nuts_codes=["DE111" if in_de(i) else "FR101"]) for i, o in enumerate(ids)],
         [partnership("p", scope_regions=["DE11"]), partnership("q")],
-        [member("o000", "p"), member("o001", "p"), *(member(o, "q") for o in ids[:30])],
+        [member("o000", "p"), member("o001", "p"), *(member(o, "q") for o in ids[:linked])],
     )
-    vectors = rng.normal(size=(121, 8)).astype(np.float32)
+    vectors = rng.normal(size=(n + 1, 8)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     store.put_embeddings(EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate(ids)])
-    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[120])])
+    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[n])])
     store.prepare_vector_search(EntityKind.ORGANISATION, "m")
     return ids, vectors
 
