@@ -28,11 +28,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from embeddings import make_encoder
+from matching.blas import single_threaded_blas
 from matching.evaluation.data import case_query, history_snapshot
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
-from matching.learned import candidate_pool, query_context, single_threaded_blas
+from matching.learned import candidate_pool, query_context
 from matching.recommender import HeuristicRecommender
 from pactmatch.domain import Organisation, StakeholderType
 

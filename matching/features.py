@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from matching.blas import single_threaded_blas
 from matching.candidates import REGION_TIERS as REGION_TIERS  # re-exported: callers import it from here
 from matching.candidates import region_levels, region_tier, type_values
 from matching.snapshot import NO_REGION, TYPE_ORDER, Snapshot, ecosystem_mask
@@ -36,7 +37,8 @@ def semantic(snapshot: Snapshot, query: PartnershipQuery) -> SemanticSignal:
     reference, source = found if found is not None else (None, "none")
     if reference is None or snapshot.org_vectors.shape[1] != reference.shape[0]:
         return SemanticSignal(np.zeros(snapshot.n_orgs), "none")
-    sims = snapshot.org_vectors @ reference
+    with single_threaded_blas():  # one query's product: see matching.blas
+        sims = snapshot.org_vectors @ reference
     return SemanticSignal(np.clip(sims.astype(np.float64), 0.0, 1.0), source)
 
 

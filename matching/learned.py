@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from threadpoolctl import ThreadpoolController
 
+from matching.blas import single_threaded_blas
 from matching.features import (
     REGION_TIERS,
     ProximitySignal,
@@ -104,23 +104,6 @@ class PoolSizes:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
-
-
-_THREADPOOLS: ThreadpoolController | None = None
-
-
-def single_threaded_blas() -> Any:
-    """A context in which BLAS runs on one thread.
-
-    One query's matrix products are small or memory-bound, so BLAS threads only add
-    synchronisation (measured 6 ms → 0.1 ms for a 1,100 × 512 product on 2 busy cores). The
-    controller is created once: ``threadpool_limits()`` rescans the loaded libraries on every call
-    (~4 ms), more than the products it speeds up.
-    """
-    global _THREADPOOLS
-    if _THREADPOOLS is None:
-        _THREADPOOLS = ThreadpoolController()
-    return _THREADPOOLS.limit(limits=1, user_api="blas")
 
 
 class SnapshotStats:

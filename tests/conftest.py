@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from threadpoolctl import ThreadpoolController
 
 from embeddings import EmbeddingCache
 from graph.embedded import EmbeddedStore
@@ -37,6 +38,11 @@ def partnership(pid: str, **kw: object) -> Partnership:
 
 def member(org_id: str, pid: str, role: str = "member") -> Membership:
     return Membership(org_id=org_id, partnership_id=pid, role=role)  # type: ignore[arg-type]
+
+
+def blas_threads() -> list[int]:
+    """The thread count of every BLAS library numpy and scipy loaded."""
+    return [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
 
 
 @pytest.fixture

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import networkx as nx
 import numpy as np
 import pytest
+from threadpoolctl import ThreadpoolController
 
 from matching.features import candidate_mask, graph_proximity, regional_fit, semantic, type_complementarity
 from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
 from matching.types import CandidateFilters, PartnershipQuery
 from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
+from tests.conftest import blas_threads
 
 
 def orow(
@@ -150,6 +153,24 @@ def test_semantic_uses_text_then_member_centroid(snap: Snapshot) -> None:
     fallback = semantic(snap, query(snap, vector=None))
     assert fallback.source == "members' profiles"  # only a has a vector -> centroid = a
     assert fallback.values[i["c"]] == pytest.approx(0.6)
+
+
+def test_semantic_multiplies_on_one_blas_thread(snap: Snapshot) -> None:
+    """One query's product runs single-threaded (matching.blas says why); batches keep their threads."""
+    seen: list[list[int]] = []
+
+    class Recording(np.ndarray):  # the organisation matrix, noting the BLAS threads of its products
+        def __matmul__(self, other: object) -> object:
+            seen.append(blas_threads())
+            return np.asarray(self) @ other
+
+    recording = replace(snap, org_vectors=snap.org_vectors.view(Recording))
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        if not blas_threads() or max(blas_threads()) < 2:
+            pytest.skip("no BLAS here that runs more than one thread")
+        sig = semantic(recording, query(recording))
+    assert seen == [[1] * len(seen[0])]
+    assert sig.values[snap.org_index["c"]] == pytest.approx(0.6)
 
 
 def test_candidate_mask_filters(snap: Snapshot) -> None:
