@@ -6,7 +6,8 @@ save: each call waits until its worker threads get a core, and OpenBLAS workers 
 (yielding) for a while after a call, taking a core from whatever runs next: the next request's
 Python, or a database server on the same machine. On 2 cores with ArcadeDB beside the process
 (``bench/bench_bolt.py``, two runs back to back on the same host) that interference doubled the
-query times of both stores (docs/neo4j.md). Batch work (one product over many queries) keeps
+query times of both stores (docs/neo4j.md); the learned ranker measured 6 ms → 0.1 ms for one
+1,100 × 512 product on 2 busy cores. Batch work (one product over many queries) keeps
 its threads.
 
 The limit is process-wide (BLAS has one thread count): under concurrent requests one query's exit

@@ -46,6 +46,16 @@ def blas_threads() -> list[int]:
 
 
 @pytest.fixture
+def two_blas_threads() -> Iterator[list[int]]:
+    """BLAS set to two threads for the test (their counts yielded); skipped where none runs two."""
+    with ThreadpoolController().limit(limits=2, user_api="blas"):
+        threads = blas_threads()
+        if not threads or max(threads) < 2:
+            pytest.skip("no BLAS here that runs more than one thread")
+        yield threads
+
+
+@pytest.fixture
 def embedded_store(tmp_path: Path) -> Iterator[EmbeddedStore]:
     store = EmbeddedStore(tmp_path / "store")
     yield store

@@ -8,7 +8,6 @@ from dataclasses import replace
 import networkx as nx
 import numpy as np
 import pytest
-from threadpoolctl import ThreadpoolController
 
 from matching.features import candidate_mask, graph_proximity, regional_fit, semantic, type_complementarity
 from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
@@ -155,8 +154,8 @@ def test_semantic_uses_text_then_member_centroid(snap: Snapshot) -> None:
     assert fallback.values[i["c"]] == pytest.approx(0.6)
 
 
-def test_semantic_multiplies_on_one_blas_thread(snap: Snapshot) -> None:
-    """One query's product runs single-threaded (matching.blas says why); batches keep their threads."""
+def test_semantic_multiplies_on_one_blas_thread(snap: Snapshot, two_blas_threads: list[int]) -> None:
+    """One query's product runs single-threaded (matching.blas says why)."""
     seen: list[list[int]] = []
 
     class Recording(np.ndarray):  # the organisation matrix, noting the BLAS threads of its products
@@ -165,11 +164,8 @@ def test_semantic_multiplies_on_one_blas_thread(snap: Snapshot) -> None:
             return np.asarray(self) @ other
 
     recording = replace(snap, org_vectors=snap.org_vectors.view(Recording))
-    with ThreadpoolController().limit(limits=2, user_api="blas"):
-        if not blas_threads() or max(blas_threads()) < 2:
-            pytest.skip("no BLAS here that runs more than one thread")
-        sig = semantic(recording, query(recording))
-    assert seen == [[1] * len(seen[0])]
+    sig = semantic(recording, query(recording))
+    assert seen == [[1] * len(two_blas_threads)]
     assert sig.values[snap.org_index["c"]] == pytest.approx(0.6)
 
 
