@@ -267,6 +267,9 @@ class Neo4jStore:
         # organisations sit in many partnerships, so most members of a new query were expanded
         # by an earlier one and the two-hop expansion runs only for the others.
         self._neighbourhood_cache = NeighbourhoodCache(neighbourhood_cache_ids)
+        # How many organisations lie inside a region, keyed by (store version, code): what a
+        # widening query checks before listing a country (see _CandidateQuery._region_goal).
+        self._region_sizes = _LruCache(4096)
         #: Called with (step, seconds) for each statement of a candidate query when set: how
         #: ``bench/bench_bolt.py`` breaks a query's time down. ``None`` in the product.
         self.step_timer: Callable[[str, float], None] | None = None
@@ -1076,6 +1079,7 @@ class _CandidateQuery:
         self.filters, self.flt, self.props, self.n = filters, flt, props, pool_size
         self.exhaustive_regions = exhaustive_regions
         self.goal = goal
+        self.linked = 0  # eligible linked candidates read into the pool
 
     def _single(self, step: str, statement: str, params: dict[str, Any]) -> Any:
         """Run one statement and return its single record, timed as ``step`` when the store's
@@ -1122,9 +1126,110 @@ class _CandidateQuery:
             else SignalBounds(semantic=max(0.0, semantic_bound), adamic_adar=outside, region=region_bound)
         )
         features = self._features(pool, base, unseen)
-        if self.goal is None or unseen is None or not outside:
+        if self.goal is None or unseen is None:
             return features
-        return self._settle_graph_bound(features, pool, base, unseen)
+        if outside:
+            features = self._settle_graph_bound(features, pool, base, unseen)
+        if self.goal.widen_to <= self.n or self._settled(features):
+            return features
+        return self._widen(features, pool)
+
+    def _settled(self, features: CandidateFeatures) -> bool:
+        """Whether ``features`` provably hold the goal's top k (:func:`~matching.candidates.pool_is_exact`)."""
+        assert self.goal is not None
+        weights, top_k, tolerance = self.goal.weights, self.goal.top_k, self.goal.tolerance
+        _, scores = select_top(features, weights, top_k)
+        return pool_is_exact(features, weights, scores.tolist(), top_k, tolerance)
+
+    def _widen(self, features: CandidateFeatures, pool: dict[str, _Columns]) -> CandidateFeatures:
+        """Widen, in this transaction, only the sources whose bounds keep ``features`` from settling.
+
+        The pool read so far stays (a second query of every source would read the linked
+        candidates' columns again, search the vector index four times deeper and list whole
+        countries, whichever bound failed). Each source is widened to ``goal.widen_to`` only when
+        the test cannot pass without it, judged optimistically for the others (the graph bound
+        can always be settled to 0 by reading linked candidates by id):
+
+        * the reference regions are listed in full (countries and NUTS 1 too) when that can
+          lower the regional bound: not when a region holds more organisations than the wider
+          pool takes, so the listing would be cut off and the bound stay 1.0 (a count, cached
+          per store version, says so);
+        * the vector search goes deeper only when the text bound fails the test even with the
+          regional bound at its best; it runs beside the regional listing;
+        * then the graph bound is settled as in the first pool. Where the test still fails (the
+          text or regional bound fails on its own), as many linked candidates are read as the
+          wider pool holds, so the list, exact or not, draws on the best-connected ones too.
+
+        On CORDIS 12% of queries need this; half of them need no deeper vector search, and
+        countries such as the UK or Germany are never listed (docs/neo4j.md).
+        """
+        assert self.goal is not None and features.unseen is not None
+        goal, base, unseen = self.goal, self.base, features.unseen
+        _, scores = select_top(features, goal.weights, goal.top_k)
+        top = scores.tolist()
+
+        def settles(semantic: float, region: float) -> bool:
+            """Would the pool settle with these bounds and the graph bound at 0? The k-th score
+            only rises as the pool grows, so a pass now is a pass after widening."""
+            bounds = replace(unseen, semantic=semantic, adamic_adar=0.0, region=region)
+            return pool_is_exact(
+                replace(features, unseen=bounds), goal.weights, top, goal.top_k, goal.tolerance
+            )
+
+        self.n = goal.widen_to
+        region_goal = self._region_goal(unseen.region)
+        best_region = unseen.region if region_goal is None else region_goal
+        text = self.cosine is not None and not settles(unseen.semantic, best_region)
+        search = self._start_vector_search(self.version) if text else None
+        region = unseen.region
+        if region_goal is not None:
+            self.exhaustive_regions = True
+            region = self._by_region(self.params, base.refs, self.cosine, pool)
+        semantic, complete = unseen.semantic, False
+        if self.cosine is not None and (text or (region > best_region and not settles(semantic, region))):
+            semantic, complete = self._by_text(self.params, self.cosine, pool, search)
+            semantic = max(0.0, semantic)
+        if complete:  # every eligible organisation is in the pool
+            return self._features(pool, base, None)
+        widened = replace(unseen, semantic=semantic, adamic_adar=self._best_outside(pool), region=region)
+        features = self._features(pool, base, widened)
+        if widened.adamic_adar:
+            features = self._settle_graph_bound(features, pool, base, widened)
+        if self.resolved < len(base.by_aa) and not self._settled(features):
+            self._by_graph(pool, want=self.n - self.linked)
+            assert features.unseen is not None
+            features = self._features(
+                pool, base, replace(features.unseen, adamic_adar=self._best_outside(pool))
+            )
+        return features
+
+    def _region_goal(self, region_bound: float) -> float | None:
+        """The regional bound a full listing of the reference regions leaves when it is not cut
+        off at the pool size; ``None`` when such a listing cannot lower ``region_bound``."""
+        refs = self.base.refs
+        if region_bound < 1.0 or not refs:
+            return None  # every reference was listed in full already (or there are none)
+        f = self.filters
+        if not _restricting(f) and not f.org_ids:
+            # Without a restricting filter everyone inside is eligible but the members and the
+            # excluded: a region holding more than the pool takes besides them is cut off.
+            sizes = self._region_sizes(refs)
+            if max(sizes.values(), default=0) - len(self.base.member_ids) - len(f.exclude_org_ids) > self.n:
+                return None
+        return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in refs if len(c) > 2), default=0.0)
+
+    def _region_sizes(self, codes: Sequence[str]) -> dict[str, int]:
+        """How many organisations lie inside each of ``codes`` (cached per store version)."""
+        cache = self.store._region_sizes
+        sizes = {c: n for c in codes if (n := cache.get((self.version, c))) is not None}
+        missing = [c for c in codes if c not in sizes]
+        if missing:
+            record = self._single("region sizes", cypher.REGION_SIZES, {"codes": missing})
+            read = {str(c): int(n) for c, n in (record["sizes"] if record is not None else [])}
+            for c in missing:
+                sizes[c] = read.get(c, 0)
+                cache.put((self.version, c), sizes[c])
+        return sizes
 
     def _by_graph(self, pool: dict[str, _Columns], *, want: int = 0, floor: float | None = None) -> None:
         """Read neighbourhood candidates, best Adamic–Adar first: ``want`` eligible ones more, or
@@ -1153,6 +1258,7 @@ class _CandidateQuery:
             if r[_ROW + 1]:
                 pool[str(r[0])] = _columns(r, r[_ROW])
                 added += 1
+        self.linked += added
         return added
 
     def _end_above(self, floor: float) -> int:
@@ -1369,8 +1475,7 @@ class _CandidateQuery:
         halved the vector search's mean time (docs/neo4j.md).
         """
         f = self.filters
-        restricting = f.countries or f.regions or f.stakeholder_types or f.sme_only or f.ecosystems
-        if restricting:
+        if _restricting(f):
             return min(max(2 * self.n, 50), 10_000)
         return min(max(self.n + len(self.base.member_ids) + len(f.exclude_org_ids), 50), 10_000)
 
@@ -1458,6 +1563,11 @@ class _CandidateQuery:
 
 #: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.
 _ROW = 5
+
+
+def _restricting(f: CandidateFilters) -> bool:
+    """Whether ``f`` may reject any share of the organisations (not only listed ones)."""
+    return bool(f.countries or f.regions or f.stakeholder_types or f.sme_only or f.ecosystems)
 
 
 def _best_first(aa: dict[str, float]) -> list[str]:

@@ -93,11 +93,18 @@ def _weights_key(weights: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
 class PoolGoal:
     """What a candidate pool has to settle: the top ``top_k`` under ``weights``, to within
     ``tolerance`` (see :func:`pool_is_exact`). A database source given one can add to a pool the
-    few candidates that settle it, instead of leaving the caller to widen every source."""
+    few candidates that settle it, instead of leaving the caller to widen every source.
+
+    ``widen_to`` (0: never) lets the source widen, in the same read, the sources whose bounds keep
+    a pool of its first size from settling the goal, up to that many candidates each. Only those:
+    a source that knows which bound fails (and what a wider read of each would cost) widens less
+    than a caller that can only ask again for a wider pool of every source.
+    """
 
     weights: Mapping[str, float]
     top_k: int
     tolerance: float = 0.0
+    widen_to: int = 0
 
 
 @dataclass(frozen=True, eq=False)

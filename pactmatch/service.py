@@ -36,8 +36,9 @@ Progress = Callable[[str, int, int], None]
 
 log = logging.getLogger(__name__)
 
-#: Candidates per source tried in turn on the database path until the pool provably holds the top k.
-POOL_SIZES = (400, 1600)
+#: Candidates per source on the database path, and how far a source whose bound keeps that pool
+#: from provably holding the top k may be widened in the same read (see PoolGoal.widen_to).
+POOL_SIZE, WIDE_POOL_SIZE = 400, 1600
 #: Score tolerance of that proof: the list is exact, or every rank's score is within this of the
 #: exact one (see matching.candidates.pool_is_exact). It saves most widenings at no visible cost.
 POOL_TOLERANCE = 0.005
@@ -397,25 +398,21 @@ class PactmatchService:
     def _candidates_in_store(
         self, source: CandidateSource, partnership_id: str, top_k: int, filters: CandidateFilters
     ) -> CandidateList:
-        """Heuristic ranking over a pool the database computes, widened until it is provably exact."""
+        """Heuristic ranking over a pool the database computes (and widens) until it is provably exact."""
         weights, model = DEFAULT_WEIGHTS, HeuristicRecommender.name
-        for pool in POOL_SIZES:
-            features = source.candidate_features(
-                partnership_id,
-                filters,
-                max(pool, top_k),
-                model=self.model_name,
-                exhaustive_regions=pool == POOL_SIZES[-1],
-                goal=PoolGoal(weights, top_k, POOL_TOLERANCE),
-            )
-            rows, scores = select_top(features, weights, top_k)
-            if pool_is_exact(features, weights, scores.tolist(), top_k, POOL_TOLERANCE):
-                break
-        else:
+        features = source.candidate_features(
+            partnership_id,
+            filters,
+            max(POOL_SIZE, top_k),
+            model=self.model_name,
+            goal=PoolGoal(weights, top_k, POOL_TOLERANCE, widen_to=max(WIDE_POOL_SIZE, top_k)),
+        )
+        rows, scores = select_top(features, weights, top_k)
+        if not pool_is_exact(features, weights, scores.tolist(), top_k, POOL_TOLERANCE):
             log.info(
-                "candidates for %s: the pool of %d per source may miss a top-%d candidate",
+                "candidates for %s: the pool of up to %d per source may miss a top-%d candidate",
                 partnership_id,
-                pool,
+                max(WIDE_POOL_SIZE, top_k),
                 top_k,
             )
         features = source.candidate_evidence(features, [int(i) for i in rows])

@@ -303,6 +303,117 @@ def test_screened_candidates_that_could_enter_are_read_with_their_cosine(
         assert sim == pytest.approx(full[oid], abs=1e-5)
 
 
+def _regional_graph(
+    store: Neo4jStore, scope: str, *, lu: int, fr: int, seed: int, fr_type: str = "sme"
+) -> None:
+    """Members u0 and u1 (higher education, in FR101) of ``p`` (scope ``scope``), ``lu`` SMEs in
+    LU000 and ``fr`` organisations of ``fr_type`` in FR101, all with random 8-d vectors. No
+    co-memberships, so the graph bound is 0 and only the text and regional bounds are at stake."""
+    rng = np.random.default_rng(seed)
+    codes = ["LU000"] * lu + ["FR101"] * fr
+    ids = [f"o{i:04d}" for i in range(len(codes))]
+    members = [
+        org(u, stakeholder_type="higher_education", country="FR", nuts_codes=["FR101"]) for u in ("u0", "u1")
+    ]
+    orgs = [
+        org(o, country=c[:2], nuts_codes=[c], stakeholder_type="sme" if c == "LU000" else fr_type)
+        for o, c in zip(ids, codes, strict=True)
+    ]
+    store.import_batch(
+        orgs + members, [partnership("p", scope_regions=[scope])], [member("u0", "p"), member("u1", "p")]
+    )
+    vectors = rng.normal(size=(len(ids) + 3, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.put_embeddings(
+        EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate([*ids, "u0", "u1"])]
+    )
+    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[-1])])
+    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+
+
+def _widening_reads(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, dict[str, Any]]], list[int]]:
+    """Every statement of the candidate queries that follow, as (step, params), and the ``k`` of
+    every vector search."""
+    reads: list[tuple[str, dict[str, Any]]] = []
+    searches: list[int] = []
+    original_single, original_hits = neo4j_store._CandidateQuery._single, Neo4jStore._vector_hits
+
+    def single(query: neo4j_store._CandidateQuery, step: str, statement: str, params: dict[str, Any]) -> Any:
+        reads.append((step, params))
+        return original_single(query, step, statement, params)
+
+    def hits(store: Neo4jStore, statement: str, params: dict[str, Any], version: int) -> Any:
+        searches.append(int(params["k"]))
+        return original_hits(store, statement, params, version)
+
+    monkeypatch.setattr(neo4j_store._CandidateQuery, "_single", single)
+    monkeypatch.setattr(Neo4jStore, "_vector_hits", hits)
+    return reads, searches
+
+
+def _top_of_everyone(store: Neo4jStore, top_k: int) -> tuple[list[str], list[float]]:
+    everyone = store.candidate_features("p", CandidateFilters(), 2000, model="m")
+    assert everyone.unseen is None  # the whole graph is in this pool
+    rows, scores = select_top(everyone, DEFAULT_WEIGHTS, top_k)
+    return [everyone.org_ids[i] for i in rows], scores.tolist()
+
+
+def _top_of(features: CandidateFeatures, top_k: int) -> tuple[list[str], list[float]]:
+    rows, scores = select_top(features, DEFAULT_WEIGHTS, top_k)
+    assert pool_is_exact(features, DEFAULT_WEIGHTS, scores.tolist(), top_k)
+    return [features.org_ids[i] for i in rows], scores.tolist()
+
+
+def test_a_pool_widens_the_regional_listing_alone_when_that_settles_it(
+    bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scope LU (a country: not listed in a first pool, so the regional bound is 1.0): the first
+    pool of 60 does not settle the top 3. LU holds 8 organisations, fewer than the wider pool's
+    200, so it is listed in full, which puts the regional bound at 0; the text bound then passes
+    as it is, so the vector index is searched once only, and the top 3 are the exact ones."""
+    _regional_graph(bolt_store, "LU", lu=8, fr=600, seed=11)
+    first = bolt_store.candidate_features(
+        "p", CandidateFilters(), 60, model="m", goal=PoolGoal(DEFAULT_WEIGHTS, 3)
+    )
+    _, scores = select_top(first, DEFAULT_WEIGHTS, 3)
+    assert first.unseen is not None and first.unseen.region == 1.0
+    assert not pool_is_exact(first, DEFAULT_WEIGHTS, scores.tolist(), 3)
+    reads, searches = _widening_reads(monkeypatch)
+    goal = PoolGoal(DEFAULT_WEIGHTS, 3, widen_to=200)
+    widened = bolt_store.candidate_features("p", CandidateFilters(), 60, model="m", goal=goal)
+    assert searches == [60 + 2]
+    assert [p["refs"] for step, p in reads if step == "regional"] == [["LU"]]
+    assert widened.unseen is not None and widened.unseen.region == 0.0
+    assert _top_of(widened, 3)[0] == _top_of_everyone(bolt_store, 3)[0]
+    assert _top_of(widened, 3)[1] == pytest.approx(_top_of_everyone(bolt_store, 3)[1])
+
+
+def test_a_pool_does_not_list_a_region_the_wider_pool_would_cut_off(
+    bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scope FR holds 300 eligible organisations, more than the wider pool's 200: a listing would
+    be cut off and leave the regional bound at 1.0, so a count (cached per store version) stands
+    in for it, and the text bound, which fails, is widened with a deeper vector search. (FR's
+    organisations share the members' type, so the top 3 mix regions and types.)"""
+    _regional_graph(bolt_store, "FR", lu=300, fr=300, seed=5, fr_type="higher_education")
+    first = bolt_store.candidate_features(
+        "p", CandidateFilters(), 60, model="m", goal=PoolGoal(DEFAULT_WEIGHTS, 3)
+    )
+    _, scores = select_top(first, DEFAULT_WEIGHTS, 3)
+    assert not pool_is_exact(first, DEFAULT_WEIGHTS, scores.tolist(), 3)
+    reads, searches = _widening_reads(monkeypatch)
+    goal = PoolGoal(DEFAULT_WEIGHTS, 3, widen_to=200)
+    widened = bolt_store.candidate_features("p", CandidateFilters(), 60, model="m", goal=goal)
+    assert searches == [60 + 2, 200 + 2]
+    assert [p["codes"] for step, p in reads if step == "region sizes"] == [["FR"]]
+    assert not [step for step, _ in reads if step == "regional"]
+    assert widened.unseen is not None and widened.unseen.region == 1.0
+    assert _top_of(widened, 3)[0] == _top_of_everyone(bolt_store, 3)[0]
+    reads.clear()
+    bolt_store.candidate_features("p", CandidateFilters(), 60, model="m", goal=goal)
+    assert "region sizes" not in [step for step, _ in reads]
+
+
 def test_members_cached_by_an_earlier_query_are_not_expanded_again(
     arcadedb: ArcadeDBServer, bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
