@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -51,6 +50,7 @@ from graph.base import (
     StoreCounts,
     UpsertCounts,
 )
+from graph.candidate_pool import CandidatePool, PoolFrame
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
 from graph.embedded import _org_row, _partnership_row  # the same row builders as the embedded store
@@ -71,9 +71,9 @@ from matching.candidates import (
     reference_regions_from,
     select_top,
 )
-from matching.snapshot import NO_REGION, TYPE_ORDER, MembershipRow, RegionVocabulary, Snapshot
+from matching.snapshot import MembershipRow, Snapshot
 from matching.types import CandidateFilters
-from pactmatch.domain import Membership, Organisation, Partnership, Role, StakeholderType
+from pactmatch.domain import Membership, Organisation, Partnership, Role
 from pactmatch.errors import (
     ConflictError,
     NotFoundError,
@@ -270,6 +270,8 @@ class Neo4jStore:
         # How many organisations lie inside a region, keyed by (store version, code): what a
         # widening query checks before listing a country (see _CandidateQuery._region_goal).
         self._region_sizes = _LruCache(4096)
+        self._query_counts: Counter[str] = Counter()
+        self._query_counts_lock = threading.Lock()
         #: Called with (step, seconds) for each statement of a candidate query when set: how
         #: ``bench/bench_bolt.py`` breaks a query's time down. ``None`` in the product.
         self.step_timer: Callable[[str, float], None] | None = None
@@ -358,6 +360,16 @@ class Neo4jStore:
     def neighbourhood_cache_stats(self) -> NeighbourhoodCacheStats:
         """How full the per-member neighbourhood cache is and how often it answered (benchmarks)."""
         return self._neighbourhood_cache.stats()
+
+    def candidate_query_counts(self) -> dict[str, int]:
+        """How candidate queries with a goal settled it since the store opened (benchmarks and
+        monitoring): by the first pool, or by widening (and which sources were widened), or not."""
+        with self._query_counts_lock:
+            return dict(self._query_counts)
+
+    def _count(self, *events: str) -> None:
+        with self._query_counts_lock:
+            self._query_counts.update(events)
 
     def _session(self) -> Any:
         return self._driver.session(database=self.database)
@@ -1106,8 +1118,17 @@ class _CandidateQuery:
             params["vector"] = base.reference.tolist()
         self.params, self.cosine, self.version = params, cosine, version
         search = self._start_vector_search(version) if cosine is not None else None
-        # org id → its columns; every source returns them with its candidates
-        pool: dict[str, _Columns] = {}
+        # every source returns its candidates' columns with them
+        self.frame = PoolFrame.of(
+            base.member_ids,
+            base.member_names,
+            base.member_types,
+            semantic_source=base.semantic_source,
+            reference_regions=base.refs,
+            region_source=base.region_source,
+            allowed_types=self.filters.stakeholder_types,
+        )
+        pool = CandidatePool(self.frame, base.aa)
         self.resolved = 0  # how many of base.by_aa (best first) have been read
         self._by_graph(pool, want=self.n)
         complete = False
@@ -1125,14 +1146,20 @@ class _CandidateQuery:
             if complete  # every eligible organisation is in the pool
             else SignalBounds(semantic=max(0.0, semantic_bound), adamic_adar=outside, region=region_bound)
         )
-        features = self._features(pool, base, unseen)
-        if self.goal is None or unseen is None:
+        features = pool.features(unseen)
+        if self.goal is None:
             return features
-        if outside:
+        if unseen is not None and outside:
             features = self._settle_graph_bound(features, pool, base, unseen)
-        if self.goal.widen_to <= self.n or self._settled(features):
+        if unseen is None or self._settled(features):
+            self.store._count("queries", "settled by the first pool")
             return features
-        return self._widen(features, pool)
+        if self.goal.widen_to <= self.n:
+            self.store._count("queries", "not settled")
+            return features
+        features = self._widen(features, pool)
+        self.store._count("queries", "widened", *(() if self._settled(features) else ("not settled",)))
+        return features
 
     def _settled(self, features: CandidateFeatures) -> bool:
         """Whether ``features`` provably hold the goal's top k (:func:`~matching.candidates.pool_is_exact`)."""
@@ -1141,7 +1168,7 @@ class _CandidateQuery:
         _, scores = select_top(features, weights, top_k)
         return pool_is_exact(features, weights, scores.tolist(), top_k, tolerance)
 
-    def _widen(self, features: CandidateFeatures, pool: dict[str, _Columns]) -> CandidateFeatures:
+    def _widen(self, features: CandidateFeatures, pool: CandidatePool) -> CandidateFeatures:
         """Widen, in this transaction, only the sources whose bounds keep ``features`` from settling.
 
         The pool read so far stays (a second query of every source would read the linked
@@ -1178,6 +1205,8 @@ class _CandidateQuery:
 
         self.n = goal.widen_to
         region_goal = self._region_goal(unseen.region)
+        if region_goal is None and unseen.region == 1.0 and base.refs:
+            self.store._count("widened: regions too big to list")
         best_region = unseen.region if region_goal is None else region_goal
         text = self.cosine is not None and not settles(unseen.semantic, best_region)
         search = self._start_vector_search(self.version) if text else None
@@ -1185,22 +1214,22 @@ class _CandidateQuery:
         if region_goal is not None:
             self.exhaustive_regions = True
             region = self._by_region(self.params, base.refs, self.cosine, pool)
+            self.store._count("widened: regions listed in full")
         semantic, complete = unseen.semantic, False
         if self.cosine is not None and (text or (region > best_region and not settles(semantic, region))):
             semantic, complete = self._by_text(self.params, self.cosine, pool, search)
             semantic = max(0.0, semantic)
+            self.store._count("widened: vector search deepened")
         if complete:  # every eligible organisation is in the pool
-            return self._features(pool, base, None)
+            return pool.features(None)
         widened = replace(unseen, semantic=semantic, adamic_adar=self._best_outside(pool), region=region)
-        features = self._features(pool, base, widened)
+        features = pool.features(widened)
         if widened.adamic_adar:
             features = self._settle_graph_bound(features, pool, base, widened)
         if self.resolved < len(base.by_aa) and not self._settled(features):
             self._by_graph(pool, want=self.n - self.linked)
             assert features.unseen is not None
-            features = self._features(
-                pool, base, replace(features.unseen, adamic_adar=self._best_outside(pool))
-            )
+            features = pool.features(replace(features.unseen, adamic_adar=self._best_outside(pool)))
         return features
 
     def _region_goal(self, region_bound: float) -> float | None:
@@ -1231,7 +1260,7 @@ class _CandidateQuery:
                 cache.put((self.version, c), sizes[c])
         return sizes
 
-    def _by_graph(self, pool: dict[str, _Columns], *, want: int = 0, floor: float | None = None) -> None:
+    def _by_graph(self, pool: CandidatePool, *, want: int = 0, floor: float | None = None) -> None:
         """Read neighbourhood candidates, best Adamic–Adar first: ``want`` eligible ones more, or
         every one above ``floor``. Columns, similarity and filters come in one statement per chunk;
         chunks double, so a selective filter costs a few statements, not one per candidate."""
@@ -1249,14 +1278,14 @@ class _CandidateQuery:
             added += self._add_linked(pool, eids)
             chunk *= 2
 
-    def _add_linked(self, pool: dict[str, _Columns], eids: Sequence[str]) -> int:
+    def _add_linked(self, pool: CandidatePool, eids: Sequence[str]) -> int:
         """Read the columns, similarity and eligibility of the linked candidates ``eids`` in one
         statement; add the eligible ones to ``pool`` and return how many they were."""
         statement = cypher.candidate_linked(self.flt, self.props, self.cosine)
         added = 0
         for r in self._rows("neighbourhood columns", statement, {**self.params, "eids": list(eids)}):
             if r[_ROW + 1]:
-                pool[str(r[0])] = _columns(r, r[_ROW])
+                pool.add(r, r[_ROW])
                 added += 1
         self.linked += added
         return added
@@ -1269,7 +1298,7 @@ class _CandidateQuery:
             end += 1
         return end
 
-    def _best_outside(self, pool: dict[str, _Columns]) -> float:
+    def _best_outside(self, pool: CandidatePool) -> float:
         """A bound on the Adamic–Adar of eligible candidates outside the pool: the best one not
         read yet (``by_aa`` is best first; every eligible one read is in the pool)."""
         return self.base.aa[self.base.by_aa[self.resolved]] if self.resolved < len(self.base.by_aa) else 0.0
@@ -1277,7 +1306,7 @@ class _CandidateQuery:
     def _settle_graph_bound(
         self,
         features: CandidateFeatures,
-        pool: dict[str, _Columns],
+        pool: CandidatePool,
         base: _CandidateBase,
         unseen: SignalBounds,
     ) -> CandidateFeatures:
@@ -1302,12 +1331,10 @@ class _CandidateQuery:
             screened = self._screened_by_graph(pool, floor, unseen.semantic, float(scores[top_k - 1]))
         if self.resolved == before:
             return features
-        return self._features(
-            pool, base, replace(unseen, adamic_adar=self._best_outside(pool), screened=screened)
-        )
+        return pool.features(replace(unseen, adamic_adar=self._best_outside(pool), screened=screened))
 
     def _screened_by_graph(
-        self, pool: dict[str, _Columns], floor: float, semantic_bound: float, kth: float
+        self, pool: CandidatePool, floor: float, semantic_bound: float, kth: float
     ) -> ScreenedOut | None:
         """Add the linked candidates above ``floor`` that could still enter the top: the others
         stay out, as :class:`~matching.candidates.ScreenedOut` (returned).
@@ -1323,7 +1350,7 @@ class _CandidateQuery:
         end = self._end_above(floor)
         if end == self.resolved:
             return None
-        pooled = {c[_EID] for c in pool.values()}  # found by another source: nothing to screen
+        pooled = pool.element_ids()  # found by another source: nothing to screen
         eids = [e for e in self.base.by_aa[self.resolved : end] if e not in pooled]
         self.resolved = end
         if not eids:
@@ -1331,14 +1358,19 @@ class _CandidateQuery:
         bound = min(1.0, max(0.0, semantic_bound))
         statement = cypher.candidate_linked(self.flt, self.props, None)
         rows = self._rows("neighbourhood screen", statement, {**self.params, "eids": eids})
-        columns = {str(r[0]): _columns(r, bound) for r in rows if r[_ROW + 1]}
-        if not columns:
+        screen = CandidatePool(self.frame, self.base.aa, pool.vocab)
+        for r in rows:
+            if r[_ROW + 1]:
+                screen.add(r, bound)
+        if not len(screen):
             return None
-        bounded = self._features(columns, self.base, None)
+        bounded = screen.features(None)
         scores = heuristic_scores(heuristic_signals(bounded), self.goal.weights)
         enter = could_enter(scores, kth, self.goal.tolerance)
         if enter.any():
-            self._add_linked(pool, [columns[bounded.org_ids[int(i)]][_EID] for i in np.flatnonzero(enter)])
+            self._add_linked(
+                pool, [screen.element_id(bounded.org_ids[int(i)]) for i in np.flatnonzero(enter)]
+            )
         if enter.all():
             return None
         out = ~enter
@@ -1399,7 +1431,7 @@ class _CandidateQuery:
         self,
         params: dict[str, Any],
         cosine: str,
-        pool: dict[str, _Columns],
+        pool: CandidatePool,
         search: Future[list[Any] | None] | None = None,
     ) -> tuple[float, bool]:
         """Add the best candidates by text; returns (bound on everyone else's text similarity,
@@ -1416,13 +1448,13 @@ class _CandidateQuery:
                 eligible = [h for h in hits if h[_ROW + 1]]
                 if len(eligible) >= self.n:
                     for h in eligible:
-                        pool[str(h[0])] = _columns(h, dialect.index_score_to_cosine(float(h[_ROW])))
+                        pool.add(h, dialect.index_score_to_cosine(float(h[_ROW])))
                     lowest = min(float(h[_ROW]) for h in hits)  # hits are not promised sorted
                     return dialect.index_score_to_cosine(lowest), False
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, cosine)
         rows = self._rows("exact search", statement, {**params, "n": self.n})
         for r in rows:
-            pool[str(r[0])] = _columns(r, r[_ROW])
+            pool.add(r, r[_ROW])
         if len(rows) < self.n:
             return 0.0, True  # every eligible organisation is in
         return min(float(r[_ROW]) for r in rows), False
@@ -1479,13 +1511,13 @@ class _CandidateQuery:
             return min(max(2 * self.n, 50), 10_000)
         return min(max(self.n + len(self.base.member_ids) + len(f.exclude_org_ids), 50), 10_000)
 
-    def _small_enough(self, params: dict[str, Any], pool: dict[str, _Columns]) -> bool:
+    def _small_enough(self, params: dict[str, Any], pool: CandidatePool) -> bool:
         """Without a text reference: take every eligible organisation when there are few."""
         statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
         rows = self._rows("exact search", statement, {**params, "n": self.n})
         if len(rows) < self.n:
             for r in rows:
-                pool[str(r[0])] = _columns(r, None)
+                pool.add(r, None)
             return True
         return False
 
@@ -1494,7 +1526,7 @@ class _CandidateQuery:
         params: dict[str, Any],
         refs: Sequence[str],
         cosine: str | None,
-        pool: dict[str, _Columns],
+        pool: CandidatePool,
     ) -> float:
         """Add the organisations inside the reference regions; returns the bound on others' regional fit.
 
@@ -1510,7 +1542,7 @@ class _CandidateQuery:
         # Best first (ties by id), as ORDER BY had them: one row of a list need not keep the order.
         rows.sort(key=lambda r: (-float(r[_ROW]), str(r[0])))
         for r in rows[: self.n]:
-            pool[str(r[0])] = _columns(r, r[_ROW] if cosine else None)
+            pool.add(r, r[_ROW] if cosine else None)
         if len(rows) > self.n or len(listed) < len(refs):
             return 1.0
         return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in listed if len(c) > 2), default=0.0)
@@ -1519,46 +1551,6 @@ class _CandidateQuery:
         """The list a one-row candidate statement returns (``[*CANDIDATE_ROW, extra...]`` each)."""
         record = self._single(step, statement, params)
         return list(record["rows"]) if record is not None else []
-
-    def _features(
-        self, rows: dict[str, _Columns], base: _CandidateBase, unseen: SignalBounds | None
-    ) -> CandidateFeatures:
-        ids = sorted(rows)
-        cols = [rows[i] for i in ids]
-        n = len(cols)
-        vocab = RegionVocabulary()
-        # Pools share few distinct region paths: one numpy assignment per path, not per row.
-        rows_of_path: dict[tuple[str, ...], list[int]] = {}
-        for k, c in enumerate(cols):
-            rows_of_path.setdefault(tuple(c[_PATH] or ()), []).append(k)
-        regions = np.full((n, 4), NO_REGION, dtype=np.int32)
-        for path, at in rows_of_path.items():
-            if path:
-                regions[at, : len(path)] = [vocab.id(code) if code else NO_REGION for code in path]
-        type_index = {t.value: k for k, t in enumerate(TYPE_ORDER)}
-        member_types = np.bincount(
-            [type_index[t] for t in base.member_types], minlength=len(TYPE_ORDER)
-        ).astype(np.int64)
-        aa = base.aa.get
-        sims = np.fromiter((_finite(c[_SIM]) for c in cols), dtype=np.float64, count=n)
-        return CandidateFeatures(
-            org_ids=ids,
-            names=[c[_NAME] for c in cols],
-            types=np.fromiter((type_index[c[_TYPE]] for c in cols), dtype=np.int16, count=n),
-            regions=regions,
-            region_vocab=vocab,
-            semantic=np.clip(sims, 0.0, 1.0) if base.semantic_source != "none" else np.zeros(n),
-            semantic_source=base.semantic_source,
-            adamic_adar=np.fromiter((aa(c[_EID], 0.0) for c in cols), dtype=np.float64, count=n),
-            links=sparse.csr_matrix((n, len(base.member_ids)), dtype=np.float32),
-            member_ids=base.member_ids,
-            member_names=base.member_names,
-            reference_regions=base.refs,
-            region_source=base.region_source,
-            member_type_counts=member_types,
-            unseen=unseen,
-            allowed_types=tuple(TYPE_ORDER.index(StakeholderType(t)) for t in self.filters.stakeholder_types),
-        )
 
 
 #: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.
@@ -1578,32 +1570,9 @@ def _best_first(aa: dict[str, float]) -> list[str]:
     return keys
 
 
-#: What the scorer needs of one pooled candidate: ``(name, stakeholder_type, region_path,
-#: element_id, sim)``. A tuple, not a dict: pools hold ~1,500 candidates and a dict per candidate
-#: was a measurable share of a query's Python time (docs/neo4j.md).
-_Columns = tuple[str, str, Sequence[str] | None, str, object]
-_NAME: Final = 0
-_TYPE: Final = 1
-_PATH: Final = 2
-_EID: Final = 3
-_SIM: Final = 4
-
-
-def _columns(row: Sequence[Any], sim: object) -> _Columns:
-    """:data:`_Columns` of one candidate, from any source's ``[*CANDIDATE_ROW, ...]`` list."""
-    return (str(row[1]), str(row[2]), row[3], str(row[4]), sim)
-
-
 def _version_of(record: Any) -> int:
     """The store version from the record of :data:`graph.cypher.VERSION` (0 before the first write)."""
     return int(record["value"]) if record and record["value"] is not None else 0
-
-
-def _finite(value: object) -> float:
-    if value is None:
-        return 0.0
-    number = float(value)  # type: ignore[arg-type]
-    return number if math.isfinite(number) else 0.0
 
 
 def _reference_vector(

@@ -383,6 +383,13 @@ def test_a_pool_widens_the_regional_listing_alone_when_that_settles_it(
     widened = bolt_store.candidate_features("p", CandidateFilters(), 60, model="m", goal=goal)
     assert searches == [60 + 2]
     assert [p["refs"] for step, p in reads if step == "regional"] == [["LU"]]
+    # the first query (no widening allowed) did not settle; the second one did, by widening
+    assert bolt_store.candidate_query_counts() == {
+        "queries": 2,
+        "not settled": 1,
+        "widened": 1,
+        "widened: regions listed in full": 1,
+    }
     assert widened.unseen is not None and widened.unseen.region == 0.0
     assert _top_of(widened, 3)[0] == _top_of_everyone(bolt_store, 3)[0]
     assert _top_of(widened, 3)[1] == pytest.approx(_top_of_everyone(bolt_store, 3)[1])
@@ -405,6 +412,13 @@ def test_a_pool_does_not_list_a_region_the_wider_pool_would_cut_off(
     goal = PoolGoal(DEFAULT_WEIGHTS, 3, widen_to=200)
     widened = bolt_store.candidate_features("p", CandidateFilters(), 60, model="m", goal=goal)
     assert searches == [60 + 2, 200 + 2]
+    assert bolt_store.candidate_query_counts() == {
+        "queries": 2,
+        "not settled": 1,
+        "widened": 1,
+        "widened: regions too big to list": 1,
+        "widened: vector search deepened": 1,
+    }
     assert [p["codes"] for step, p in reads if step == "region sizes"] == [["FR"]]
     assert not [step for step, _ in reads if step == "regional"]
     assert widened.unseen is not None and widened.unseen.region == 1.0
