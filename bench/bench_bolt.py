@@ -6,8 +6,9 @@ embedded store is the baseline measured in the same process on the same machine.
 store it also prints where a candidate query's time goes, per kind of statement (version,
 context, neighbourhood, vector search, exact search, regional list, pool columns, evidence; each
 including its transfer) and the rest (driver, Python, scoring), through ``Neo4jStore.step_timer``,
-and how many members of the timed queries the per-member neighbourhood cache already held (the
-warm-up queries fill it, as earlier requests do in service).
+how many members of the timed queries the per-member neighbourhood cache already held (the
+warm-up queries fill it, as earlier requests do in service), and the pauses of Python's garbage
+collector during the timed queries (they land on whichever query runs).
 
 ArcadeDB builds a vector index's search graph lazily, on the first search after a bulk write
 (about 30 s for CORDIS); ``PactmatchService.refresh_embeddings`` now does that at the end of the
@@ -36,6 +37,7 @@ each one transaction, to report per-kind rates; the product's import runs them a
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import statistics
@@ -157,6 +159,37 @@ def bolt_store(args: argparse.Namespace, tmp: Path) -> Iterator[tuple[Neo4jStore
         store.close()
 
 
+@dataclass
+class GcPauses:
+    """Python's garbage-collection pauses while the block runs, from ``gc.callbacks``: they land
+    on whichever query is running (the service freezes its snapshot to keep them short)."""
+
+    ms: list[float] = field(default_factory=list)
+    _started: float = 0.0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.ms.append((time.perf_counter() - self._started) * 1000)
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        gc.callbacks.append(self._callback)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self._callback)
+
+    def summary(self) -> str:
+        if not self.ms:
+            return "none"
+        return (
+            f"{len(self.ms)} collections, {sum(self.ms):.0f} ms in all, longest {max(self.ms):.0f} ms, "
+            f"{sum(m > 20 for m in self.ms)} over 20 ms"
+        )
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -255,22 +288,20 @@ def main() -> None:
             store.step_timer = step_timer
             before = store.neighbourhood_cache_stats()
             same_sets, max_diff = 0, 0.0
-            for pid in picks:
-                expected, seconds = timed(lambda pid=pid: emb_service.candidates(pid, top_k=10))
-                embedded.query_ms.append(seconds * 1000)
-                steps.append({})
-                got, seconds = timed(lambda pid=pid: bolt_service.candidates(pid, top_k=10))
-                bolt.query_ms.append(seconds * 1000)
-                steps[-1]["rest (driver, Python, scoring)"] = max(
-                    0.0, seconds * 1000 - sum(steps[-1].values())
-                )
-                same_sets += {i.org_id for i in got.items} == {i.org_id for i in expected.items}
-                max_diff = max(
-                    [
-                        max_diff,
-                        *(abs(a.score - b.score) for a, b in zip(expected.items, got.items, strict=False)),
-                    ]
-                )
+            pauses = GcPauses()
+            with pauses.recording():
+                for pid in picks:
+                    expected, seconds = timed(lambda pid=pid: emb_service.candidates(pid, top_k=10))
+                    embedded.query_ms.append(seconds * 1000)
+                    steps.append({})
+                    got, seconds = timed(lambda pid=pid: bolt_service.candidates(pid, top_k=10))
+                    bolt.query_ms.append(seconds * 1000)
+                    steps[-1]["rest (driver, Python, scoring)"] = max(
+                        0.0, seconds * 1000 - sum(steps[-1].values())
+                    )
+                    same_sets += {i.org_id for i in got.items} == {i.org_id for i in expected.items}
+                    pairs = zip(expected.items, got.items, strict=False)
+                    max_diff = max([max_diff, *(abs(a.score - b.score) for a, b in pairs)])
             counts = Counter(store.candidate_query_counts())
             counts.subtract(counts_before)
             store.step_timer = None
@@ -327,6 +358,7 @@ def main() -> None:
         f"Bolt pools: {counts['settled by the first pool']}/{counts['queries']} settled by the first pool, "
         f"{counts['widened']} widened ({widened or 'none'}), {counts['not settled']} not provably exact"
     )
+    print(f"Python garbage collection during the timed queries (both stores): {pauses.summary()}")
     print(f"top-10 sets equal: {same_sets}/{len(picks)}; largest per-rank score difference {max_diff:.4f}")
     hits, misses = after.hits - before.hits, after.misses - before.misses
     print(

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
 from pactmatch.service import PactmatchService
 from tests.conftest import member, org, partnership
 
@@ -35,3 +41,27 @@ def test_ranker_is_rebuilt_when_the_stored_model_changes_but_not_the_snapshot(
     store.import_batch([org("c")])
     hashing_service.candidates("p")
     assert factory.calls == 3 and hashing_service.snapshot() is not snap
+
+
+@pytest.fixture
+def thawed_heap() -> Iterator[None]:
+    """The test freezes the heap as the service does; later tests get it back as it was."""
+    yield
+    gc.unfreeze()
+
+
+def test_the_cached_snapshot_is_out_of_the_collectors_walks_and_freed_when_replaced(
+    hashing_service: PactmatchService, thawed_heap: None
+) -> None:
+    store = hashing_service.store
+    store.import_batch([org("a"), org("b")], [partnership("p")], [member("a", "p")])
+    snap = hashing_service.snapshot()
+    assert gc.get_freeze_count() > 0
+    walked = {id(o) for o in gc.get_objects()}
+    assert id(snap.org_ids) not in walked and id(snap.org_all_regions) not in walked
+    replaced = weakref.ref(snap)
+    del snap
+    store.import_batch([org("c")])
+    new = hashing_service.snapshot()
+    assert replaced() is None  # frozen, yet freed when the data changed
+    assert new.org_ids == ["a", "b", "c"] and id(new.org_ids) not in {id(o) for o in gc.get_objects()}
