@@ -84,6 +84,17 @@ class ScreenedOut:
     def applies_to(self, weights: Mapping[str, float]) -> bool:
         return self.weights == _weights_key(weights)
 
+    @staticmethod
+    def join(a: ScreenedOut | None, b: ScreenedOut | None) -> ScreenedOut | None:
+        """Two screenings' candidates, left out together: the higher of each bound. A pool screened
+        in steps must keep every step's bound (dropping one leaves its candidates uncovered under
+        other weights, where only their graph value bounds them)."""
+        if a is None or b is None:
+            return a if b is None else b
+        if a.weights != b.weights:
+            raise ValueError("screened out under different weights: their score bounds do not combine")
+        return ScreenedOut(a.weights, max(a.score, b.score), max(a.adamic_adar, b.adamic_adar))
+
 
 def _weights_key(weights: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
     return tuple(sorted((name, float(w)) for name, w in weights.items()))

@@ -25,7 +25,7 @@ from graph.base import EntityKind
 from graph.cypher import Label, embedding_properties
 from graph.dialects import make_dialect
 from graph.neo4j_store import Neo4jStore
-from matching.candidates import CandidateFeatures, PoolGoal, pool_is_exact, select_top
+from matching.candidates import CandidateFeatures, PoolGoal, ScreenedOut, pool_is_exact, select_top
 from matching.recommender import DEFAULT_WEIGHTS
 from matching.types import CandidateFilters
 from pactmatch.cli import app
@@ -301,6 +301,83 @@ def test_screened_candidates_that_could_enter_are_read_with_their_cosine(
     assert len(settled.org_ids) + len(screen[1]) - len(second[0][1]) <= len(everyone.org_ids)
     for oid, sim in zip(settled.org_ids, settled.semantic.tolist(), strict=True):
         assert sim == pytest.approx(full[oid], abs=1e-5)
+
+
+def _graded_graph(store: Neo4jStore, *, n: int, members: int, seed: int) -> None:
+    """``n`` SMEs in FR101 with random 8-d vectors; ``members`` members of ``p`` (scope FR), each
+    also in a project of its own with a random third to half of the SMEs: linked candidates
+    whose Adamic–Adar values fall in steps, so a graph bound can be settled part of the way."""
+    rng = np.random.default_rng(seed)
+    ids, zs = [f"o{i:04d}" for i in range(n)], [f"z{i:02d}" for i in range(members)]
+    orgs = [org(o, country="FR", nuts_codes=["FR101"]) for o in ids] + [
+        org(z, stakeholder_type="higher_education", country="FR", nuts_codes=["FR101"]) for z in zs
+    ]
+    memberships = [member(z, "p") for z in zs]
+    for i, z in enumerate(zs):
+        group = rng.choice(n, size=int(rng.integers(n // 3, n // 2)), replace=False)
+        memberships += [member(z, f"q{i}"), *(member(ids[j], f"q{i}") for j in group)]
+    parts = [partnership("p", scope_regions=["FR"]), *(partnership(f"q{i}") for i in range(members))]
+    store.import_batch(orgs, parts, memberships)
+    vectors = rng.normal(size=(n + members + 1, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.put_embeddings(
+        EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate([*ids, *zs])]
+    )
+    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[-1])])
+    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+
+
+def test_a_widened_pool_that_stays_unsettled_reads_more_linked_candidates_screened_first(
+    bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where widening leaves the test failing, the store reads as many more linked candidates as
+    the wider pool holds, best connected first, so the approximate list draws on them too (forced
+    here: the test is made to fail after the widening). They are screened as the graph settle
+    is: columns without the cosine first, the cosine only for those that could enter. Every
+    screening's bound stays in the pool's bounds (the join of all of them), and the top 3 are
+    the exact ones, as reading them all with their cosine would give."""
+    _graded_graph(bolt_store, n=600, members=6, seed=4)
+    reads = _reads(monkeypatch)
+    bounds: list[ScreenedOut] = []
+    original_screen, original_fill = (
+        neo4j_store._CandidateQuery._screened_by_graph,
+        neo4j_store._CandidateQuery._fill_by_graph,
+    )
+
+    def screen(query: neo4j_store._CandidateQuery, *args: Any) -> Any:
+        eligible, out = original_screen(query, *args)
+        bounds.extend([out] if out is not None else [])
+        return eligible, out
+
+    filled: list[int] = []
+
+    def fill(query: neo4j_store._CandidateQuery, features: CandidateFeatures, pool: Any) -> Any:
+        filled.append(len(reads))
+        return original_fill(query, features, pool)
+
+    monkeypatch.setattr(neo4j_store._CandidateQuery, "_screened_by_graph", screen)
+    monkeypatch.setattr(neo4j_store._CandidateQuery, "_fill_by_graph", fill)
+    monkeypatch.setattr(neo4j_store._CandidateQuery, "_settled", lambda query, features: False)
+    goal = PoolGoal(DEFAULT_WEIGHTS, 3, widen_to=120)
+    features = bolt_store.candidate_features("p", CandidateFilters(), 30, model="m", goal=goal)
+    assert len(filled) == 1
+    fill_reads = reads[filled[0] :]
+    assert fill_reads and fill_reads[0][0] == "neighbourhood screen"
+    assert all(
+        "similarity" not in statement for step, _, statement in fill_reads if step == "neighbourhood screen"
+    )
+    screened = {e for step, eids, _ in fill_reads if step == "neighbourhood screen" for e in eids}
+    with_cosine = {e for step, eids, _ in fill_reads if step == "neighbourhood columns" for e in eids}
+    assert with_cosine < screened  # only some are read with their cosine
+    assert len(bounds) >= 2 and features.unseen is not None
+    joined = bounds[0]
+    for b in bounds[1:]:
+        joined = ScreenedOut.join(joined, b)
+    assert features.unseen.screened == joined
+    monkeypatch.undo()
+    rows, scores = select_top(features, DEFAULT_WEIGHTS, 3)
+    exact_ids, exact_scores = _top_of_everyone(bolt_store, 3)
+    assert [features.org_ids[i] for i in rows] == exact_ids and scores.tolist() == pytest.approx(exact_scores)
 
 
 def _regional_graph(

@@ -195,6 +195,19 @@ def test_screened_out_candidates_bound_the_unseen_under_their_weights_and_by_gra
     assert graph_bound_to_pass(below, other, [0.9, 0.8], 2) is None
 
 
+def test_screenings_joined_keep_the_higher_of_each_bound_under_the_same_weights_only() -> None:
+    """A pool screened in steps (the graph settle, then the fill after widening) leaves out the
+    candidates of every step: their joint bound is the higher score and the higher graph value."""
+    first = ScreenedOut.under(DEFAULT_WEIGHTS, 0.55, 3.0)
+    later = ScreenedOut.under(DEFAULT_WEIGHTS, 0.6, 1.5)
+    joined = ScreenedOut.join(first, later)
+    assert joined == ScreenedOut.under(DEFAULT_WEIGHTS, 0.6, 3.0) == ScreenedOut.join(later, first)
+    assert ScreenedOut.join(first, None) is first and ScreenedOut.join(None, later) is later
+    assert ScreenedOut.join(None, None) is None
+    with pytest.raises(ValueError, match="different weights"):
+        ScreenedOut.join(first, ScreenedOut.under({**DEFAULT_WEIGHTS, "graph": 0.6}, 0.5, 1.0))
+
+
 def test_could_enter_is_the_complement_of_the_exactness_test() -> None:
     bounds = np.array([0.3, 0.5, 0.5 + 1e-13, 0.504, 0.506])
     assert could_enter(bounds, 0.5).tolist() == [False, True, True, True, True]  # ties may win at ε = 0
