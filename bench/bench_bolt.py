@@ -7,7 +7,8 @@ store it also prints where a candidate query's time goes, per kind of statement 
 context, neighbourhood, vector search, exact search, regional list, pool columns, evidence; each
 including its transfer) and the rest (driver, Python, scoring), through ``Neo4jStore.step_timer``,
 how many members of the timed queries the per-member neighbourhood cache already held (the
-warm-up queries fill it, as earlier requests do in service), and the pauses of Python's garbage
+warm-up queries fill it, as earlier requests do in service) and how many of the linked
+candidates they screened the screening columns cache held, and the pauses of Python's garbage
 collector during the timed queries (they land on whichever query runs).
 
 ArcadeDB builds a vector index's search graph lazily, on the first search after a bulk write
@@ -286,7 +287,7 @@ def main() -> None:
                 steps[-1][step] = steps[-1].get(step, 0.0) + seconds * 1000
 
             store.step_timer = step_timer
-            before = store.neighbourhood_cache_stats()
+            before, columns_before = store.neighbourhood_cache_stats(), store.columns_cache_stats()
             same_sets, max_diff = 0, 0.0
             pauses = GcPauses()
             with pauses.recording():
@@ -305,7 +306,7 @@ def main() -> None:
             counts = Counter(store.candidate_query_counts())
             counts.subtract(counts_before)
             store.step_timer = None
-            after = store.neighbourhood_cache_stats()
+            after, columns_after = store.neighbourhood_cache_stats(), store.columns_cache_stats()
             cached = [
                 timed(lambda pid=pid: bolt_service.candidates(pid, top_k=10))[1] * 1000 for pid in picks[:20]
             ]
@@ -365,6 +366,12 @@ def main() -> None:
         f"member neighbourhood cache, timed queries: {hits}/{hits + misses} members cached; after them "
         f"{after.members:,} members, {after.ids:,} element ids ({after.distinct_ids:,} distinct), "
         f"~{after.approx_bytes / 2**20:.1f} MiB"
+    )
+    col_hits = columns_after.hits - columns_before.hits
+    col_asked = col_hits + columns_after.misses - columns_before.misses
+    print(
+        f"screening columns cache, timed queries: {col_hits:,}/{col_asked:,} organisations cached; "
+        f"after them {columns_after.entries:,} organisations"
     )
     print_steps(steps, sum(bolt.query_ms))
     membership_rate = bolt.memberships / bolt.membership_seconds

@@ -52,6 +52,7 @@ from graph.base import (
     UpsertCounts,
 )
 from graph.candidate_pool import CandidatePool, PoolFrame
+from graph.columns_cache import DEFAULT_MAX_ENTRIES, ColumnsCache, ColumnsCacheStats
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
 from graph.embedded import _org_row, _partnership_row  # the same row builders as the embedded store
@@ -230,6 +231,9 @@ class Neo4jStore:
     neighbourhood_cache_ids : int
         Budget of the per-member neighbourhood cache of candidate queries, in element ids
         (:class:`~graph.neighbourhood_cache.NeighbourhoodCache`; ``0`` turns it off).
+    columns_cache_entries : int
+        Organisations whose screening columns candidate queries keep
+        (:class:`~graph.columns_cache.ColumnsCache`; ``0`` turns it off).
     parallel_reads : bool
         Run a candidate query's vector search in a read transaction of its own on a small thread
         pool, beside the query's other reads (default); ``False`` runs the same read first.
@@ -246,6 +250,7 @@ class Neo4jStore:
         description: str | None = None,
         user: str = "",
         neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
+        columns_cache_entries: int = DEFAULT_MAX_ENTRIES,
         parallel_reads: bool = True,
     ) -> None:
         if batch_size < 1 or max_batch_bytes < 1024:
@@ -268,6 +273,9 @@ class Neo4jStore:
         # organisations sit in many partnerships, so most members of a new query were expanded
         # by an earlier one and the two-hop expansion runs only for the others.
         self._neighbourhood_cache = NeighbourhoodCache(neighbourhood_cache_ids)
+        # The type and region of organisations read by any source, keyed by the store version:
+        # what screening linked candidates needs, so it reads only those no query has read yet.
+        self._columns_cache = ColumnsCache(columns_cache_entries)
         # How many organisations lie inside a region, keyed by (store version, code): what a
         # widening query checks before listing a country (see _CandidateQuery._region_goal).
         self._region_sizes = _LruCache(4096)
@@ -296,6 +304,7 @@ class Neo4jStore:
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         connection_timeout: float = 5.0,
         neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
+        columns_cache_entries: int = DEFAULT_MAX_ENTRIES,
         parallel_reads: bool = True,
     ) -> Neo4jStore:
         """Open a driver, check server, credentials and database, and bootstrap the schema.
@@ -348,6 +357,7 @@ class Neo4jStore:
             description=f"Neo4j store ({name}) at {where}, database {database!r}",
             user=user,
             neighbourhood_cache_ids=neighbourhood_cache_ids,
+            columns_cache_entries=columns_cache_entries,
             parallel_reads=parallel_reads,
         )
         try:
@@ -361,6 +371,10 @@ class Neo4jStore:
     def neighbourhood_cache_stats(self) -> NeighbourhoodCacheStats:
         """How full the per-member neighbourhood cache is and how often it answered (benchmarks)."""
         return self._neighbourhood_cache.stats()
+
+    def columns_cache_stats(self) -> ColumnsCacheStats:
+        """How full the screening columns cache is and how often it answered (benchmarks)."""
+        return self._columns_cache.stats()
 
     def candidate_query_counts(self) -> dict[str, int]:
         """How candidate queries with a goal settled it since the store opened (benchmarks and
@@ -1386,10 +1400,8 @@ class _CandidateQuery:
         if not eids:
             return 0, None
         bound = min(1.0, max(0.0, semantic_bound))
-        statement = cypher.candidate_linked(self.flt, self.props, None)
-        rows = self._rows("neighbourhood screen", statement, {**self.params, "eids": eids})
         screen = CandidatePool(self.frame, self.base.aa, pool.vocab)
-        for r in rows:
+        for r in self._screening_rows(eids):
             if r[_ROW + 1]:
                 screen.add(r, bound)
         if not len(screen):
@@ -1407,6 +1419,27 @@ class _CandidateQuery:
         return len(screen), ScreenedOut.under(
             self.goal.weights, float(scores[out].max()), float(bounded.adamic_adar[out].max())
         )
+
+    def _screening_rows(self, eids: Sequence[str]) -> list[Any]:
+        """Columns and eligibility of the linked candidates ``eids``, without their cosine:
+        ``[*CANDIDATE_ROW, None, eligible]`` each (names left empty where cached: a screening
+        scores, it never shows). From the store's :class:`~graph.columns_cache.ColumnsCache`
+        where it holds them and eligibility needs no filter (not a member, not excluded), from
+        the database for the others."""
+        f = self.filters
+        cached = {} if _restricting(f) or f.org_ids else self.store._columns_cache.get(self.version, eids)
+        missing = [e for e in eids if e not in cached] if cached else list(eids)
+        rows: list[Any] = []
+        if missing:
+            statement = cypher.candidate_linked(self.flt, self.props, None)
+            rows = self._rows("neighbourhood screen", statement, {**self.params, "eids": missing})
+        if cached:
+            ineligible = {*self.base.member_ids, *f.exclude_org_ids}
+            rows += [
+                [org_id, "", kind, path, eid, None, org_id not in ineligible]
+                for eid, (org_id, kind, path) in cached.items()
+            ]
+        return rows
 
     def _base(self, version: int) -> _CandidateBase:
         """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
@@ -1471,6 +1504,8 @@ class _CandidateQuery:
         if not self.filters.org_ids:
             k = self._vector_k()
             hits = self._vector_search_hits(search)
+            if hits:
+                self.store._columns_cache.put(self.version, hits)
             # Enough eligible hits from a non-exhausted index: all of them join the pool (their
             # columns came with them) and the k-th hit bounds everyone else. Otherwise filters
             # starve the index, or the graph is small: the exact scan answers.
@@ -1580,7 +1615,9 @@ class _CandidateQuery:
     def _rows(self, step: str, statement: str, params: dict[str, Any]) -> list[Any]:
         """The list a one-row candidate statement returns (``[*CANDIDATE_ROW, extra...]`` each)."""
         record = self._single(step, statement, params)
-        return list(record["rows"]) if record is not None else []
+        rows = list(record["rows"]) if record is not None else []
+        self.store._columns_cache.put(self.version, rows)
+        return rows
 
 
 #: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.

@@ -279,6 +279,39 @@ def test_linked_candidates_that_cannot_reach_the_top_are_screened_out_without_th
     assert settled.unseen.screened.adamic_adar > settled.unseen.adamic_adar
 
 
+def test_a_screening_reads_from_the_database_only_the_columns_no_query_has_read(
+    arcadedb: ArcadeDBServer, bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second query of the same partnership screens the same linked candidates: their type
+    and region come from the store's columns cache, so no screening statement runs, and the
+    features are those of a store without the cache. A restricting filter needs the database
+    for eligibility, so its screening reads it whatever the cache holds."""
+    _linked_vector_graph(bolt_store)
+    uncached = Neo4jStore.connect(
+        arcadedb.bolt_uri, user=arcadedb.user, password=arcadedb.password, database=bolt_store.database,
+        dialect="arcadedb", http_url=arcadedb.http_url, columns_cache_entries=0,
+    )  # fmt: skip
+    goal = PoolGoal(DEFAULT_WEIGHTS, 3)
+    reads = _reads(monkeypatch)
+    first = bolt_store.candidate_features("p", CandidateFilters(), 10, model="m", goal=goal)
+    assert [step for step, _, _ in reads].count("neighbourhood screen") == 1
+    bolt_store._candidate_cache = neo4j_store._LruCache(64)  # the partnership as new: screened again
+    reads.clear()
+    again = bolt_store.candidate_features("p", CandidateFilters(), 10, model="m", goal=goal)
+    assert "neighbourhood screen" not in [step for step, _, _ in reads]
+    without = uncached.candidate_features("p", CandidateFilters(), 10, model="m", goal=goal)
+    for f in (again, without):
+        _same_features(first, f)
+        assert f.regions.tolist() == first.regions.tolist() and f.types.tolist() == first.types.tolist()
+    assert bolt_store.columns_cache_stats().hits > 0
+    reads.clear()
+    both = CandidateFilters(countries=("DE", "FR"))  # restricting, though it rejects no one here
+    filtered = bolt_store.candidate_features("p", both, 10, model="m", goal=goal)
+    assert [step for step, _, _ in reads].count("neighbourhood screen") == 1
+    _same_features(filtered, uncached.candidate_features("p", both, 10, model="m", goal=goal))
+    uncached.close()
+
+
 def test_screened_candidates_that_could_enter_are_read_with_their_cosine(
     bolt_store: Neo4jStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
