@@ -13,6 +13,7 @@ from api.limits import BodySizeLimit
 from api.routers import events, imports, mapping, organisations, partnerships
 from api.schemas import HealthPublic
 from pactmatch import __version__
+from pactmatch.heap import freeze_heap
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        freeze_heap()  # started: what start-up built lives as long as the server (pactmatch.heap)
         yield
         owned.store.close()
 

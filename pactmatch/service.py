@@ -7,14 +7,12 @@ version changes.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -28,6 +26,7 @@ from matching.snapshot import Snapshot
 from matching.types import CandidateFilters, PartnershipQuery, Recommendation
 from pactmatch.domain import Membership, Organisation, Partnership, organisation_text, partnership_text
 from pactmatch.errors import ConflictError, InvalidInputError
+from pactmatch.heap import long_lived
 from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
 from pactmatch.rankers import RANKER_ARTIFACT, default_ranker, usable_learned
@@ -58,26 +57,6 @@ class Ranker(Protocol):
 
 
 RankerFactory = Callable[[Snapshot, GraphStore], Ranker]
-
-
-@contextmanager
-def long_lived() -> Iterator[None]:
-    """Keep what the block builds (a snapshot, a ranker) out of the cyclic collector's walks.
-
-    A CORDIS snapshot is ~130,000 container objects holding ~630,000 references (the id, name and
-    region lists), alive until the data changes. Every full collection walks them all: in a
-    process serving queries they cost 90–120 ms pauses about three times per 150 queries, on
-    whichever request was running; frozen (``gc.freeze``), the pauses measured 9–11 ms. Frozen
-    objects are still freed by reference counting when the next snapshot replaces them;
-    unfreezing before the rebuild and collecting after it lets the collector find any cycle the
-    replaced objects leave, so nothing leaks across data versions.
-    """
-    gc.unfreeze()
-    try:
-        yield
-    finally:
-        gc.collect()
-        gc.freeze()
 
 
 def heuristic_ranker(snapshot: Snapshot, store: GraphStore) -> Ranker:
