@@ -1384,7 +1384,8 @@ class _CandidateQuery:
         still enter the top: the others stay out, as :class:`~matching.candidates.ScreenedOut`.
         Returns how many eligible ones were screened, and that bound.
 
-        Two reads instead of one. Their columns and eligibility first, without the cosine: each
+        Two reads instead of one. Their columns and eligibility first, without the cosine (from
+        the columns cache where it holds them, :meth:`_screening_rows`): each
         one's score is then bounded with ``semantic_bound`` (no unseen organisation is closer to
         the text) in place of its similarity (:func:`~matching.candidates.could_enter`). Then the
         cosine of those that pass only. On ArcadeDB holding CORDIS the cosine is three quarters of
