@@ -27,11 +27,11 @@ all of CORDIS. The tuples hold only strings, so Python's cyclic collector stops 
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from graph.versioned_lru import VersionedLru
 
 #: Organisations held at most.
 DEFAULT_MAX_ENTRIES = 200_000
@@ -50,7 +50,7 @@ class ColumnsCacheStats:
     misses: int
 
 
-class ColumnsCache:
+class ColumnsCache(VersionedLru[Columns]):
     """A thread-safe, version-keyed LRU map: element id → :data:`Columns`.
 
     Parameters
@@ -71,13 +71,9 @@ class ColumnsCache:
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         if max_entries < 0:
             raise ValueError("max_entries must be ≥ 0")
+        super().__init__()
         self.max_entries = max_entries
-        self._version: int | None = None
-        self._entries: OrderedDict[str, Columns] = OrderedDict()
         self._shared: dict[Any, Any] = {}
-        self._hits = 0
-        self._misses = 0
-        self._lock = threading.Lock()  # API workers query from several threads
 
     def put(self, version: int, rows: Iterable[Sequence[Any]]) -> None:
         """Cache the columns of ``rows`` read at ``version``, each ``[org_id, name,
@@ -90,10 +86,7 @@ class ColumnsCache:
         if not self.max_entries:
             return
         with self._lock:
-            if version != self._version:
-                self._entries.clear()
-                self._shared.clear()
-                self._version = version
+            self._switch(version)
             entries, shared = self._entries, self._shared
             for r in rows:
                 eid = str(r[4])
@@ -104,30 +97,9 @@ class ColumnsCache:
             while len(entries) > self.max_entries:
                 entries.popitem(last=False)
 
-    def get(self, version: int, eids: Iterable[str]) -> dict[str, Columns]:
-        """The cached columns of ``eids`` at ``version`` (absent ids were not cached)."""
-        found: dict[str, Columns] = {}
-        with self._lock:
-            asked = 0
-            current = version == self._version
-            for eid in eids:
-                asked += 1
-                columns = self._entries.get(eid) if current else None
-                if columns is not None:
-                    self._entries.move_to_end(eid)
-                    found[eid] = columns
-            self._hits += len(found)
-            self._misses += asked - len(found)
-        return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._shared.clear()
-            self._version = None
-
-    def __len__(self) -> int:
-        return len(self._entries)
+    def _reset(self, version: int | None) -> None:
+        super()._reset(version)
+        self._shared.clear()
 
     def stats(self) -> ColumnsCacheStats:
         with self._lock:

@@ -32,10 +32,10 @@ entries repeat them many times.
 from __future__ import annotations
 
 import sys
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from graph.versioned_lru import VersionedLru
 
 #: Element ids held over all entries: ~8 MB of pointers plus one string per distinct co-member.
 DEFAULT_MAX_IDS = 1_000_000
@@ -57,7 +57,7 @@ class NeighbourhoodCacheStats:
     approx_bytes: int
 
 
-class NeighbourhoodCache:
+class NeighbourhoodCache(VersionedLru[tuple[str, ...]]):
     """A thread-safe, version-keyed LRU map: organisation id → its co-members' element ids.
 
     Parameters
@@ -79,29 +79,10 @@ class NeighbourhoodCache:
     def __init__(self, max_ids: int = DEFAULT_MAX_IDS) -> None:
         if max_ids < 0:
             raise ValueError("max_ids must be ≥ 0")
+        super().__init__()
         self.max_ids = max_ids
-        self._version: int | None = None
-        self._entries: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         self._ids = 0
         self._strings: dict[str, str] = {}
-        self._hits = 0
-        self._misses = 0
-        self._lock = threading.Lock()  # API workers query from several threads
-
-    def get(self, version: int, org_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """The cached neighbourhoods of ``org_ids`` at ``version`` (absent ids were not cached)."""
-        found: dict[str, tuple[str, ...]] = {}
-        with self._lock:
-            asked = 0
-            for org_id in org_ids:
-                asked += 1
-                linked = self._entries.get(org_id) if version == self._version else None
-                if linked is not None:
-                    self._entries.move_to_end(org_id)
-                    found[org_id] = linked
-            self._hits += len(found)
-            self._misses += asked - len(found)
-        return found
 
     def put(self, version: int, org_id: str, linked: Sequence[str]) -> bool:
         """Cache ``org_id``'s distinct co-members at ``version``; ``False`` when over the budget.
@@ -112,8 +93,7 @@ class NeighbourhoodCache:
         if not self.max_ids or len(linked) > self.max_ids:
             return False
         with self._lock:
-            if version != self._version:
-                self._reset(version)
+            self._switch(version)
             old = self._entries.pop(org_id, None)
             if old is not None:
                 self._ids -= len(old)
@@ -128,19 +108,10 @@ class NeighbourhoodCache:
                 self._strings = {s: s for e in self._entries.values() for s in e}
         return True
 
-    def clear(self) -> None:
-        with self._lock:
-            self._reset(None)
-
     def _reset(self, version: int | None) -> None:
-        """Drop every entry and hold ``version`` from now on (the caller holds the lock)."""
-        self._entries.clear()
+        super()._reset(version)
         self._strings.clear()
         self._ids = 0
-        self._version = version
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
     def stats(self) -> NeighbourhoodCacheStats:
         """Counts, and a rough size: the entries' tuples plus the interned strings and their table."""
