@@ -164,7 +164,7 @@ def bolt_store(args: argparse.Namespace, tmp: Path) -> Iterator[tuple[Neo4jStore
 @dataclass
 class GcPauses:
     """Python's garbage-collection pauses while the block runs, from ``gc.callbacks``: they land
-    on whichever query is running (the service freezes its snapshot to keep them short)."""
+    on whichever query is running (pactmatch.heap freezes what lives long to keep them short)."""
 
     ms: list[float] = field(default_factory=list)
     _started: float = 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,15 @@ CONSORTIA = SHARED_DATA / "consortia"
 requires_shared_data = pytest.mark.skipif(
     not (CONSORTIA / "projects.csv").exists(), reason=f"real CORDIS data not found under {CONSORTIA}"
 )
+
+
+@pytest.fixture
+def thawed_heap() -> Iterator[None]:
+    """Nothing frozen when the test starts, and nothing left frozen after it: the service and the
+    API freeze the whole heap (pactmatch.heap), and other tests count on the collector seeing it."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
 
 
 def org(org_id: str, **kw: object) -> Organisation:

@@ -21,19 +21,15 @@ def client(tmp_path: Path) -> TestClient:
     return TestClient(create_app(settings))
 
 
-def test_the_app_freezes_what_start_up_built_when_it_starts(tmp_path: Path) -> None:
+def test_the_app_freezes_what_start_up_built_when_it_starts(tmp_path: Path, thawed_heap: None) -> None:
     """Modules, the driver and the store live as long as the server: out of the collector's
     full walks once it has started (pactmatch.heap)."""
     settings = Settings(store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache")
     app = create_app(settings)
-    gc.unfreeze()
-    try:
-        with TestClient(app) as started:
-            assert gc.get_freeze_count() > 0
-            assert id(app.state.service) not in {id(o) for o in gc.get_objects()}
-            assert started.get("/health").status_code == 200
-    finally:
-        gc.unfreeze()
+    with TestClient(app) as started:
+        assert gc.get_freeze_count() > 0
+        assert id(app.state.service) not in {id(o) for o in gc.get_objects()}
+        assert started.get("/health").status_code == 200
 
 
 def seed(client: TestClient) -> None:

@@ -336,6 +336,19 @@ def test_screened_candidates_that_could_enter_are_read_with_their_cosine(
         assert sim == pytest.approx(full[oid], abs=1e-5)
 
 
+def _random_embeddings(
+    store: Neo4jStore, rng: np.random.Generator, org_ids: list[str]
+) -> npt.NDArray[np.float32]:
+    """Random unit 8-d vectors for ``org_ids`` and, the last one, for partnership ``p`` (model
+    ``m``), with the organisations' vector index built; returns the vectors, in that order."""
+    vectors = rng.normal(size=(len(org_ids) + 1, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.put_embeddings(EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate(org_ids)])
+    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[-1])])
+    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+    return vectors
+
+
 def _graded_graph(store: Neo4jStore, *, n: int, members: int, seed: int) -> None:
     """``n`` SMEs in FR101 with random 8-d vectors; ``members`` members of ``p`` (scope FR), each
     also in a project of its own with a random third to half of the SMEs: linked candidates
@@ -351,13 +364,7 @@ def _graded_graph(store: Neo4jStore, *, n: int, members: int, seed: int) -> None
         memberships += [member(z, f"q{i}"), *(member(ids[j], f"q{i}") for j in group)]
     parts = [partnership("p", scope_regions=["FR"]), *(partnership(f"q{i}") for i in range(members))]
     store.import_batch(orgs, parts, memberships)
-    vectors = rng.normal(size=(n + members + 1, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    store.put_embeddings(
-        EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate([*ids, *zs])]
-    )
-    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[-1])])
-    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+    _random_embeddings(store, rng, [*ids, *zs])
 
 
 def test_a_widened_pool_that_stays_unsettled_reads_more_linked_candidates_screened_first(
@@ -432,13 +439,7 @@ def _regional_graph(
     store.import_batch(
         orgs + members, [partnership("p", scope_regions=[scope])], [member("u0", "p"), member("u1", "p")]
     )
-    vectors = rng.normal(size=(len(ids) + 3, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    store.put_embeddings(
-        EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate([*ids, "u0", "u1"])]
-    )
-    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[-1])])
-    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
+    _random_embeddings(store, rng, [*ids, "u0", "u1"])
 
 
 def _widening_reads(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[str, dict[str, Any]]], list[int]]:
@@ -651,12 +652,7 @@ def _vector_graph(
         [partnership("p", scope_regions=["DE11"]), partnership("q")],
         [member("o000", "p"), member("o001", "p"), *(member(o, "q") for o in ids[:linked])],
     )
-    vectors = rng.normal(size=(n + 1, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    store.put_embeddings(EntityKind.ORGANISATION, "m", [(o, o, vectors[i]) for i, o in enumerate(ids)])
-    store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p", "p", vectors[n])])
-    store.prepare_vector_search(EntityKind.ORGANISATION, "m")
-    return ids, vectors
+    return ids, _random_embeddings(store, rng, ids)
 
 
 def _same_features(a: CandidateFeatures, b: CandidateFeatures) -> None:

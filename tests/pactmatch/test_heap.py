@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
 
 import pytest
 
 from pactmatch.heap import freeze_heap, long_lived
 
-
-@pytest.fixture(autouse=True)
-def thawed_heap() -> Iterator[None]:
-    """Each test starts and ends with nothing frozen, as the rest of the suite expects."""
-    gc.unfreeze()
-    yield
-    gc.unfreeze()
+pytestmark = pytest.mark.usefixtures("thawed_heap")
 
 
 class Node:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import Iterator
-
-import pytest
 
 from pactmatch.service import PactmatchService
 from tests.conftest import member, org, partnership
@@ -41,13 +38,6 @@ def test_ranker_is_rebuilt_when_the_stored_model_changes_but_not_the_snapshot(
     store.import_batch([org("c")])
     hashing_service.candidates("p")
     assert factory.calls == 3 and hashing_service.snapshot() is not snap
-
-
-@pytest.fixture
-def thawed_heap() -> Iterator[None]:
-    """The test freezes the heap as the service does; later tests get it back as it was."""
-    yield
-    gc.unfreeze()
 
 
 def test_the_cached_snapshot_is_out_of_the_collectors_walks_and_freed_when_replaced(
