@@ -1277,18 +1277,25 @@ class _CandidateQuery:
         """Read neighbourhood candidates, best Adamic–Adar first: ``want`` eligible ones more, or
         every one above ``floor``. Columns, similarity and filters come in one statement per chunk;
         chunks double, so a selective filter costs a few statements, not one per candidate."""
-        by_aa = self.base.by_aa
+
+        def read(end: int) -> int:
+            eids = self.base.by_aa[self.resolved : end]
+            self.resolved = end
+            return self._add_linked(pool, eids) if eids else 0
+
         if floor is not None:
-            end = self._end_above(floor)
-            if end > self.resolved:
-                self._add_linked(pool, by_aa[self.resolved : end])
-                self.resolved = end
-            return
-        added, chunk = 0, max(want, 1)
-        while added < want and self.resolved < len(by_aa):
-            eids = by_aa[self.resolved : self.resolved + chunk]
-            self.resolved += len(eids)
-            added += self._add_linked(pool, eids)
+            read(max(self.resolved, self._end_above(floor)))
+        else:
+            self._in_doubling_chunks(want, read)
+
+    def _in_doubling_chunks(self, want: int, read: Callable[[int], int]) -> None:
+        """Call ``read(end)`` on the linked candidates not read yet, in chunks that start at
+        ``want`` and double, until ``want`` eligible ones have been read (filters may reject any
+        share) or none are left. ``read`` reads ``base.by_aa`` up to ``end``, moves ``resolved``
+        there and returns how many of them were eligible."""
+        done, chunk, by_aa = 0, max(want, 1), self.base.by_aa
+        while done < want and self.resolved < len(by_aa):
+            done += read(min(len(by_aa), self.resolved + chunk))
             chunk *= 2
 
     def _add_linked(self, pool: CandidatePool, eids: Sequence[str]) -> int:
@@ -1370,11 +1377,15 @@ class _CandidateQuery:
             return pool.features(replace(unseen, adamic_adar=self._best_outside(pool)))
         _, scores = select_top(features, self.goal.weights, top_k)
         kth = float(scores[top_k - 1]) if len(scores) >= top_k else -math.inf
-        screened, considered, chunk, by_aa = unseen.screened, 0, max(want, 1), self.base.by_aa
-        while considered < want and self.resolved < len(by_aa):
-            end = min(len(by_aa), self.resolved + chunk)
+        screened = unseen.screened
+
+        def read(end: int) -> int:
+            nonlocal screened
             eligible, out = self._screened_by_graph(pool, end, unseen.semantic, kth)
-            considered, screened, chunk = considered + eligible, ScreenedOut.join(screened, out), chunk * 2
+            screened = ScreenedOut.join(screened, out)
+            return eligible
+
+        self._in_doubling_chunks(want, read)
         return pool.features(replace(unseen, adamic_adar=self._best_outside(pool), screened=screened))
 
     def _screened_by_graph(
