@@ -604,6 +604,8 @@ class LearnedRecommender:
         mask = candidate_mask(self.snapshot_, query, filters or CandidateFilters())
         pool, x, scores, ctx = self.score_pool(query, mask)
         local = top_indices(scores, np.ones(len(pool), dtype=bool), top_k)
+        if len(local) == 0:
+            return []  # filters left nobody (and LightGBM cannot explain zero rows)
         # One attribution call for the whole list: TreeSHAP per call has a fixed cost per tree.
         baselines, parts = self.model_.explain(x[local])
         return [

@@ -90,6 +90,13 @@ def test_filters_are_respected(test_setup) -> None:  # type: ignore[no-untyped-d
     assert recs and all(r.org_id in {o.org_id for o in DATA.organisations if o.country == "FI"} for r in recs)
 
 
+def test_filters_that_leave_nobody_give_an_empty_list(test_setup) -> None:  # type: ignore[no-untyped-def]
+    """LightGBM cannot explain zero rows (it divides by the row count): no candidate, no call."""
+    split, snap, ranker = test_setup
+    query = case_query(snap, split.cases[1])
+    assert ranker.recommend(query, top_k=5, filters=CandidateFilters(org_ids=("nobody",))) == []
+
+
 def test_json_round_trip_gives_identical_rankings(test_setup, fitted: LearnedRecommender) -> None:  # type: ignore[no-untyped-def]
     split, snap, ranker = test_setup
     text = json.dumps(fitted.to_dict())
