@@ -99,7 +99,7 @@ def _event(client: httpx.Client, pids: list[str]) -> dict[str, Any]:
         "event_id": "behaviour-check",
         "name": "Behaviour check",
         "date": "2027-03-01",
-        "slots": [{"start": f"{9 + i}:00", "duration_minutes": 30} for i in range(6)],
+        "slots": [{"start": f"{9 + i:02d}:00", "duration_minutes": 30} for i in range(6)],
         "tables": 20,
         "default_max_meetings": 4,
         "min_meetings": 2,
