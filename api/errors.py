@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from pactmatch.errors import (
+from domain.errors import (
     ConflictError,
     EncoderError,
     InvalidInputError,

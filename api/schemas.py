@@ -7,7 +7,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pactmatch.domain import Membership, Organisation, Partnership, Role
+from domain.models import Membership, Organisation, Partnership, Role
 
 T = TypeVar("T")
 

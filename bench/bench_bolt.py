@@ -268,7 +268,7 @@ def main() -> None:
             wait_until_server_idle(server_pid)
 
             snapshot, embedded.snapshot_seconds = timed(emb_service.snapshot)
-            _, bolt.snapshot_seconds = timed(lambda: store.snapshot(bolt_service.model_name))
+            _, bolt.snapshot_seconds = timed(lambda: store.read_graph(bolt_service.model_name))
 
             # The queries run as in the API server, which freezes what start-up built when it
             # starts (pactmatch.heap); here that is the stores, their caches and the parsed batch.

@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from domain.events import Attendee, Event, TimeSlot
+from domain.models import Organisation, StakeholderType
 from embeddings import make_encoder
 from matching.events import ScheduleOptions, build_participants, plan_meetings
 from matching.events.scoring import EdgeSet, PairScorer
 from matching.events.selection import SelectionProblem, greedy
-from pactmatch.domain import Organisation, StakeholderType
 from pactmatch.event_service import partnership_title, profile_wishes
-from pactmatch.events import Attendee, Event, TimeSlot
 
 
 @dataclass

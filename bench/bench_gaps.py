@@ -23,11 +23,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from domain.candidates import CandidateFilters
 from embeddings import EmbeddingCache
 from graph.embedded import EmbeddedStore
 from matching.gaps import GapMapper
 from matching.target_mix import default_target_mix
-from matching.types import CandidateFilters, PartnershipQuery, Recommendation
+from matching.types import PartnershipQuery, Recommendation
 from pactmatch.importers import read_cordis
 from pactmatch.mapping import MappingService
 from pactmatch.reports import ReportMeta, gap_report_public, synergy_pair_public, write_gaps, write_synergies

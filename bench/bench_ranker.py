@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from domain.models import Organisation, StakeholderType
 from embeddings import make_encoder
 from matching.blas import single_threaded_blas
 from matching.evaluation.data import case_query, history_snapshot
@@ -35,7 +36,6 @@ from matching.evaluation.split import temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
 from matching.learned import candidate_pool, query_context
 from matching.recommender import HeuristicRecommender
-from pactmatch.domain import Organisation, StakeholderType
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "consortia"
 

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from domain.errors import EncoderError
 from embeddings.base import l2_normalise
-from pactmatch.errors import EncoderError
 
 
 def bundled_minilm_path() -> Path:

@@ -39,7 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from pactmatch.errors import InvalidInputError, StoreUnavailableError
+from domain.errors import InvalidInputError, StoreUnavailableError
 
 #: java exits with 128 + SIGTERM after its shutdown hook ran: a clean stop.
 CLEAN_EXIT_CODES = frozenset({0, 143, -signal.SIGTERM})

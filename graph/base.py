@@ -2,8 +2,8 @@
 
 Every store (the embedded default and the Neo4j/Bolt store) implements :class:`GraphStore` and
 passes one contract test suite (``tests/graph/test_contract.py``). Stores take and return the
-frozen domain models of :mod:`pactmatch.domain`, never driver records, and raise only
-:mod:`pactmatch.errors` exceptions.
+frozen domain models of :mod:`domain.models`, never driver records, and raise only
+:mod:`domain.errors` exceptions.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from matching.candidates import CandidateFeatures, PoolGoal
-from matching.snapshot import Snapshot
-from matching.types import CandidateFilters
-from pactmatch.domain import (
+from domain.candidates import CandidateFilters
+from domain.graph_data import GraphData
+from domain.models import (
     Ecosystem,
     Membership,
     Organisation,
@@ -27,6 +26,7 @@ from pactmatch.domain import (
     PartnershipKind,
     StakeholderType,
 )
+from matching.candidates import CandidateFeatures, PoolGoal
 
 T = TypeVar("T")
 
@@ -177,8 +177,9 @@ class GraphStore(Protocol):
         ...
 
     # -- algorithms --------------------------------------------------------------------------
-    def snapshot(self, model: str) -> Snapshot:
-        """Everything the matching algorithms need, with the embeddings of ``model``."""
+    def read_graph(self, model: str) -> GraphData:
+        """Everything the matching algorithms need, with the embeddings of ``model``, read in one
+        consistent version (``matching.snapshot.Snapshot.from_data`` builds their arrays)."""
         ...
 
     def version(self) -> int:

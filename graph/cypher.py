@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from matching.types import CandidateFilters
-from pactmatch.errors import InvalidInputError
-from pactmatch.regions import nuts_country
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError
+from domain.regions import nuts_country
 
 
 class Label(StrEnum):

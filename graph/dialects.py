@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from domain.errors import InvalidInputError, StoreUnavailableError, StoreWriteError
 from graph.cypher import Label, check_identifier
-from pactmatch.errors import InvalidInputError, StoreUnavailableError, StoreWriteError
 
 DIALECTS = ("neo4j", "arcadedb")
 #: HNSW search breadth: with the default (~100) ArcadeDB's recall@10 on 384-d vectors was about

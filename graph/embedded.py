@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from domain.errors import ConflictError, NotFoundError, StoreUnavailableError, StoreWriteError
+from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.models import Membership, Organisation, Partnership, Role
 from graph.base import (
     EntityKind,
     ImportCounts,
@@ -28,9 +31,6 @@ from graph.base import (
     StoreCounts,
     UpsertCounts,
 )
-from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
-from pactmatch.domain import Membership, Organisation, Partnership, Role
-from pactmatch.errors import ConflictError, NotFoundError, StoreUnavailableError, StoreWriteError
 
 SCHEMA_VERSION = 1
 
@@ -492,7 +492,7 @@ class EmbeddedStore:
                 raise NotFoundError("artifact", name)
 
     # -- algorithms -------------------------------------------------------------------------
-    def snapshot(self, model: str) -> Snapshot:
+    def read_graph(self, model: str) -> GraphData:
         with self._lock:
             self._conn.execute("BEGIN")  # one consistent read across all tables
             try:
@@ -504,10 +504,17 @@ class EmbeddedStore:
                 p_vectors = self._vectors(EntityKind.PARTNERSHIP, model)
             finally:
                 self._conn.execute("COMMIT")
-        orgs = [_org_row(json.loads(str(r[0]))) for r in org_rows]
-        parts = [_partnership_row(Partnership.model_validate_json(str(r[0]))) for r in p_rows]
-        members = [MembershipRow(str(o), str(p), role == Role.COORDINATOR.value) for o, p, role in m_rows]
-        return Snapshot.build(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
+        return GraphData(
+            organisations=[OrgRow.from_json(json.loads(str(r[0]))) for r in org_rows],
+            partnerships=[PartnershipRow.of(Partnership.model_validate_json(str(r[0]))) for r in p_rows],
+            memberships=[
+                MembershipRow(str(o), str(p), role == Role.COORDINATOR.value) for o, p, role in m_rows
+            ],
+            org_vectors=org_vectors,
+            partnership_vectors=p_vectors,
+            model=model,
+            version=version,
+        )
 
 
 _Model = TypeVar("_Model", Organisation, Partnership)
@@ -530,36 +537,9 @@ def _classify(latest: dict[str, _Model], existing: dict[str, str]) -> tuple[Upse
     return counts, changed
 
 
-def _org_row(data: dict[str, Any]) -> OrgRow:
-    """Build a snapshot row from stored JSON without re-running validation (it was validated on write)."""
-    from pactmatch.domain import Ecosystem, StakeholderType
-
-    return OrgRow(
-        org_id=str(data["org_id"]),
-        name=str(data["name"]),
-        stakeholder_type=StakeholderType(data["stakeholder_type"]),
-        sme=data["sme"] if isinstance(data["sme"], bool) else None,
-        country=str(data["country"]) if data.get("country") else None,
-        nuts_codes=tuple(data.get("nuts_codes") or ()),
-        ecosystems=tuple(Ecosystem(e) for e in data.get("ecosystems") or ()),
-    )
-
-
-def _partnership_row(p: Partnership) -> PartnershipRow:
-    return PartnershipRow(
-        partnership_id=p.partnership_id,
-        name=p.name,
-        kind=p.kind,
-        scope_regions=p.scope_regions,
-        ecosystems=p.ecosystems,
-        parent_id=p.parent_id,
-        start_date=p.start_date,
-    )
-
-
 def _region_keys(org: Organisation) -> set[str]:
     """Every region an organisation lies in (its codes and their ancestors, and its country)."""
-    from pactmatch.regions import ancestors, nuts_country
+    from domain.regions import ancestors, nuts_country
 
     keys = {a for code in org.nuts_codes for a in ancestors(code)}
     if org.country:

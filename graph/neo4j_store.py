@@ -9,7 +9,7 @@ Design notes
 ------------
 * The store is *handed* a :class:`neo4j.Driver`; :meth:`Neo4jStore.connect` builds one, checks
   connectivity and credentials up front and turns every failure into a
-  :class:`~pactmatch.errors.StoreUnavailableError` with a clear message.
+  :class:`~domain.errors.StoreUnavailableError` with a clear message.
 * All Cypher lives in :mod:`graph.cypher`; what differs between Neo4j and ArcadeDB lives in
   :mod:`graph.dialects`.
 * Writes run in managed transactions (``execute_write``), which the driver retries on transient
@@ -41,6 +41,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from domain.candidates import CandidateFilters
+from domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PactmatchError,
+    StoreUnavailableError,
+    StoreWriteError,
+)
+from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.models import Membership, Organisation, Partnership, Role
+from domain.regions import ancestors, nuts_country
 from graph import cypher
 from graph.base import (
     EntityKind,
@@ -55,7 +66,6 @@ from graph.candidate_pool import CandidatePool, PoolFrame
 from graph.columns_cache import DEFAULT_MAX_ENTRIES, ColumnsCache, ColumnsCacheStats
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
-from graph.embedded import _org_row, _partnership_row  # the same row builders as the embedded store
 from graph.neighbourhood_cache import DEFAULT_MAX_IDS, NeighbourhoodCache, NeighbourhoodCacheStats
 from matching.candidates import (
     REGION_TIERS,
@@ -73,17 +83,6 @@ from matching.candidates import (
     reference_regions_from,
     select_top,
 )
-from matching.snapshot import MembershipRow, Snapshot
-from matching.types import CandidateFilters
-from pactmatch.domain import Membership, Organisation, Partnership, Role
-from pactmatch.errors import (
-    ConflictError,
-    NotFoundError,
-    PactmatchError,
-    StoreUnavailableError,
-    StoreWriteError,
-)
-from pactmatch.regions import ancestors, nuts_country
 
 log = logging.getLogger(__name__)
 
@@ -958,14 +957,16 @@ class Neo4jStore:
         self._write(work, f"deleting artifact {name!r}", data=False)
 
     # -- algorithms -----------------------------------------------------------------------------
-    def snapshot(self, model: str) -> Snapshot:
-        """Everything, read in one transaction (a consistent view), as the snapshot arrays."""
+    def read_graph(self, model: str) -> GraphData:
+        """Everything, read in one transaction (a consistent view)."""
 
-        def work(tx: Any) -> Snapshot:
+        def work(tx: Any) -> GraphData:
             version = _version_of(tx.run(cypher.VERSION).single())
-            orgs = [_org_row(json.loads(r["data"])) for r in tx.run(cypher.iter_data(Label.ORGANISATION))]
+            orgs = [
+                OrgRow.from_json(json.loads(r["data"])) for r in tx.run(cypher.iter_data(Label.ORGANISATION))
+            ]
             parts = [
-                _partnership_row(Partnership.model_validate_json(r["data"]))
+                PartnershipRow.of(Partnership.model_validate_json(r["data"]))
                 for r in tx.run(cypher.iter_data(Label.PARTNERSHIP))
             ]
             members = [
@@ -974,9 +975,9 @@ class Neo4jStore:
             ]
             org_vectors = self._vectors(tx, Label.ORGANISATION, model)
             p_vectors = self._vectors(tx, Label.PARTNERSHIP, model)
-            return Snapshot.build(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
+            return GraphData(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
 
-        return self._read(work, "reading the snapshot")
+        return self._read(work, "reading the graph")
 
     # -- candidate retrieval pushed down to the database ---------------------------------------------
     def candidate_features(

@@ -524,7 +524,7 @@ def region_evidence(
         return "the partnership has no regions to compare with"
     if level < 0:
         return f"outside the {source} regions"
-    from pactmatch.regions import RegionIndex
+    from domain.regions import RegionIndex
 
     index = RegionIndex.default()
     if level == 3:

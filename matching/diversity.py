@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from domain.errors import FieldIssue, InvalidInputError
 from matching.snapshot import NO_REGION, Snapshot
 from matching.types import Recommendation
-from pactmatch.errors import FieldIssue, InvalidInputError
 
 #: How many more candidates than requested a caller should fetch before re-ranking.
 OVERFETCH = 5

@@ -13,12 +13,13 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from domain.candidates import CandidateFilters
+from domain.regions import ancestors, nuts_country
 from matching.blas import single_threaded_blas
 from matching.candidates import REGION_TIERS as REGION_TIERS  # re-exported: callers import it from here
 from matching.candidates import region_levels, region_tier, type_values
 from matching.snapshot import NO_REGION, TYPE_ORDER, Snapshot, ecosystem_mask
-from matching.types import CandidateFilters, PartnershipQuery
-from pactmatch.regions import ancestors, nuts_country
+from matching.types import PartnershipQuery
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError, NotFoundError
+from domain.models import Ecosystem, PartnershipKind, StakeholderType
+from domain.regions import EU27, RegionIndex, ancestors, iso_country_of_nuts, nuts_country, nuts_level
 from matching.features import candidate_mask
 from matching.recommender import query_for_partnership
 from matching.snapshot import ECOSYSTEM_ORDER, KIND_ORDER, NO_REGION, TYPE_ORDER, Snapshot
 from matching.target_mix import Requirement, TargetMix, default_target_mix
-from matching.types import CandidateFilters, PartnershipQuery, Recommendation
-from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
-from pactmatch.errors import InvalidInputError, NotFoundError
-from pactmatch.regions import EU27, RegionIndex, ancestors, iso_country_of_nuts, nuts_country, nuts_level
+from matching.types import PartnershipQuery, Recommendation
 
 GapCategory = Literal["composition", "geography", "sector"]
 Progress = Callable[[str, int, int], None]

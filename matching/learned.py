@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError, NotFoundError
 from matching.blas import single_threaded_blas
 from matching.features import (
     REGION_TIERS,
@@ -49,8 +51,7 @@ from matching.ranking_models import (
 )
 from matching.recommender import _graph_evidence, _region_evidence, top_indices
 from matching.snapshot import NO_REGION, TYPE_ORDER, Snapshot
-from matching.types import CandidateFilters, Contribution, PartnershipQuery, Recommendation
-from pactmatch.errors import InvalidInputError, NotFoundError
+from matching.types import Contribution, PartnershipQuery, Recommendation
 
 FEATURES: tuple[str, ...] = (
     "text_partnership",  # cosine to the partnership text (members' centroid when it has none)

@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from pactmatch.errors import FieldIssue, InvalidInputError
+from domain.errors import FieldIssue, InvalidInputError
 
 Estimator = Literal["lgbm", "logreg"]
 ESTIMATORS: tuple[Estimator, ...] = ("lgbm", "logreg")

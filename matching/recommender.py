@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from domain.candidates import CandidateFilters
+from domain.errors import NotFoundError
 from matching.candidates import (
     CandidateFeatures,
     explain_candidate,
@@ -38,8 +40,7 @@ from matching.features import (
     type_complementarity,
 )
 from matching.snapshot import Snapshot
-from matching.types import CandidateFilters, PartnershipQuery, Recommendation
-from pactmatch.errors import NotFoundError
+from matching.types import PartnershipQuery, Recommendation
 
 SIGNALS = ("semantic", "graph", "region", "type")
 DEFAULT_WEIGHTS: Mapping[str, float] = {"semantic": 0.40, "graph": 0.30, "region": 0.15, "type": 0.15}

@@ -8,18 +8,18 @@ instead of Python loops over a graph.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
-from pactmatch.regions import nuts_country
+from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.models import Ecosystem, PartnershipKind, StakeholderType
+from domain.regions import nuts_country
 
 TYPE_ORDER: tuple[StakeholderType, ...] = tuple(StakeholderType)
 ECOSYSTEM_ORDER: tuple[Ecosystem, ...] = tuple(Ecosystem)
@@ -33,37 +33,6 @@ def ecosystem_mask(ecosystems: Sequence[Ecosystem | str]) -> int:
     for eco in ecosystems:
         mask |= 1 << ECOSYSTEM_ORDER.index(Ecosystem(eco))
     return mask
-
-
-@dataclass(frozen=True)
-class OrgRow:
-    """What a store hands over per organisation to build a snapshot (no driver records)."""
-
-    org_id: str
-    name: str
-    stakeholder_type: StakeholderType
-    sme: bool | None
-    country: str | None
-    nuts_codes: tuple[str, ...]
-    ecosystems: tuple[Ecosystem, ...]
-
-
-@dataclass(frozen=True)
-class PartnershipRow:
-    partnership_id: str
-    name: str
-    kind: PartnershipKind
-    scope_regions: tuple[str, ...]
-    ecosystems: tuple[Ecosystem, ...]
-    parent_id: str | None
-    start_date: date | None
-
-
-@dataclass(frozen=True)
-class MembershipRow:
-    org_id: str
-    partnership_id: str
-    coordinator: bool
 
 
 class RegionVocabulary:
@@ -126,13 +95,26 @@ class Snapshot:
     extra: dict[str, object] = field(default_factory=dict)
 
     @classmethod
+    def from_data(cls, data: GraphData) -> Snapshot:
+        """The snapshot of what a store read (:meth:`graph.base.GraphStore.read_graph`)."""
+        return cls.build(
+            data.organisations,
+            data.partnerships,
+            data.memberships,
+            data.org_vectors,
+            data.partnership_vectors,
+            model=data.model,
+            version=data.version,
+        )
+
+    @classmethod
     def build(
         cls,
         orgs: Sequence[OrgRow],
         partnerships: Sequence[PartnershipRow],
         memberships: Sequence[MembershipRow],
-        org_vectors: dict[str, npt.NDArray[np.float32]] | None = None,
-        partnership_vectors: dict[str, npt.NDArray[np.float32]] | None = None,
+        org_vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
+        partnership_vectors: Mapping[str, npt.NDArray[np.float32]] | None = None,
         *,
         dim: int = 0,
         model: str = "",
@@ -254,25 +236,9 @@ class Snapshot:
         )
         return popularity
 
-    def to_networkx(self) -> nx.Graph:
-        """The bipartite organisation–partnership graph (nodes ``("o", id)`` and ``("p", id)``).
-
-        For exploratory use and for checking the sparse algorithms against networkx on small
-        graphs; the hot paths use the sparse matrices directly.
-        """
-        g = nx.Graph()
-        g.add_nodes_from((("o", o) for o in self.org_ids), bipartite=0)
-        g.add_nodes_from((("p", p) for p in self.partnership_ids), bipartite=1)
-        coo = self.membership.tocoo()
-        g.add_edges_from(
-            (("o", self.org_ids[i]), ("p", self.partnership_ids[j]))
-            for i, j in zip(coo.row, coo.col, strict=True)
-        )
-        return g
-
 
 def _stack(
-    ids: Sequence[str], vectors: dict[str, npt.NDArray[np.float32]], dim: int
+    ids: Sequence[str], vectors: Mapping[str, npt.NDArray[np.float32]], dim: int
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.bool_]]:
     """Rows of ``vectors`` in the order of ``ids`` (zeros and False where missing or mis-sized)."""
     matrix = np.zeros((len(ids), dim), dtype=np.float32)

@@ -36,14 +36,15 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError, NotFoundError
+from domain.models import Ecosystem, PartnershipKind, StakeholderType
+from domain.regions import EU27, RegionIndex, ancestors, nuts_country
 from matching.gaps import CandidateRanker, member_type_counts, recommend_many
 from matching.recommender import query_for_partnership
 from matching.snapshot import ECOSYSTEM_ORDER, KIND_ORDER, NO_REGION, TYPE_ORDER, Snapshot
 from matching.target_mix import TargetMix, default_target_mix
-from matching.types import CandidateFilters, Contribution, Recommendation
-from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
-from pactmatch.errors import InvalidInputError, NotFoundError
-from pactmatch.regions import EU27, RegionIndex, ancestors, nuts_country
+from matching.types import Contribution, Recommendation
 
 SYNERGY_SIGNALS = ("text", "members", "ecosystems", "regions", "complementarity")
 DEFAULT_SYNERGY_WEIGHTS: Mapping[str, float] = {

@@ -1,7 +1,7 @@
 """The target membership mix a partnership is compared with, as data.
 
 Which stakeholders a partnership *should* involve is policy, not code: the defaults follow the Pact
-for Skills handbook and ship as ``pactmatch/data/target_mix.json``; a user overrides them per
+for Skills handbook and ship as ``matching/data/target_mix.json``; a user overrides them per
 partnership kind or per partnership with a file of the same shape (``--target-mix FILE``, an API
 body, or the stored ``target_mix`` artifact). An override replaces the requirement list of each
 kind / partnership it names and leaves the others at their defaults.
@@ -36,8 +36,8 @@ from pydantic import (
     model_validator,
 )
 
-from pactmatch.domain import Identifier, PartnershipKind, StakeholderType
-from pactmatch.errors import FieldIssue, InvalidInputError
+from domain.errors import FieldIssue, InvalidInputError
+from domain.models import Identifier, PartnershipKind, StakeholderType
 
 TARGET_MIX_ARTIFACT = "target_mix"
 RequirementId = Annotated[
@@ -198,8 +198,8 @@ def _loc(loc: tuple[Any, ...]) -> str:
 @cache
 def default_target_mix() -> TargetMix:
     """The shipped handbook defaults."""
-    raw = (importlib.resources.files("pactmatch") / "data" / "target_mix.json").read_bytes()
-    return parse_target_mix(raw, "pactmatch/data/target_mix.json")
+    raw = (importlib.resources.files("matching") / "data" / "target_mix.json").read_bytes()
+    return parse_target_mix(raw, "matching/data/target_mix.json")
 
 
 def effective_target_mix(*overrides: TargetMix | None) -> TargetMix:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from pactmatch.domain import Ecosystem, StakeholderType
+from domain.models import Ecosystem
 
 
 @dataclass(frozen=True)
@@ -33,19 +33,6 @@ class Recommendation:
         total = sum(c.value for c in self.contributions)
         if abs(total - self.score) > 1e-6:
             raise ValueError(f"contributions sum to {total}, not the score {self.score}")
-
-
-@dataclass(frozen=True)
-class CandidateFilters:
-    """Restrictions on who may be recommended (all must hold)."""
-
-    countries: tuple[str, ...] = ()  # ISO alpha-2
-    regions: tuple[str, ...] = ()  # NUTS codes, any level: the candidate lies inside one of them
-    stakeholder_types: tuple[StakeholderType, ...] = ()
-    sme_only: bool = False
-    ecosystems: tuple[Ecosystem, ...] = ()
-    exclude_org_ids: tuple[str, ...] = ()
-    org_ids: tuple[str, ...] = ()  # only these organisations (empty: no restriction)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from pactmatch.domain import Ecosystem, StakeholderType
-from pactmatch.errors import PactmatchError
+from domain.errors import PactmatchError
+from domain.models import Ecosystem, StakeholderType
 from pactmatch.filters import build_filters
 from pactmatch.importers import ImportReport, read_csv_files, read_json
 from pactmatch.service import CandidateList, PactmatchService

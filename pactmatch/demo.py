@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pactmatch.domain import Partnership
-from pactmatch.errors import PactmatchError
+from domain.errors import PactmatchError
+from domain.models import Partnership
 from pactmatch.importers import read_json
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings

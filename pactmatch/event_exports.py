@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pactmatch.events import (
+from domain.events import (
     Agenda,
     Attendee,
     CountBin,

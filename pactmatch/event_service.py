@@ -3,9 +3,9 @@
 Events live in the store's artifact area as validated JSON documents, so they work on every store
 (embedded and Neo4j) without a schema change:
 
-* ``event/<event_id>.json`` — the :class:`~pactmatch.events.Event`;
+* ``event/<event_id>.json`` — the :class:`~domain.events.Event`;
 * ``event/<event_id>/attendees.json`` — its attendees;
-* ``event/<event_id>/schedule.json`` — the latest generated :class:`~pactmatch.events.Schedule`.
+* ``event/<event_id>/schedule.json`` — the latest generated :class:`~domain.events.Schedule`.
 
 Three documents rather than one, so that listing events does not parse thousands of attendees and
 re-registering one attendee does not rewrite the schedule. Read-modify-write of a document is
@@ -28,20 +28,8 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 from scipy import sparse
 
-from embeddings import embed_texts
-from graph.base import GraphStore, OrganisationFilter
-from matching.events import (
-    Pin,
-    ScheduleOptions,
-    build_participants,
-    met_before_pairs,
-    plan_meetings,
-)
-from matching.events.scoring import PairContribution
-from matching.snapshot import TYPE_ORDER, Snapshot
-from pactmatch.domain import Organisation, Partnership, StakeholderType
-from pactmatch.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError, PactmatchError
-from pactmatch.events import (
+from domain.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError, PactmatchError
+from domain.events import (
     MAX_ATTENDEES,
     Agenda,
     AgendaItem,
@@ -59,6 +47,18 @@ from pactmatch.events import (
     check_attendee,
     slugify,
 )
+from domain.models import Organisation, Partnership, StakeholderType
+from embeddings import embed_texts
+from graph.base import GraphStore, OrganisationFilter
+from matching.events import (
+    Pin,
+    ScheduleOptions,
+    build_participants,
+    met_before_pairs,
+    plan_meetings,
+)
+from matching.events.scoring import PairContribution
+from matching.snapshot import TYPE_ORDER, Snapshot
 from pactmatch.importers.report import RowError, read_csv, validation_errors
 from pactmatch.service import PactmatchService, Progress
 

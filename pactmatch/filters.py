@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from matching.types import CandidateFilters
-from pactmatch.domain import Ecosystem, StakeholderType
-from pactmatch.errors import InvalidInputError
-from pactmatch.regions import check_region_filter, normalise_country
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError
+from domain.models import Ecosystem, StakeholderType
+from domain.regions import check_region_filter, normalise_country
 
 
 def build_filters(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from pactmatch.errors import ConflictError, NotFoundError, PactmatchError
+from domain.errors import ConflictError, NotFoundError, PactmatchError
 
 
 class JobStatus(StrEnum):

@@ -11,11 +11,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
+from domain.models import partnership_text
+from domain.regions import check_region_filter
 from matching.gaps import GapMapper, GapReport, Progress, RegionView, region_stakeholders
 from matching.synergies import SynergyFinder, SynergyPair
 from matching.target_mix import TARGET_MIX_ARTIFACT, TargetMix, effective_target_mix, parse_target_mix
-from pactmatch.domain import partnership_text
-from pactmatch.regions import check_region_filter
 from pactmatch.service import PactmatchService
 
 _FINDER_CACHE_SIZE = 4

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError
+from domain.models import Membership, Partnership
 from embeddings import EmbeddingCache, Encoder, embed_texts
 from graph.base import GraphStore
 from matching.diversity import OVERFETCH, DiversityOptions, diversify_recommendations
@@ -30,9 +33,6 @@ from matching.learned import LearnedRecommender
 from matching.ranking_models import Estimator
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
-from matching.types import CandidateFilters
-from pactmatch.domain import Membership, Partnership
-from pactmatch.errors import InvalidInputError
 
 if TYPE_CHECKING:  # the service imports this module for its default ranker factory
     from pactmatch.service import CandidateList, PactmatchService, Ranker

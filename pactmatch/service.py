@@ -17,20 +17,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from domain.candidates import CandidateFilters
+from domain.errors import ConflictError, InvalidInputError
+from domain.models import Membership, Organisation, Partnership, organisation_text, partnership_text
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import CandidateSource, EntityKind, GraphStore
-from graph.factory import open_store
 from matching.candidates import PoolGoal, explain_candidate, heuristic_signals, pool_is_exact, select_top
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
-from matching.types import CandidateFilters, PartnershipQuery, Recommendation
-from pactmatch.domain import Membership, Organisation, Partnership, organisation_text, partnership_text
-from pactmatch.errors import ConflictError, InvalidInputError
+from matching.types import PartnershipQuery, Recommendation
 from pactmatch.heap import long_lived
 from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
 from pactmatch.rankers import RANKER_ARTIFACT, default_ranker, usable_learned
 from pactmatch.settings import Settings
+from pactmatch.stores import open_store
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
@@ -347,7 +348,11 @@ class PactmatchService:
             if fresh and self._cached.ranker_key == ranker_key:
                 return
             with long_lived():
-                snapshot = self._cached.snapshot if fresh else self.store.snapshot(self.model_name)
+                snapshot = (
+                    self._cached.snapshot
+                    if fresh
+                    else Snapshot.from_data(self.store.read_graph(self.model_name))
+                )
                 assert snapshot is not None
                 self._cached.snapshot, self._cached.key = snapshot, key
                 if self._cached.ranker_key != ranker_key:

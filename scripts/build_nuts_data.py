@@ -1,9 +1,9 @@
-"""Derive the small NUTS tables shipped in ``pactmatch/data/nuts`` from ``../shared/data/nuts``.
+"""Derive the small NUTS tables shipped in ``domain/data/nuts`` from ``../shared/data/nuts``.
 
 Run once when the upstream classification changes; the output is committed so that the
 product needs neither ``../shared`` nor spreadsheet parsing at run time.
 
-    python scripts/build_nuts_data.py ../shared/data/nuts pactmatch/data/nuts
+    python scripts/build_nuts_data.py ../shared/data/nuts domain/data/nuts
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def main(src: Path, dst: Path) -> None:
         w.writerows(sorted(set(rows)))
 
     # Only one-to-one recodings are safe to apply automatically; boundary shifts, merges and
-    # splits fall back to the deepest ancestor that still exists (see pactmatch.regions).
+    # splits fall back to the deepest ancestor that still exists (see domain.regions).
     changes: list[tuple[str, str]] = []
     with (src / "nuts2021_to_2024.csv").open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from threadpoolctl import ThreadpoolController
 
+from domain.models import Membership, Organisation, Partnership
 from embeddings import EmbeddingCache
 from graph.embedded import EmbeddedStore
-from pactmatch.domain import Membership, Organisation, Partnership
 from pactmatch.service import PactmatchService
 
 SHARED_DATA = Path(

@@ -17,12 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import ServiceDep
 from api.routers.common import Limit, Offset
 from api.schemas import PagePublic
-from matching.events import ScheduleOptions
-from pactmatch.domain import Identifier, StakeholderType
-from pactmatch.errors import FieldIssue, InvalidInputError
-from pactmatch.event_exports import agenda_ics, agendas_csv, summarise, summary_csv, summary_html
-from pactmatch.event_service import EventService, RegistrationReport, StoreSelection
-from pactmatch.events import (
+from domain.errors import FieldIssue, InvalidInputError
+from domain.events import (
     MAX_ATTENDEES,
     Agenda,
     Attendee,
@@ -37,7 +33,11 @@ from pactmatch.events import (
     ScheduleStats,
     UnmatchedAttendee,
 )
-from pactmatch.regions import check_region_filter, normalise_country
+from domain.models import Identifier, StakeholderType
+from domain.regions import check_region_filter, normalise_country
+from matching.events import ScheduleOptions
+from pactmatch.event_exports import agenda_ics, agendas_csv, summarise, summary_csv, summary_html
+from pactmatch.event_service import EventService, RegistrationReport, StoreSelection
 
 router = APIRouter(prefix="/events", tags=["events"])
 

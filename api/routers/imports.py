@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServiceDep
 from api.routers.common import report_public
 from api.schemas import ImportReportPublic
-from pactmatch.errors import InvalidInputError
+from domain.errors import InvalidInputError
 from pactmatch.importers import read_csv_files
 from pactmatch.importers.native import parse_json_document
 

@@ -19,10 +19,10 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServiceDep, SettingsDep
+from domain.errors import FieldIssue, InvalidInputError
+from domain.models import Identifier
 from matching.synergies import PAIR_KINDS
 from matching.target_mix import TargetMix, parse_target_mix
-from pactmatch.domain import Identifier
-from pactmatch.errors import FieldIssue, InvalidInputError
 from pactmatch.jobs import Job, JobRegistry, JobStatus
 from pactmatch.mapping import MappingService
 from pactmatch.reports import (
@@ -90,7 +90,7 @@ class GapRequest(BaseModel):
     level: int | None = Field(default=None, ge=0, le=3)
     candidates_per_gap: int = Field(default=5, ge=0, le=50)
     target_mix: dict[str, Any] | None = Field(
-        default=None, description="same shape as pactmatch/data/target_mix.json; overrides what it names"
+        default=None, description="same shape as matching/data/target_mix.json; overrides what it names"
     )
 
 

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Query, Response, status
 from api.deps import ServiceDep
 from api.routers.common import Limit, Offset
 from api.schemas import MembershipPublic, OrganisationCreate, OrganisationPublic, PagePublic
+from domain.errors import InvalidInputError
+from domain.models import Ecosystem, Organisation, StakeholderType
+from domain.regions import check_region_filter, normalise_country
 from graph.base import OrganisationFilter
-from pactmatch.domain import Ecosystem, Organisation, StakeholderType
-from pactmatch.errors import InvalidInputError
-from pactmatch.regions import check_region_filter, normalise_country
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 

@@ -16,13 +16,13 @@ from api.schemas import (
     PartnershipCreate,
     PartnershipPublic,
 )
+from domain.errors import InvalidInputError
+from domain.models import Ecosystem, Membership, Partnership, PartnershipKind, StakeholderType
+from domain.regions import check_region_filter
 from graph.base import PartnershipFilter
 from matching.diversity import DiversityOptions
-from pactmatch.domain import Ecosystem, Membership, Partnership, PartnershipKind, StakeholderType
-from pactmatch.errors import InvalidInputError
 from pactmatch.filters import build_filters
 from pactmatch.rankers import diversified_candidates
-from pactmatch.regions import check_region_filter
 
 router = APIRouter(prefix="/partnerships", tags=["partnerships"])
 

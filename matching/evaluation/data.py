@@ -14,10 +14,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from domain.graph_data import MembershipRow, OrgRow, PartnershipRow
+from domain.models import Membership, Organisation, Partnership, Role, organisation_text, partnership_text
 from matching.evaluation.split import TemporalSplit, TestCase
-from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
+from matching.snapshot import Snapshot
 from matching.types import PartnershipQuery
-from pactmatch.domain import Membership, Organisation, Partnership, Role, organisation_text, partnership_text
 
 #: ``embed(texts) -> (len(texts), dim)`` L2-normalised float32 (the caller brings encoder and cache).
 Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
@@ -95,8 +96,8 @@ def history_snapshot(
         progress("embed test projects", len(texted), len(texted))
 
     return Snapshot.build(
-        [org_row(o) for o in orgs],
-        [partnership_row(p) for p in [*history_ps, *case_ps]],
+        [OrgRow.of(o) for o in orgs],
+        [PartnershipRow.of(p) for p in [*history_ps, *case_ps]],
         [MembershipRow(m.org_id, m.partnership_id, m.role == Role.COORDINATOR) for m in history],
         {o.org_id: org_vecs[i] for i, o in enumerate(orgs)},
         {p.partnership_id: p_vecs[i] for i, p in enumerate(texted)},
@@ -115,14 +116,4 @@ def case_query(snapshot: Snapshot, case: TestCase) -> PartnershipQuery:
         scope_regions=snapshot.partnership_scope[j],
         exclude_partnership=j,
         label=case.partnership_id,
-    )
-
-
-def org_row(o: Organisation) -> OrgRow:
-    return OrgRow(o.org_id, o.name, o.stakeholder_type, o.sme, o.country, o.nuts_codes, o.ecosystems)
-
-
-def partnership_row(p: Partnership) -> PartnershipRow:
-    return PartnershipRow(
-        p.partnership_id, p.name, p.kind, p.scope_regions, p.ecosystems, p.parent_id, p.start_date
     )

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from domain.models import Membership, Organisation, Partnership
 from matching.diversity import OVERFETCH, DiversityOptions, diversify
 from matching.evaluation.baselines import IndexRanker
 from matching.evaluation.data import Embed, Progress, case_query, history_snapshot
@@ -34,7 +35,6 @@ from matching.evaluation.split import TemporalSplit, TestCase, hide_members, tem
 from matching.learned import LearnedRecommender
 from matching.snapshot import NO_REGION, Snapshot
 from matching.types import PartnershipQuery
-from pactmatch.domain import Membership, Organisation, Partnership
 
 LIST_LENGTH = 100  # MRR is computed over this many recommendations (MRR@100)
 TARGET_RATIO = 1.3

@@ -17,7 +17,7 @@ from datetime import date
 
 import numpy as np
 
-from pactmatch.domain import Membership, Partnership
+from domain.models import Membership, Partnership
 
 #: Test projects need this many distinct members: half hidden, at least two visible.
 MIN_MEMBERS = 4

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from pactmatch.domain import Membership, Organisation, Partnership, Role, StakeholderType
+from domain.models import Membership, Organisation, Partnership, Role, StakeholderType
 
 TOPICS = (
     ("battery", "cells", "storage", "lithium"), ("wind", "turbine", "offshore", "blade"),

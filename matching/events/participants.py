@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from domain.events import Attendee, Event
+from domain.regions import nuts_country
 from matching.snapshot import ECOSYSTEM_ORDER, TYPE_ORDER, RegionVocabulary, ecosystem_mask, region_levels
-from pactmatch.events import Attendee, Event
-from pactmatch.regions import nuts_country
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,7 @@
 
 :func:`plan_meetings` is the one entry point. It is pure (arrays in, dataclasses out); the service
 turns attendees into :class:`~matching.events.participants.Participants` and the plan back into a
-stored :class:`pactmatch.events.Schedule`.
+stored :class:`domain.events.Schedule`.
 
 Candidate meetings are each attendee's ``top_n`` best partners (plus requests and pinned
 meetings). The LP relaxation over them is then *priced* against all pairs (column generation):

@@ -37,10 +37,10 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from domain.regions import RegionIndex
 from matching.events.participants import PairRules, Participants
 from matching.features import REGION_TIERS
 from matching.snapshot import ECOSYSTEM_ORDER, NO_REGION, TYPE_ORDER
-from pactmatch.regions import RegionIndex
 
 SIGNALS = ("text", "type", "region", "ecosystem")
 SIGNAL_WEIGHTS: dict[str, float] = {"text": 0.6, "type": 0.2, "region": 0.1, "ecosystem": 0.1}

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import typer
 from rich.table import Table
 
+from domain.errors import FieldIssue, InvalidInputError
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder
 from matching.diversity import DiversityOptions
 from matching.evaluation.baselines import HeuristicIndexRanker, IndexRanker, baselines
@@ -36,7 +37,6 @@ from matching.evaluation.split import temporal_split
 from matching.learned import LearnedRecommender
 from matching.ranking_models import ESTIMATORS, check_estimator
 from matching.recommender import HeuristicRecommender
-from pactmatch.errors import FieldIssue, InvalidInputError
 from pactmatch.importers import read_cordis
 from pactmatch.importers.cordis import PROJECT_COLUMNS
 from pactmatch.importers.report import RowError, read_csv

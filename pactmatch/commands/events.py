@@ -22,9 +22,11 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
+from domain.errors import FieldIssue, InvalidInputError
+from domain.events import AttendeeCreate, AttendeeGroup, Event, EventCreate, Schedule, SlotSpec
+from domain.models import Ecosystem, StakeholderType
+from domain.regions import check_region_filter, normalise_country
 from matching.events import ScheduleOptions
-from pactmatch.domain import Ecosystem, StakeholderType
-from pactmatch.errors import FieldIssue, InvalidInputError
 from pactmatch.event_exports import (
     agenda_ics,
     agenda_json,
@@ -35,8 +37,6 @@ from pactmatch.event_exports import (
     write_exports,
 )
 from pactmatch.event_service import EventService, RegistrationReport, StoreSelection, read_attendee_file
-from pactmatch.events import AttendeeCreate, AttendeeGroup, Event, EventCreate, Schedule, SlotSpec
-from pactmatch.regions import check_region_filter, normalise_country
 
 _M = TypeVar("_M", EventCreate, AttendeeCreate)
 

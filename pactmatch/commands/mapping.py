@@ -18,10 +18,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from domain.errors import InvalidInputError, PactmatchError
 from matching.gaps import GapReport
 from matching.synergies import PAIR_KINDS, SynergyPair
 from matching.target_mix import TargetMix, parse_target_mix
-from pactmatch.errors import InvalidInputError, PactmatchError
 from pactmatch.mapping import MappingService
 from pactmatch.reports import (
     FORMATS,

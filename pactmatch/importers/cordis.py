@@ -21,9 +21,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from pactmatch.domain import Membership, Organisation, Partnership, PartnershipKind, Role, StakeholderType
+from domain.models import Membership, Organisation, Partnership, PartnershipKind, Role, StakeholderType
+from domain.regions import PostcodeLookup, RegionIndex, normalise_country
 from pactmatch.importers.report import ParsedBatch, RowError, read_csv, validation_errors
-from pactmatch.regions import PostcodeLookup, RegionIndex, normalise_country
 
 PROJECT_COLUMNS = (
     "project_id",

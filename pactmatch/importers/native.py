@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pactmatch.domain import Membership, Organisation, Partnership
+from domain.models import Membership, Organisation, Partnership
 from pactmatch.importers.report import (
     ParsedBatch,
     RowError,

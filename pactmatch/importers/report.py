@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.models import Membership, Organisation, Partnership
 from graph.base import ImportCounts
-from pactmatch.domain import Membership, Organisation, Partnership
 
 
 @dataclass(frozen=True)

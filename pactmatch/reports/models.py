@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from domain.candidates import CandidateFilters
+from domain.models import Ecosystem, PartnershipKind, StakeholderType
+from domain.regions import RegionIndex
 from matching.gaps import Gap, GapReport, RegionView
 from matching.snapshot import TYPE_ORDER
 from matching.synergies import Recruit, SynergyPair
-from matching.types import CandidateFilters, Contribution, Recommendation
-from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
-from pactmatch.regions import RegionIndex
+from matching.types import Contribution, Recommendation
 
 
 class ContributionPublic(BaseModel):

@@ -18,8 +18,8 @@ from typing import Any, Literal, TextIO
 
 import jinja2
 
+from domain.models import StakeholderType
 from matching.snapshot import TYPE_ORDER
-from pactmatch.domain import StakeholderType
 from pactmatch.reports import charts
 from pactmatch.reports.models import GapReportPublic, RegionViewPublic, SynergyPairPublic
 

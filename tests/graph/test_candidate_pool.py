@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 
+from domain.models import StakeholderType
 from graph.candidate_pool import CandidatePool, PoolFrame
 from matching.candidates import SignalBounds
 from matching.snapshot import NO_REGION, TYPE_ORDER
-from pactmatch.domain import StakeholderType
 
 
 def _frame(semantic_source: str = "partnership text") -> PoolFrame:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from domain.errors import ConflictError, NotFoundError
+from domain.models import Role, StakeholderType
 from graph.base import EntityKind, GraphStore, OrganisationFilter, PartnershipFilter
-from pactmatch.domain import Role, StakeholderType
-from pactmatch.errors import ConflictError, NotFoundError
 from tests.conftest import member, org, partnership
 
 
@@ -119,7 +119,7 @@ def test_delete_cascades_memberships(store: GraphStore) -> None:
     assert store.counts().memberships == 1
 
 
-def test_embeddings_and_snapshot(store: GraphStore) -> None:
+def test_embeddings_and_graph_data(store: GraphStore) -> None:
     seed(store)
     vec = np.eye(4, dtype=np.float32)
     store.put_embeddings(
@@ -127,14 +127,16 @@ def test_embeddings_and_snapshot(store: GraphStore) -> None:
     )
     store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p1", "h3", vec[3])])
     assert store.embedding_hashes(EntityKind.ORGANISATION, "m") == {"a": "h1", "b": "h2"}
-    snap = store.snapshot("m")
-    assert sorted(snap.org_ids) == ["a", "b", "c"]
-    a, b, c = (snap.org_index[x] for x in "abc")
-    assert snap.org_has_vector[a] and snap.org_has_vector[b] and not snap.org_has_vector[c]
-    np.testing.assert_allclose(snap.org_vectors[b], vec[1])
-    p1 = snap.partnership_index["p1"]
-    assert sorted(snap.org_ids[i] for i in snap.members_of(p1)) == ["a", "b"]
-    assert snap.coordinators[a, p1] == 1.0 and snap.coordinators[b, p1] == 0.0
+    data = store.read_graph("m")
+    assert sorted(o.org_id for o in data.organisations) == ["a", "b", "c"]
+    assert sorted(data.org_vectors) == ["a", "b"]
+    np.testing.assert_allclose(data.org_vectors["b"], vec[1])
+    np.testing.assert_allclose(data.partnership_vectors["p1"], vec[3])
+    assert sorted((m.org_id, m.coordinator) for m in data.memberships if m.partnership_id == "p1") == [
+        ("a", True),
+        ("b", False),
+    ]
+    assert data.model == "m" and data.version == store.version()
 
 
 def test_version_changes_on_every_write(store: GraphStore) -> None:

@@ -16,6 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from neo4j.exceptions import ServiceUnavailable
 
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError, StoreWriteError
+from domain.models import Ecosystem, StakeholderType
 from graph import cypher
 from graph.cypher import Label, Rel
 from graph.neo4j_store import (
@@ -26,9 +29,6 @@ from graph.neo4j_store import (
     organisation_props,
     region_path,
 )
-from matching.types import CandidateFilters
-from pactmatch.domain import Ecosystem, StakeholderType
-from pactmatch.errors import InvalidInputError, StoreWriteError
 from tests.conftest import org
 
 PARAM = re.compile(r"\$([a-z_]+)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain.errors import InvalidInputError, StoreWriteError
 from graph.cypher import Label
 from graph.dialects import (
     ArcadeDBDialect,
@@ -16,7 +17,6 @@ from graph.dialects import (
     detect_dialect,
     make_dialect,
 )
-from pactmatch.errors import InvalidInputError, StoreWriteError
 
 
 def test_neo4j_vector_index_ddl() -> None:

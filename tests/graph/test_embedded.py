@@ -28,7 +28,7 @@ def test_a_killed_import_leaves_the_last_committed_state(tmp_path: Path) -> None
         f"""
         import sys
         from graph.embedded import EmbeddedStore
-        from pactmatch.domain import Organisation
+        from domain.models import Organisation
         store = EmbeddedStore({str(path)!r})
         store.import_batch([Organisation(org_id=f"first-{{i}}", name="x", stakeholder_type="sme") for i in range(100)])
         print("committed", flush=True)

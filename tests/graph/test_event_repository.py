@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
+from domain.events import Attendee, EventCreate, Schedule, ScheduleStats, SlotSpec
 from graph.base import GraphStore
 from pactmatch.event_service import EventRepository
-from pactmatch.events import Attendee, EventCreate, Schedule, ScheduleStats, SlotSpec
 
 
 def test_event_documents_round_trip(store: GraphStore) -> None:

@@ -19,6 +19,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
+from domain.candidates import CandidateFilters
+from domain.errors import NotFoundError, StoreUnavailableError, StoreWriteError
+from domain.models import StakeholderType
 from graph import neo4j_store
 from graph.arcadedb_server import ArcadeDBServer, free_port
 from graph.base import EntityKind
@@ -27,10 +30,7 @@ from graph.dialects import make_dialect
 from graph.neo4j_store import Neo4jStore
 from matching.candidates import CandidateFeatures, PoolGoal, ScreenedOut, pool_is_exact, select_top
 from matching.recommender import DEFAULT_WEIGHTS
-from matching.types import CandidateFilters
 from pactmatch.cli import app
-from pactmatch.domain import StakeholderType
-from pactmatch.errors import NotFoundError, StoreUnavailableError, StoreWriteError
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
 from tests.conftest import member, org, partnership

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from domain.candidates import CandidateFilters
+from domain.models import Ecosystem, StakeholderType
 from embeddings import EmbeddingCache
 from graph.arcadedb_server import ArcadeDBServer
 from graph.embedded import EmbeddedStore
 from graph.neo4j_store import Neo4jStore
-from matching.types import CandidateFilters
-from pactmatch.domain import Ecosystem, StakeholderType
 from pactmatch.importers import read_cordis
 from pactmatch.importers.report import ParsedBatch
 from pactmatch.service import CandidateList, PactmatchService

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
+from domain.models import StakeholderType
 from matching.candidates import (
     CandidateFeatures,
     ScreenedOut,
@@ -27,7 +28,6 @@ from matching.candidates import (
 )
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import NO_REGION, TYPE_ORDER, RegionVocabulary, Snapshot
-from pactmatch.domain import StakeholderType
 from tests.matching.test_features import snap  # noqa: F401  (fixture)
 
 SME = TYPE_ORDER.index(StakeholderType.SME)

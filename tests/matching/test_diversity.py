@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from domain.errors import InvalidInputError
+from domain.graph_data import MembershipRow, OrgRow, PartnershipRow
+from domain.models import PartnershipKind, StakeholderType
 from matching.diversity import DiversityOptions, diversify, diversify_recommendations
-from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
+from matching.snapshot import Snapshot
 from matching.types import Contribution, Recommendation
-from pactmatch.domain import PartnershipKind, StakeholderType
-from pactmatch.errors import InvalidInputError
 
 V = {"a": [1.0, 0.0], "b": [1.0, 0.0], "c": [0.0, 1.0], "d": [0.6, 0.8]}
 

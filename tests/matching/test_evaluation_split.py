@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.models import Membership, Organisation, Partnership
 from embeddings import make_encoder
 from matching.evaluation.data import case_query, history_snapshot, organisation_texts
 from matching.evaluation.split import hide_members, temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
 from matching.features import graph_proximity
-from pactmatch.domain import Membership, Organisation, Partnership
 from tests.conftest import member, org, partnership
 
 CUT = date(2018, 1, 1)

@@ -9,10 +9,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from domain.candidates import CandidateFilters
+from domain.graph_data import MembershipRow, OrgRow, PartnershipRow
+from domain.models import Ecosystem, PartnershipKind, StakeholderType
 from matching.features import candidate_mask, graph_proximity, regional_fit, semantic, type_complementarity
-from matching.snapshot import MembershipRow, OrgRow, PartnershipRow, Snapshot
-from matching.types import CandidateFilters, PartnershipQuery
-from pactmatch.domain import Ecosystem, PartnershipKind, StakeholderType
+from matching.snapshot import Snapshot
+from matching.types import PartnershipQuery
 from tests.conftest import blas_threads
 
 

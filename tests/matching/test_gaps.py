@@ -23,15 +23,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError, NotFoundError
+from domain.models import PartnershipKind, StakeholderType
+from domain.regions import EU27, RegionIndex, nuts_country
 from matching.gaps import GapMapper, member_type_counts, recommend_many, region_stakeholders, scope_units
 from matching.recommender import HeuristicRecommender, query_for_partnership
 from matching.snapshot import TYPE_ORDER, Snapshot
 from matching.target_mix import parse_target_mix
-from matching.types import CandidateFilters, PartnershipQuery, Recommendation
-from pactmatch.domain import PartnershipKind, StakeholderType
-from pactmatch.errors import InvalidInputError, NotFoundError
+from matching.types import PartnershipQuery, Recommendation
 from pactmatch.importers.report import ParsedBatch
-from pactmatch.regions import EU27, RegionIndex, nuts_country
 from pactmatch.service import PactmatchService
 from tests.conftest import member, org, partnership
 

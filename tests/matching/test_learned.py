@@ -8,6 +8,8 @@ from datetime import date
 import numpy as np
 import pytest
 
+from domain.candidates import CandidateFilters
+from domain.errors import InvalidInputError, NotFoundError
 from embeddings import make_encoder
 from matching.evaluation.baselines import RandomRanker
 from matching.evaluation.data import case_query
@@ -24,8 +26,6 @@ from matching.learned import (
 )
 from matching.ranking_models import ESTIMATORS, LinearModel, TreeModel
 from matching.recommender import query_for_partnership
-from matching.types import CandidateFilters
-from pactmatch.errors import InvalidInputError, NotFoundError
 
 ENCODER = make_encoder("hashing")
 DATA = synthetic_consortia(300, 420, seed=3)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from domain.candidates import CandidateFilters
+from domain.errors import NotFoundError
+from domain.models import StakeholderType
 from matching.recommender import HeuristicRecommender, query_for_partnership, top_indices
 from matching.snapshot import Snapshot
-from matching.types import CandidateFilters, Contribution, Recommendation
-from pactmatch.domain import StakeholderType
-from pactmatch.errors import NotFoundError
+from matching.types import Contribution, Recommendation
 from tests.matching.test_features import snap  # noqa: F401  (fixture)
 
 

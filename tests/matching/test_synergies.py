@@ -21,11 +21,11 @@ import math
 
 import pytest
 
+from domain.errors import InvalidInputError, NotFoundError
+from domain.models import PartnershipKind, StakeholderType
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
 from matching.synergies import DEFAULT_SYNERGY_WEIGHTS, SYNERGY_SIGNALS, SynergyFinder, SynergyPair
-from pactmatch.domain import PartnershipKind, StakeholderType
-from pactmatch.errors import InvalidInputError, NotFoundError
 from pactmatch.importers.report import ParsedBatch
 from pactmatch.service import PactmatchService
 from tests.conftest import member, org, partnership

@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.errors import InvalidInputError
+from domain.models import PartnershipKind, StakeholderType
 from matching.target_mix import (
     Requirement,
     TargetMix,
@@ -15,8 +17,6 @@ from matching.target_mix import (
     effective_target_mix,
     parse_target_mix,
 )
-from pactmatch.domain import PartnershipKind, StakeholderType
-from pactmatch.errors import InvalidInputError
 
 
 def test_defaults_follow_the_handbook() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from domain.models import StakeholderType
 from matching.evaluation.synthetic import synthetic_consortia
-from pactmatch.domain import StakeholderType
 from tests.conftest import CONSORTIA, requires_shared_data
 from tests.pactmatch.conftest import run
 

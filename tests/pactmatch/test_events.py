@@ -17,8 +17,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from pactmatch.domain import Partnership, StakeholderType
-from pactmatch.errors import ConflictError, InvalidInputError, NotFoundError, PactmatchError
+from domain.errors import ConflictError, InvalidInputError, NotFoundError, PactmatchError
+from domain.events import (
+    AttendeeCreate,
+    AttendeeGroup,
+    AttendeePatch,
+    EventCreate,
+    SlotSpec,
+    check_attendee,
+)
+from domain.models import Partnership, StakeholderType
 from pactmatch.event_exports import (
     agenda_ics,
     agendas_csv,
@@ -33,14 +41,6 @@ from pactmatch.event_service import (
     partnership_title,
     profile_wishes,
     read_attendee_file,
-)
-from pactmatch.events import (
-    AttendeeCreate,
-    AttendeeGroup,
-    AttendeePatch,
-    EventCreate,
-    SlotSpec,
-    check_attendee,
 )
 from pactmatch.service import PactmatchService
 from tests.conftest import CONSORTIA, member, org, partnership, requires_shared_data

@@ -7,10 +7,10 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pactmatch.domain import Role, StakeholderType
+from domain.models import Role, StakeholderType
+from domain.regions import RegionIndex, normalise_country
 from pactmatch.importers import read_cordis, read_csv_files, read_json
 from pactmatch.importers.cordis import classify
-from pactmatch.regions import RegionIndex, normalise_country
 
 PROJECTS = """project_id,source,programme,acronym,title,objective,start_date,consortium_complete
 100,s,H2020,WELD,Welding skills,"Multi-line

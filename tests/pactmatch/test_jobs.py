@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pactmatch.errors import ConflictError, InvalidInputError, NotFoundError
+from domain.errors import ConflictError, InvalidInputError, NotFoundError
 from pactmatch.jobs import JobRegistry, JobStatus
 
 Progress = Callable[[str, int, int], None]

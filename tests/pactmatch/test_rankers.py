@@ -6,12 +6,13 @@ import json
 
 import pytest
 
+from domain.errors import InvalidInputError
 from embeddings import EmbeddingCache
 from graph.embedded import EmbeddedStore
 from matching.evaluation.synthetic import synthetic_consortia
 from matching.learned import LearnedRecommender
 from matching.recommender import HeuristicRecommender
-from pactmatch.errors import InvalidInputError
+from matching.snapshot import Snapshot
 from pactmatch.importers.report import ParsedBatch
 from pactmatch.rankers import RANKER_ARTIFACT, default_ranker, fit_store_ranker, load_learned
 from pactmatch.service import PactmatchService
@@ -60,7 +61,7 @@ def test_another_encoder_or_a_corrupt_artifact_falls_back_to_the_heuristic(fille
     fit_store_ranker(store, filled.encoder, filled.cache)
     snap = filled.snapshot()
     assert isinstance(default_ranker(snap, store), LearnedRecommender)
-    other = store.snapshot("sentence-transformers/all-MiniLM-L6-v2")
+    other = Snapshot.from_data(store.read_graph("sentence-transformers/all-MiniLM-L6-v2"))
     assert isinstance(default_ranker(other, store), HeuristicRecommender)
     store.put_artifact(RANKER_ARTIFACT, b"{not json")
     assert isinstance(default_ranker(snap, store), HeuristicRecommender)

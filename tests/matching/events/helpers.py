@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from domain.events import Attendee, AttendeeGroup, Event, TimeSlot
 from matching.events import PairRules, Participants, build_participants
-from pactmatch.events import Attendee, AttendeeGroup, Event, TimeSlot
 
 
 def event(

@@ -8,12 +8,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.events import Attendee, AttendeeGroup, Event
 from matching.events import Pin, PlanStats, ScheduleOptions, plan_meetings, schedule_violations
 from matching.events.participants import met_before_pairs
 from matching.events.scoring import EdgeSet, PairScorer
 from matching.events.selection import SelectionProblem, solve_lp
 from matching.events.validate import PlacedMeeting
-from pactmatch.events import Attendee, AttendeeGroup, Event
 from tests.matching.events.helpers import attendee, build, event
 
 FAST = ScheduleOptions(floor=1, time_limit=5, slot_time_limit=1)

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from domain.events import AttendeeGroup
 from matching.events.scoring import OPEN_INTEREST, REQUEST_BONUS, PairScorer, shared_terms
-from pactmatch.events import AttendeeGroup
 from tests.matching.events.helpers import attendee, build, event
 
 X, Y = [1.0, 0.0], [0.0, 1.0]

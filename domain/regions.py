@@ -18,7 +18,7 @@ from functools import cache, cached_property
 
 import pycountry
 
-from pactmatch.errors import InvalidInputError
+from domain.errors import InvalidInputError
 
 #: CORDIS and Eurostat spellings that differ from ISO 3166-1 alpha-2.
 _EUROSTAT_TO_ISO = {"UK": "GB", "EL": "GR"}
@@ -167,7 +167,7 @@ class RegionIndex:
 
 @cache
 def _default_index() -> RegionIndex:
-    root = importlib.resources.files("pactmatch") / "data" / "nuts"
+    root = importlib.resources.files("domain") / "data" / "nuts"
     regions: list[Region] = []
     with (root / "regions.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):

@@ -21,14 +21,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from pactmatch.domain import (
+from domain.models import (
     Ecosystem,
     Identifier,
     Name,
     Organisation,
     StakeholderType,
 )
-from pactmatch.regions import normalise_country, nuts_country, validate_nuts_codes
+from domain.regions import normalise_country, nuts_country, validate_nuts_codes
 
 #: A bound on everything a single event holds, so one request cannot make the optimiser or a
 #: stored document unboundedly large.

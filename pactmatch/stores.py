@@ -1,11 +1,14 @@
-"""Open a store from a location: a directory → embedded store; a Bolt URI → Neo4j store."""
+"""Open the configured store: a directory → the embedded store; a Bolt URI → the Neo4j store.
+
+Application composition, not a store: it reads the settings and picks an implementation.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from domain.errors import InvalidInputError
 from graph.base import GraphStore
-from pactmatch.errors import InvalidInputError
 from pactmatch.settings import Settings
 
 BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
@@ -16,7 +19,7 @@ def is_bolt_uri(location: str) -> bool:
 
 
 def open_store(location: str, settings: Settings | None = None) -> GraphStore:
-    """The store at ``location``; raises :class:`~pactmatch.errors.StoreUnavailableError` if unreachable."""
+    """The store at ``location``; raises :class:`~domain.errors.StoreUnavailableError` if unreachable."""
     settings = settings or Settings()
     if is_bolt_uri(location):
         from graph.neo4j_store import Neo4jStore

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from pactmatch.regions import normalise_country, validate_nuts_codes
+from domain.regions import normalise_country, validate_nuts_codes
 
 
 class StakeholderType(StrEnum):
