@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.events import Attendee, AttendeeGroup, Event
@@ -99,7 +99,7 @@ def check_independently(
         assert degree[k] <= cap
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60)
 @given(random_event())
 def test_schedules_are_valid(
     case: tuple[Event, list[Attendee], np.ndarray, np.ndarray, list[tuple[int, int]]],
@@ -117,7 +117,7 @@ def test_schedules_are_valid(
         assert u.reason and plan.degrees[u.index] == u.meetings
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30)
 @given(random_event())
 def test_rescheduling_after_a_cancellation_keeps_everyone_elses_meetings(
     case: tuple[Event, list[Attendee], np.ndarray, np.ndarray, list[tuple[int, int]]],
