@@ -3,7 +3,8 @@
 Events are kept by :class:`~pactmatch.event_repository.EventRepository` as documents in the store's
 artifact area. Read-modify-write of a document is serialised here, by one process-wide lock (the
 API serves from one process). Scheduling composes the store (memberships), the encoder (offers
-and wants) and the pure optimiser (:mod:`matching.events`).
+and wants) and the pure optimiser (:mod:`matching.events`); :mod:`pactmatch.event_schedules`
+translates between the optimiser's plan and the stored schedule.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import ValidationError
 from scipy import sparse
 
@@ -26,31 +28,26 @@ from domain.events import (
     Attendee,
     AttendeeCreate,
     AttendeePatch,
-    DroppedMeeting,
     Event,
     EventCreate,
-    Meeting,
-    Reason,
     Schedule,
-    ScheduleStats,
-    UnmatchedAttendee,
     check_attendee,
     slugify,
 )
 from domain.models import Organisation, Partnership, StakeholderType
 from embeddings import embed_texts
 from graph.base import OrganisationFilter
-from matching.events import (
-    Pin,
-    ScheduleOptions,
-    build_participants,
-    met_before_pairs,
-    plan_meetings,
-)
-from matching.events.scoring import PairContribution
+from matching.events import ScheduleOptions, build_participants, met_before_pairs, plan_meetings
 from matching.snapshot import Snapshot
 from pactmatch.event_profiles import ProfileWishes, partner_type_counts, profile_wishes
 from pactmatch.event_repository import EventRepository
+from pactmatch.event_schedules import (
+    dropped_from_plan,
+    meetings_from_plan,
+    pins_from_schedule,
+    stats_from_plan,
+    unmatched_from_plan,
+)
 from pactmatch.service import PactmatchService, Progress
 
 _LOCK = threading.RLock()
@@ -315,7 +312,43 @@ class EventService:
             )
         opts = options or ScheduleOptions(floor=event.min_meetings)
         started = time.perf_counter()
+        offers, wants = self._wish_vectors(attendees, progress)
+        embedded = time.perf_counter()
+        met_before = met_before_pairs(self._membership_rows([a.org_id for a in attendees]))
+        steps = {"embed": embedded - started, "memberships": time.perf_counter() - embedded}
+        participants, rules, warnings = build_participants(event, attendees, offers, wants, met_before)
+        ids = participants.ids
+        previous = self.repo.schedule(event_id) if keep_previous else None
+        pins, cancelled = pins_from_schedule(previous, event, ids)
 
+        plan = plan_meetings(participants, rules, event.tables, opts, pins, progress)
+
+        explaining = time.perf_counter()
+        meetings = meetings_from_plan(plan, event, ids, pins)
+        explained = time.perf_counter()
+        schedule = Schedule(
+            event_id=event_id,
+            generated_at=datetime.now(UTC),
+            encoder=self.service.model_name,
+            attendees=len(attendees),
+            meetings=meetings,
+            unmatched=unmatched_from_plan(plan, ids),
+            dropped=(*cancelled, *dropped_from_plan(plan, event, ids)),
+            warnings=tuple(warnings),
+            stats=stats_from_plan(
+                plan.stats,
+                before=steps,
+                after={"explain": explained - explaining, "total": explained - started},
+            ),
+        )
+        with _LOCK:
+            self.repo.put_schedule(schedule)
+        return schedule
+
+    def _wish_vectors(
+        self, attendees: Sequence[Attendee], progress: Progress | None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Offer and want vectors, a row per attendee, embedded in one pass through the cache."""
         texts = [a.offer for a in attendees] + [a.want for a in attendees]
         done = [0]
 
@@ -328,112 +361,7 @@ class EventService:
         for k, t in enumerate(texts):  # an empty text has no meaning, whatever the encoder says
             if not t.strip():
                 vectors[k] = 0.0
-        embed_seconds = time.perf_counter() - started
-        n = len(attendees)
-
-        t0 = time.perf_counter()
-        org_ids = [a.org_id for a in attendees]
-        met_before = met_before_pairs(self._membership_rows(org_ids))
-        memberships_seconds = time.perf_counter() - t0
-        participants, rules, warnings = build_participants(
-            event, attendees, vectors[:n], vectors[n:], met_before
-        )
-
-        index = {a.attendee_id: i for i, a in enumerate(attendees)}
-        previous = self.repo.schedule(event_id) if keep_previous else None
-        pins: list[Pin] = []
-        dropped: list[DroppedMeeting] = []
-        if previous is not None:
-            slots = event.slot_index
-            for m in previous.meetings:
-                gone = [x for x in (m.attendee_a, m.attendee_b) if x not in index]
-                if gone:
-                    dropped.append(
-                        DroppedMeeting(
-                            attendee_a=m.attendee_a,
-                            attendee_b=m.attendee_b,
-                            slot_id=m.slot_id,
-                            reason=f"{' and '.join(gone)} cancelled",
-                        )
-                    )
-                    continue
-                pins.append(Pin(index[m.attendee_a], index[m.attendee_b], slots.get(m.slot_id, -1), m.table))
-
-        plan = plan_meetings(participants, rules, event.tables, opts, pins, progress)
-        ids = participants.ids
-        pinned_pairs = {(min(p.a, p.b), max(p.a, p.b)) for p in pins}
-        for d in plan.dropped:
-            dropped.append(
-                DroppedMeeting(
-                    attendee_a=ids[d.a],
-                    attendee_b=ids[d.b],
-                    slot_id=event.slots[d.slot].slot_id if d.slot >= 0 else "",
-                    reason=d.reason,
-                )
-            )
-        t_explain = time.perf_counter()
-        meetings = []
-        for pm in sorted(plan.meetings, key=lambda x: (x.slot, x.table)):
-            slot_id = event.slots[pm.slot].slot_id
-            reasons = plan.scorer.explain(pm.a, pm.b)
-            meetings.append(
-                Meeting(
-                    meeting_id=f"{slot_id}-t{pm.table}",
-                    slot_id=slot_id,
-                    table=pm.table,
-                    attendee_a=ids[pm.a],
-                    attendee_b=ids[pm.b],
-                    score=round(pm.score, 6),
-                    reasons=tuple(_reason(c) for c in reasons),
-                    why=why_text(reasons),
-                    pinned=(min(pm.a, pm.b), max(pm.a, pm.b)) in pinned_pairs,
-                )
-            )
-        st = plan.stats
-        seconds = {
-            "embed": round(embed_seconds, 3),
-            "memberships": round(memberships_seconds, 3),
-            **{k: round(v, 3) for k, v in st.seconds.items() if k != "total"},
-            "explain": round(time.perf_counter() - t_explain, 3),
-        }
-        seconds["total"] = round(time.perf_counter() - started, 3)
-        schedule = Schedule(
-            event_id=event_id,
-            generated_at=datetime.now(UTC),
-            encoder=self.service.model_name,
-            attendees=n,
-            meetings=tuple(meetings),
-            unmatched=tuple(
-                UnmatchedAttendee(
-                    attendee_id=ids[u.index], meetings=u.meetings, floor=u.floor, reason=u.reason
-                )
-                for u in plan.unmatched
-            ),
-            dropped=tuple(dropped),
-            warnings=tuple(warnings),
-            stats=ScheduleStats(
-                solver=st.solver,
-                status=st.status,
-                objective=st.objective,
-                selection_objective=st.selection_objective,
-                score_total=st.score_total,
-                lp_bound=st.lp_bound,
-                gap_to_bound=st.gap_to_bound,
-                greedy_objective=st.greedy_objective,
-                greedy_score_total=st.greedy_score_total,
-                greedy_min_meetings=st.greedy_min_meetings,
-                meetings=st.meetings,
-                min_meetings=st.min_meetings,
-                mean_meetings=st.mean_meetings,
-                candidate_edges=st.candidate_edges,
-                pricing_rounds=st.pricing_rounds,
-                unplaced_after_selection=st.unplaced_after_selection,
-                seconds=seconds,
-            ),
-        )
-        with _LOCK:
-            self.repo.put_schedule(schedule)
-        return schedule
+        return vectors[: len(attendees)], vectors[len(attendees) :]
 
     def _membership_rows(self, org_ids: Sequence[str]) -> sparse.csr_matrix:
         """(attendees × partnerships) membership rows: the attendees' slice of the snapshot's
@@ -548,14 +476,3 @@ def _attendee(
         ecosystems=org.ecosystems,
         registered_at=now,
     )
-
-
-def _reason(c: PairContribution) -> Reason:
-    side = c.side if c.side in ("a", "b", "both") else "both"
-    return Reason(signal=c.signal, side=side, value=round(c.value, 6), evidence=c.evidence)
-
-
-def why_text(contributions: Sequence[PairContribution], limit: int = 2) -> str:
-    """The "why you should meet" line: the largest contributions' evidence, joined."""
-    parts = [c.evidence for c in contributions[:limit] if c.value > 0]
-    return "; ".join(parts) if parts else "open to meeting"
