@@ -18,11 +18,9 @@ from domain.errors import NotFoundError
 from matching.candidates import (
     CandidateFeatures,
     explain_candidate,
-    graph_evidence,
     heuristic_scores,
     heuristic_signals,
     rank_candidates,
-    region_evidence,
     semantic_evidence,
     type_evidence,
 )
@@ -201,17 +199,9 @@ def check_weights(weights: Mapping[str, float]) -> None:
         raise ValueError(f"weights must cover {SIGNALS} and sum to 1, got {dict(weights)}")
 
 
-# -- evidence (kept for the learned ranker, which explains its graph and region features alike) --
+# -- evidence --
 def _semantic_evidence(sig: SemanticSignal, i: int) -> str:
     return semantic_evidence(sig.source, float(sig.values[i]))
-
-
-def _graph_evidence(s: Snapshot, sig: ProximitySignal, i: int) -> str:
-    return graph_evidence(sig.links, [s.org_names[int(m)] for m in sig.members], i)
-
-
-def _region_evidence(s: Snapshot, sig: RegionSignal, i: int) -> str:
-    return region_evidence(int(sig.level[i]), s.org_regions[i], s.regions, sig.references, sig.source)
 
 
 def _type_evidence(s: Snapshot, sig: TypeSignal, i: int) -> str:

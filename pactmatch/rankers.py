@@ -29,8 +29,7 @@ from matching.diversity import OVERFETCH, DiversityOptions, diversify_recommenda
 from matching.evaluation.data import Progress
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import MIN_MEMBERS
-from matching.learned import LearnedRecommender
-from matching.ranking_models import Estimator
+from matching.learned import Estimator, LearnedRecommender
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
 

@@ -16,15 +16,12 @@ from matching.evaluation.data import case_query
 from matching.evaluation.harness import case_indices, evaluate_rankers, fit_learned_ranker, rehide
 from matching.evaluation.split import temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
-from matching.learned import (
-    FEATURES,
-    LearnedRecommender,
-    _newcomer_pool,
-    candidate_pool,
-    pair_features,
-    query_context,
-)
-from matching.ranking_models import ESTIMATORS, LinearModel, TreeModel
+from matching.learned import ESTIMATORS, FEATURES, LearnedRecommender
+from matching.learned.context import query_context
+from matching.learned.explain import EVIDENCE
+from matching.learned.features import pair_features
+from matching.learned.models import LinearModel, TreeModel
+from matching.learned.pools import candidate_pool, newcomer_pool
 from matching.recommender import query_for_partnership
 
 ENCODER = make_encoder("hashing")
@@ -81,6 +78,10 @@ def test_contributions_sum_to_the_models_score(test_setup) -> None:  # type: ign
     assert again.score == pytest.approx(recs[0].score)
     with pytest.raises(NotFoundError):
         ranker.explain(query, "nobody")
+
+
+def test_every_feature_has_one_evidence_row() -> None:
+    assert tuple(EVIDENCE) == FEATURES
 
 
 def test_filters_are_respected(test_setup) -> None:  # type: ignore[no-untyped-def]
@@ -194,15 +195,15 @@ def test_newcomer_source_adds_unaffiliated_organisations_of_member_countries(tes
     mask = np.ones(snap.n_orgs, dtype=bool)
     mask[query.member_indices] = False
     ctx = query_context(stats, query)
-    fresh = _newcomer_pool(stats, ctx, mask, 5)
+    fresh = newcomer_pool(stats, ctx, mask, 5)
     member_countries = set(stats.country[query.member_indices].tolist())
     assert 0 < len(fresh) <= 5
     assert (snap.org_popularity[fresh] == 0).all() and mask[fresh].all()
     assert set(stats.country[fresh].tolist()) <= member_countries
     # Without a quota of newcomers the source is off; masked organisations never come back.
-    assert len(_newcomer_pool(stats, ctx, mask, 0)) == 0
+    assert len(newcomer_pool(stats, ctx, mask, 0)) == 0
     mask[fresh] = False
-    assert not set(_newcomer_pool(stats, ctx, mask, 5).tolist()) & set(fresh.tolist())
+    assert not set(newcomer_pool(stats, ctx, mask, 5).tolist()) & set(fresh.tolist())
     assert set(fresh.tolist()) <= set(
         candidate_pool(stats, ctx, np.ones(snap.n_orgs, dtype=bool)).tolist()
     ) | set(query.member_indices.tolist())
