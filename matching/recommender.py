@@ -16,13 +16,12 @@ import numpy.typing as npt
 from domain.candidates import CandidateFilters
 from domain.errors import NotFoundError
 from matching.candidates import (
+    SIGNALS,
     CandidateFeatures,
     explain_candidate,
     heuristic_scores,
     heuristic_signals,
     rank_candidates,
-    semantic_evidence,
-    type_evidence,
 )
 from matching.candidates import top_indices as top_indices  # re-exported: callers import it from here
 from matching.features import (
@@ -40,7 +39,6 @@ from matching.features import (
 from matching.snapshot import Snapshot
 from matching.types import PartnershipQuery, Recommendation
 
-SIGNALS = ("semantic", "graph", "region", "type")
 DEFAULT_WEIGHTS: Mapping[str, float] = {"semantic": 0.40, "graph": 0.30, "region": 0.15, "type": 0.15}
 
 
@@ -197,12 +195,3 @@ class HeuristicRecommender:
 def check_weights(weights: Mapping[str, float]) -> None:
     if set(weights) != set(SIGNALS) or abs(sum(weights.values()) - 1.0) > 1e-9:
         raise ValueError(f"weights must cover {SIGNALS} and sum to 1, got {dict(weights)}")
-
-
-# -- evidence --
-def _semantic_evidence(sig: SemanticSignal, i: int) -> str:
-    return semantic_evidence(sig.source, float(sig.values[i]))
-
-
-def _type_evidence(s: Snapshot, sig: TypeSignal, i: int) -> str:
-    return type_evidence(int(s.org_types[i]), sig.member_counts)
