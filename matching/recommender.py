@@ -124,6 +124,11 @@ class HeuristicRecommender:
         _ = snapshot.org_degree  # warm the co-membership degrees once, not on the first query
         return self
 
+    def _check_fitted(self) -> None:
+        """A clear error before fit(), instead of an AttributeError on ``snapshot_`` mid-query."""
+        if not hasattr(self, "snapshot_"):
+            raise RuntimeError("HeuristicRecommender is not fitted: call fit() first")
+
     def _signals(self, query: PartnershipQuery, sem: SemanticSignal | None = None) -> _Signals:
         s = self.snapshot_
         return _Signals(
@@ -135,12 +140,14 @@ class HeuristicRecommender:
 
     def features(self, query: PartnershipQuery, filters: CandidateFilters | None = None) -> CandidateFeatures:
         """The candidate features of every organisation, members and filtered ones masked out."""
+        self._check_fitted()
         sig = self._signals(query)
         return snapshot_features(
             self.snapshot_, sig, candidate_mask(self.snapshot_, query, filters or CandidateFilters())
         )
 
     def score_all(self, query: PartnershipQuery) -> tuple[npt.NDArray[np.float64], _Signals]:
+        self._check_fitted()
         sig = self._signals(query)
         return heuristic_scores(heuristic_signals(snapshot_features(self.snapshot_, sig)), self.weights), sig
 
@@ -162,6 +169,7 @@ class HeuristicRecommender:
         computed once for all its filters (a gap report asks for one list per gap), which makes
         batch runs over tens of thousands of partnerships affordable. Results equal ``recommend``.
         """
+        self._check_fitted()
         if len(filters) != len(queries):
             raise ValueError(f"{len(queries)} queries but {len(filters)} filter lists")
         s = self.snapshot_
@@ -185,6 +193,7 @@ class HeuristicRecommender:
 
     def explain(self, query: PartnershipQuery, org_id: str) -> Recommendation:
         """The explanation of one organisation's score, whether or not it would be ranked."""
+        self._check_fitted()
         i = self.snapshot_.org_index.get(org_id)
         if i is None:
             raise NotFoundError("organisation", org_id)

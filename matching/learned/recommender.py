@@ -178,6 +178,7 @@ class LearnedRecommender:
         self, query: PartnershipQuery, top_k: int = 10, filters: CandidateFilters | None = None
     ) -> list[Recommendation]:
         """The ``top_k`` best candidates, best first, each with its per-feature explanation."""
+        self._check_fitted()
         mask = candidate_mask(self.snapshot_, query, filters or CandidateFilters())
         pool, x, scores, ctx = self.score_pool(query, mask)
         local = top_indices(scores, np.ones(len(pool), dtype=bool), top_k)
