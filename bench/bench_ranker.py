@@ -34,7 +34,8 @@ from matching.evaluation.data import case_query, history_snapshot
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import temporal_split
 from matching.evaluation.synthetic import synthetic_consortia
-from matching.learned import candidate_pool, query_context
+from matching.learned.context import query_context
+from matching.learned.pools import candidate_pool
 from matching.recommender import HeuristicRecommender
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "consortia"

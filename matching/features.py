@@ -210,8 +210,3 @@ def candidate_mask(
     if filters.ecosystems:
         mask &= (snapshot.org_ecosystems & np.uint32(ecosystem_mask(filters.ecosystems))) != 0
     return mask
-
-
-def log1p_popularity(snapshot: Snapshot) -> npt.NDArray[np.float64]:
-    """log(1 + number of partnerships), a prior used by baselines and the learned ranker."""
-    return np.log1p(snapshot.org_popularity)

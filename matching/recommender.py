@@ -16,15 +16,12 @@ import numpy.typing as npt
 from domain.candidates import CandidateFilters
 from domain.errors import NotFoundError
 from matching.candidates import (
+    SIGNALS,
     CandidateFeatures,
     explain_candidate,
-    graph_evidence,
     heuristic_scores,
     heuristic_signals,
     rank_candidates,
-    region_evidence,
-    semantic_evidence,
-    type_evidence,
 )
 from matching.candidates import top_indices as top_indices  # re-exported: callers import it from here
 from matching.features import (
@@ -42,7 +39,6 @@ from matching.features import (
 from matching.snapshot import Snapshot
 from matching.types import PartnershipQuery, Recommendation
 
-SIGNALS = ("semantic", "graph", "region", "type")
 DEFAULT_WEIGHTS: Mapping[str, float] = {"semantic": 0.40, "graph": 0.30, "region": 0.15, "type": 0.15}
 
 
@@ -128,6 +124,11 @@ class HeuristicRecommender:
         _ = snapshot.org_degree  # warm the co-membership degrees once, not on the first query
         return self
 
+    def _check_fitted(self) -> None:
+        """A clear error before fit(), instead of an AttributeError on ``snapshot_`` mid-query."""
+        if not hasattr(self, "snapshot_"):
+            raise RuntimeError("HeuristicRecommender is not fitted: call fit() first")
+
     def _signals(self, query: PartnershipQuery, sem: SemanticSignal | None = None) -> _Signals:
         s = self.snapshot_
         return _Signals(
@@ -139,12 +140,14 @@ class HeuristicRecommender:
 
     def features(self, query: PartnershipQuery, filters: CandidateFilters | None = None) -> CandidateFeatures:
         """The candidate features of every organisation, members and filtered ones masked out."""
+        self._check_fitted()
         sig = self._signals(query)
         return snapshot_features(
             self.snapshot_, sig, candidate_mask(self.snapshot_, query, filters or CandidateFilters())
         )
 
     def score_all(self, query: PartnershipQuery) -> tuple[npt.NDArray[np.float64], _Signals]:
+        self._check_fitted()
         sig = self._signals(query)
         return heuristic_scores(heuristic_signals(snapshot_features(self.snapshot_, sig)), self.weights), sig
 
@@ -166,6 +169,7 @@ class HeuristicRecommender:
         computed once for all its filters (a gap report asks for one list per gap), which makes
         batch runs over tens of thousands of partnerships affordable. Results equal ``recommend``.
         """
+        self._check_fitted()
         if len(filters) != len(queries):
             raise ValueError(f"{len(queries)} queries but {len(filters)} filter lists")
         s = self.snapshot_
@@ -189,6 +193,7 @@ class HeuristicRecommender:
 
     def explain(self, query: PartnershipQuery, org_id: str) -> Recommendation:
         """The explanation of one organisation's score, whether or not it would be ranked."""
+        self._check_fitted()
         i = self.snapshot_.org_index.get(org_id)
         if i is None:
             raise NotFoundError("organisation", org_id)
@@ -199,20 +204,3 @@ class HeuristicRecommender:
 def check_weights(weights: Mapping[str, float]) -> None:
     if set(weights) != set(SIGNALS) or abs(sum(weights.values()) - 1.0) > 1e-9:
         raise ValueError(f"weights must cover {SIGNALS} and sum to 1, got {dict(weights)}")
-
-
-# -- evidence (kept for the learned ranker, which explains its graph and region features alike) --
-def _semantic_evidence(sig: SemanticSignal, i: int) -> str:
-    return semantic_evidence(sig.source, float(sig.values[i]))
-
-
-def _graph_evidence(s: Snapshot, sig: ProximitySignal, i: int) -> str:
-    return graph_evidence(sig.links, [s.org_names[int(m)] for m in sig.members], i)
-
-
-def _region_evidence(s: Snapshot, sig: RegionSignal, i: int) -> str:
-    return region_evidence(int(sig.level[i]), s.org_regions[i], s.regions, sig.references, sig.source)
-
-
-def _type_evidence(s: Snapshot, sig: TypeSignal, i: int) -> str:
-    return type_evidence(int(s.org_types[i]), sig.member_counts)

@@ -26,8 +26,7 @@ from graph.base import GraphStore
 from matching.evaluation.data import Progress
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import MIN_MEMBERS
-from matching.learned import LearnedRecommender
-from matching.ranking_models import Estimator
+from matching.learned import Estimator, LearnedRecommender
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
 from matching.types import PartnershipQuery, Recommendation

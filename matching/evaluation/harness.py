@@ -33,6 +33,8 @@ from matching.evaluation.metrics import (
 )
 from matching.evaluation.split import TemporalSplit, TestCase, hide_members, temporal_split
 from matching.learned import LearnedRecommender
+from matching.learned.context import query_context
+from matching.learned.pools import candidate_pool
 from matching.snapshot import NO_REGION, Snapshot
 from matching.types import PartnershipQuery
 
@@ -232,8 +234,6 @@ def _pool_recall(
     n: int,
 ) -> float:
     """Share of hidden members that candidate generation lets the model see at all (its ceiling)."""
-    from matching.learned import candidate_pool, query_context
-
     found = total = 0
     for query, hid in zip(queries, hidden, strict=True):
         mask = np.ones(n, dtype=bool)

@@ -137,8 +137,3 @@ def temporal_split(
     return TemporalSplit(
         cut=cut, end=end, history=frozenset(history), cases=tuple(cases), left_out=dict(left_out)
     )
-
-
-def history_memberships(memberships: Sequence[Membership], split: TemporalSplit) -> list[Membership]:
-    """The memberships a recommender may see: those of history partnerships only."""
-    return [m for m in memberships if m.partnership_id in split.history]

@@ -33,7 +33,7 @@ from matching.events.selection import (
     solve_lp,
     solve_milp,
 )
-from matching.events.slots import SlotAssignment, _tables, assign_slots
+from matching.events.slots import SlotAssignment, assign_slots, assign_tables
 from matching.events.validate import PlacedMeeting, schedule_violations
 
 #: ``progress(phase, done, total)``
@@ -446,7 +446,7 @@ def _fill_gaps(
         added = True
     if added:
         keep = table_of.copy()
-        table_of = _tables(slot_of, keep, tables, n_slots)
+        table_of = assign_tables(slot_of, keep, tables, n_slots)
     return slot_of, table_of
 
 

@@ -133,7 +133,7 @@ def assign_slots(
         if exact is not None and float(score[exact >= 0].sum()) > float(score[slot >= 0].sum()) + 1e-9:
             slot = exact
             method = "milp"
-    table = _tables(slot, fixed_table, tables, n_slots)
+    table = assign_tables(slot, fixed_table, tables, n_slots)
     return SlotAssignment(slot, table, method, time.perf_counter() - started)
 
 
@@ -251,7 +251,7 @@ def _solve_milp(
     return out
 
 
-def _tables(
+def assign_tables(
     slot: npt.NDArray[np.int64], fixed_table: npt.NDArray[np.int64], tables: int, n_slots: int
 ) -> npt.NDArray[np.int64]:
     """Table numbers 1..T per slot: pinned meetings keep their old table when it is free."""

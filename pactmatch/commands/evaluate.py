@@ -34,8 +34,7 @@ from matching.evaluation.harness import (
     fit_learned_ranker,
 )
 from matching.evaluation.split import temporal_split
-from matching.learned import LearnedRecommender
-from matching.ranking_models import ESTIMATORS, check_estimator
+from matching.learned import ESTIMATORS, LearnedRecommender, check_estimator
 from matching.recommender import HeuristicRecommender
 from pactmatch.importers import read_cordis
 from pactmatch.importers.cordis import PROJECT_COLUMNS

@@ -77,10 +77,6 @@ def validation_errors(
     return out
 
 
-class CsvFormatError(Exception):
-    """A file whose header makes every row unreadable (reported as one error on line 1)."""
-
-
 def read_csv(
     path: Path, required: Sequence[str], optional: Sequence[str] = (), *, errors: list[RowError]
 ) -> Iterator[tuple[int, dict[str, str]]]:

@@ -1,4 +1,7 @@
-"""The heuristic recommender: ranking, additive explanations, filters, top-k selection."""
+"""The heuristic recommender on a tiny hand-built graph: its ranking, a score by hand, top-k selection.
+
+What every recommender must do is checked for it in test_recommender_conformance.py.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +17,12 @@ from matching.types import Contribution, Recommendation
 from tests.matching.test_features import snap  # noqa: F401  (fixture)
 
 
-def test_contributions_add_up_and_rank_by_score(snap: Snapshot) -> None:  # noqa: F811
+def test_ranking_on_the_tiny_graph(snap: Snapshot) -> None:  # noqa: F811
     rec = HeuristicRecommender().fit(snap)
     results = rec.recommend(query_for_partnership(snap, "P"), top_k=10)
     assert [r.org_id for r in results][:1] == ["c"]  # text, graph, region and a missing type all point at c
     assert {r.org_id for r in results} == {"c", "d", "e", "f"}  # members a, b never recommended
-    scores = [r.score for r in results]
-    assert scores == sorted(scores, reverse=True)
     for r in results:
-        assert sum(c.value for c in r.contributions) == pytest.approx(r.score)
         assert [c.signal for c in r.contributions] == ["semantic", "graph", "region", "type"]
 
 
@@ -36,7 +36,7 @@ def test_score_of_c_by_hand(snap: Snapshot) -> None:  # noqa: F811
     assert "worked with 2 current member(s)" in graph.evidence and "Org a" in graph.evidence
 
 
-def test_filters_and_unknown_ids(snap: Snapshot) -> None:  # noqa: F811
+def test_type_filter_and_unknown_partnership(snap: Snapshot) -> None:  # noqa: F811
     rec = HeuristicRecommender().fit(snap)
     q = query_for_partnership(snap, "P")
     only = rec.recommend(
@@ -45,8 +45,6 @@ def test_filters_and_unknown_ids(snap: Snapshot) -> None:  # noqa: F811
     assert [r.org_id for r in only] == ["e"]
     with pytest.raises(NotFoundError):
         query_for_partnership(snap, "nope")
-    with pytest.raises(NotFoundError):
-        rec.explain(q, "nope")
 
 
 def test_weights_must_cover_signals_and_sum_to_one(snap: Snapshot) -> None:  # noqa: F811
