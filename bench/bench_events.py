@@ -34,7 +34,7 @@ from embeddings import make_encoder
 from matching.events import ScheduleOptions, build_participants, plan_meetings
 from matching.events.scoring import EdgeSet, PairScorer
 from matching.events.selection import SelectionProblem, greedy
-from pactmatch.event_service import partnership_title, profile_wishes
+from pactmatch.event_profiles import partnership_title, profile_wishes
 
 
 @dataclass

@@ -4,7 +4,7 @@ An organiser creates an :class:`Event` (time slots, number of tables, optional a
 who-may-meet-whom rules), registers :class:`Attendee` s (an organisation from the store, what they
 offer and look for, availability, caps, requests and vetoes) and generates a :class:`Schedule` of
 1:1 meetings. These models are what the API accepts and returns, what the CLI reads and what the
-store keeps (as validated JSON artifacts, see :mod:`pactmatch.event_service`); the optimiser in
+store keeps (as validated JSON artifacts, see :mod:`pactmatch.event_repository`); the optimiser in
 :mod:`matching.events` reads them but never writes them.
 
 Times are naive local times in the event's ``timezone`` (an IANA name), which is what an organiser

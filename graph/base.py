@@ -2,13 +2,13 @@
 
 Every store (the embedded default and the Neo4j/Bolt store) implements :class:`GraphStore` and
 passes one contract test suite (``tests/graph/test_contract.py``). Stores take and return the
-frozen domain models of :mod:`domain.models`, never driver records, and raise only
-:mod:`domain.errors` exceptions.
+frozen domain types of :mod:`domain`, never driver records, raise only :mod:`domain.errors`
+exceptions, and never score: they return data, and :mod:`matching` ranks it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar, runtime_checkable
@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from domain.candidates import CandidateFilters
+from domain.candidates import CandidateFilters, CandidateRow, PartnershipContext
 from domain.graph_data import GraphData
 from domain.models import (
     Ecosystem,
@@ -26,7 +26,6 @@ from domain.models import (
     PartnershipKind,
     StakeholderType,
 )
-from matching.candidates import CandidateFeatures, PoolGoal
 
 T = TypeVar("T")
 
@@ -192,34 +191,69 @@ class GraphStore(Protocol):
     def close(self) -> None: ...
 
 
-@runtime_checkable
-class CandidateSource(Protocol):
-    """A store that finds candidates itself (the Neo4j store), instead of from a snapshot.
+class CandidateReads(Protocol):
+    """The fixed reads a candidate search makes, answered in one consistent read of the database.
 
-    The service uses it for the heuristic ranking: the features come from the database for a pool
-    of candidates, the scoring is :mod:`matching.candidates`, the same as on the snapshot path.
+    Keys (a store's own identifiers of organisations, such as Neo4j element ids) are valid within
+    the read that returned them. Every read that takes ``filters`` returns only organisations
+    passing them, or flags the others ``eligible=False`` where it says so. ``vector`` is the search
+    vector (``None``: no text reference; similarities are then 0). Which reads to make, and when
+    their union provably holds the top k, is :mod:`matching.candidate_search`'s business.
     """
 
-    def candidate_features(
-        self,
-        partnership_id: str,
-        filters: CandidateFilters,
-        pool_size: int,
-        *,
-        model: str,
-        exhaustive_regions: bool = False,
-        goal: PoolGoal | None = None,
-    ) -> CandidateFeatures:
-        """Features of up to ``pool_size`` candidates per source, with bounds on everyone else.
-
-        ``exhaustive_regions`` also lists the organisations inside country-wide or NUTS 1
-        reference regions (costly on large graphs; the last resort of a widening pool). With a
-        ``goal``, the source may add candidates beyond ``pool_size`` that settle it.
-        """
+    def context(self, partnership_id: str) -> PartnershipContext:
+        """The partnership's scope, text embedding and members; ``NotFoundError`` if absent."""
         ...
 
-    def candidate_evidence(self, features: CandidateFeatures, rows: Sequence[int]) -> CandidateFeatures:
-        """``features`` with the graph evidence of ``rows`` filled in (for explanations)."""
+    def co_members(self, member_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Each member's distinct co-members across all partnerships, as keys (members included)."""
+        ...
+
+    def nearest(
+        self, vector: npt.NDArray[np.float32], k: int, filters: CandidateFilters
+    ) -> list[CandidateRow] | None:
+        """The vector index's ``k`` nearest organisations, the ineligible flagged; ``None`` when the
+        index cannot answer (none for this model yet, or the data changed since the read began)."""
+        ...
+
+    def closest(
+        self, vector: npt.NDArray[np.float32] | None, filters: CandidateFilters, limit: int
+    ) -> list[CandidateRow]:
+        """An exact scan: the ``limit`` eligible organisations closest to ``vector``, best first
+        (without a vector: the first by id); fewer only when fewer are eligible."""
+        ...
+
+    def inside(
+        self,
+        regions: Sequence[str],
+        vector: npt.NDArray[np.float32] | None,
+        filters: CandidateFilters,
+        limit: int,
+    ) -> list[CandidateRow]:
+        """Up to ``limit`` eligible organisations located inside ``regions`` (NUTS codes, any
+        level), closest to ``vector`` first, ties by id."""
+        ...
+
+    def columns(
+        self, keys: Sequence[str], vector: npt.NDArray[np.float32] | None, filters: CandidateFilters
+    ) -> list[CandidateRow]:
+        """The organisations with these keys, the ineligible flagged."""
+        ...
+
+    def partnerships_of(self, org_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The partnerships of each organisation, in identifiers that are the same for all of them
+        (what the graph evidence counts shared partnerships with)."""
+        ...
+
+
+@runtime_checkable
+class CandidateSource(Protocol):
+    """A store that answers candidate reads itself (the Neo4j store), so that no API worker holds
+    the graph in memory; the embedded store has none and the service ranks from the snapshot."""
+
+    def read_candidates(self, model: str, work: Callable[[CandidateReads], T]) -> T:
+        """Run ``work`` with the reads of the embeddings of ``model``, in one read transaction
+        (retried as a whole on transient errors) and return what it returns."""
         ...
 
     def prepare_vector_search(self, kind: EntityKind, model: str) -> None:

@@ -450,37 +450,25 @@ def candidate_context(props: EmbeddingProperties) -> str:
     )
 
 
-def candidate_neighbourhood() -> str:
-    r"""Each member's distinct co-members, as element ids, in **one row** (``links``).
-
-    ``links`` is a list of ``[member_id, [element_id, ...]]``. Their number is ``|N(z)|`` (all
-    co-members, members and filtered-out organisations too), and the caller sums the
-    Adamic–Adar index of every linked non-member
-
-    .. math:: AA(c, P) = \sum_{z \in N(c) \cap S} 1 / \log \max(2, |N(z)|)
-
-    (:func:`matching.candidates.adamic_adar_from_links`), then reads columns and filters for the
-    best of them only (:func:`candidate_linked`). Why element ids: reading a property of every
-    co-member (thousands for a member that is a hub) was most of the query's time on ArcadeDB;
-    an element id needs no property read (CORDIS: 59 → 25 ms and 122 → 49 ms on two large
-    neighbourhoods). Why one row of lists: Bolt servers pay per record (see ``CANDIDATE_ROW``).
-    ``$member_ids`` are the members the store's per-member cache does not hold yet; their element
-    ids are reused by later transactions of the same store version only (see
-    :mod:`graph.neighbourhood_cache` for why that is sound).
-    """
-    return (
-        "UNWIND $member_ids AS mid\n"
-        "MATCH (z:Organisation {org_id: mid})-[:MEMBER_OF]->(:Partnership)<-[:MEMBER_OF]-(c:Organisation)\n"
-        "WHERE c <> z\n"
-        "WITH mid, collect(DISTINCT elementId(c)) AS linked\n"
-        "RETURN collect([mid, linked]) AS links"
-    )
+#: Each member's distinct co-members, as element ids, in **one row** (``links``): a list of
+#: ``[member_id, [element_id, ...]]``. Element ids because reading a property of every co-member
+#: (thousands for a member that is a hub) was most of the query's time on ArcadeDB, and an
+#: element id needs no property read (CORDIS: 59 → 25 ms and 122 → 49 ms on two large
+#: neighbourhoods); they are valid within the read transaction that returned them. One row of
+#: lists because Bolt servers pay per record (see ``CANDIDATE_ROW``).
+CANDIDATE_NEIGHBOURHOOD = (
+    "UNWIND $member_ids AS mid\n"
+    "MATCH (z:Organisation {org_id: mid})-[:MEMBER_OF]->(:Partnership)<-[:MEMBER_OF]-(c:Organisation)\n"
+    "WHERE c <> z\n"
+    "WITH mid, collect(DISTINCT elementId(c)) AS linked\n"
+    "RETURN collect([mid, linked]) AS links"
+)
 
 
 #: What the scorer needs of a candidate besides its signals, as one list (returned by every
-#: candidate source, so most candidates need no second lookup): ``[org_id, name,
-#: stakeholder_type, region_path, element_id]`` (the element id finds its Adamic–Adar value). Sources return *one row* holding a list of these (with the
-#: source's extra columns after them): Bolt servers pay per record, and pools hold hundreds.
+#: candidate read): ``[org_id, name, stakeholder_type, region_path, element_id]``. Reads return
+#: *one row* holding a list of these (with the read's own columns after them): Bolt servers pay
+#: per record, and pools hold hundreds.
 CANDIDATE_ROW = "c.org_id, c.name, c.stakeholder_type, c.region_path, elementId(c)"
 
 
@@ -488,14 +476,12 @@ CANDIDATE_ROW = "c.org_id, c.name, c.stakeholder_type, c.region_path, elementId(
 VECTOR_INDEX_PROBE = "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node RETURN count(node) AS n"
 
 
-def candidate_vector_search(flt: Statement) -> str:
-    """Top ``$k`` of the vector index, in one row ``hits``: ``[*CANDIDATE_ROW, score, eligible]``
-    (eligible: not a member and passing the filters)."""
+def candidate_nearest(flt: Statement) -> str:
+    """Top ``$k`` of the vector index, in one row ``hits``: ``[*CANDIDATE_ROW, score, eligible]``."""
     return (
         "CALL db.index.vector.queryNodes($index, $k, $vector) YIELD node, score\n"
         "WITH node AS c, score\n"
-        f"RETURN collect([{CANDIDATE_ROW}, score, "
-        f"(NOT c.org_id IN $member_ids AND {flt.text})]) AS hits"
+        f"RETURN collect([{CANDIDATE_ROW}, score, {flt.text}]) AS hits"
     )
 
 
@@ -520,67 +506,51 @@ def _anchor(filters: CandidateFilters) -> str:
     return "MATCH (c:Organisation)"
 
 
-def candidate_exact_search(
-    filters: CandidateFilters, flt: Statement, props: EmbeddingProperties, cosine: str
-) -> str:
-    """Exact cosine top ``$n`` over the filtered organisations (selective filters, or no index).
+def _similarity(props: EmbeddingProperties, cosine: str | None, missing: str) -> str:
+    """The raw cosine of ``c`` to ``$vector`` (``cosine``: the dialect's expression), ``missing``
+    for an organisation without a vector, ``0.0`` for every one when no vector is asked for."""
+    if cosine is None:
+        return "0.0"
+    return f"CASE WHEN c.{check_identifier(props.vector)} IS NULL THEN {missing} ELSE {cosine} END"
 
-    One row ``rows``: ``[*CANDIDATE_ROW, sim]``, best first. Organisations without a vector come
-    last (``sim = -2``) rather than not at all: when fewer than ``$n`` rows come back, the pool
-    holds *every* eligible organisation and is complete. ``cosine`` is the dialect's raw-cosine
-    expression of ``c.<vector>`` and ``$vector``.
-    """
-    v = check_identifier(props.vector)
+
+def candidate_closest(
+    filters: CandidateFilters, flt: Statement, props: EmbeddingProperties, cosine: str | None
+) -> str:
+    """Exact cosine top ``$n`` over the filtered organisations (selective filters, no index, or no
+    vector: then the first by id). One row ``rows``: ``[*CANDIDATE_ROW, sim]``, best first.
+    Organisations without a vector come last (``sim = -2``) rather than not at all: when fewer
+    than ``$n`` rows come back, they are *every* eligible organisation."""
     return (
         f"{_anchor(filters)}\n"
-        f"WITH c WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
-        f"WITH c, CASE WHEN c.{v} IS NULL THEN -2.0 ELSE {cosine} END AS sim\n"
+        f"WITH c WHERE {flt.text}\n"
+        f"WITH c, {_similarity(props, cosine, '-2.0')} AS sim\n"
         "ORDER BY sim DESC, c.org_id LIMIT $n\n"
         f"RETURN collect([{CANDIDATE_ROW}, sim]) AS rows"
     )
 
 
-def candidate_regional(flt: Statement, props: EmbeddingProperties, cosine: str | None) -> str:
-    """Eligible organisations located inside ``$refs`` (through ``PART_OF``), best text first.
-
-    One row ``rows``: ``[*CANDIDATE_ROW, sim]`` (top ``$n``).
-    """
-    v = check_identifier(props.vector)
-    sim = f"CASE WHEN c.{v} IS NULL THEN -2.0 ELSE {cosine} END" if cosine else "0.0"
+def candidate_inside(flt: Statement, props: EmbeddingProperties, cosine: str | None) -> str:
+    """Eligible organisations located inside ``$refs`` (through ``PART_OF``), best text first
+    (ties by id). One row ``rows``: ``[*CANDIDATE_ROW, sim]`` (top ``$n``)."""
     return (
         "MATCH (r:Region) WHERE r.code IN $refs\n"
         "MATCH (r)<-[:PART_OF*0..3]-(:Region)<-[:LOCATED_IN]-(c:Organisation)\n"
         "WITH DISTINCT c\n"
-        f"WHERE NOT c.org_id IN $member_ids AND {flt.text}\n"
-        f"WITH c, {sim} AS sim\n"
+        f"WHERE {flt.text}\n"
+        f"WITH c, {_similarity(props, cosine, '-2.0')} AS sim\n"
         "ORDER BY sim DESC, c.org_id LIMIT $n\n"
         f"RETURN collect([{CANDIDATE_ROW}, sim]) AS rows"
     )
 
 
-#: How many organisations lie inside each of ``$codes`` (through ``PART_OF``), in one row
-#: ``sizes`` of ``[code, n]`` (no entry for a code without organisations). It tells a widening
-#: candidate query that listing a country would be cut off at the pool size anyway, without reading
-#: a column or a vector of any of them: for the UK in CORDIS the listing costs ~150 ms, the count
-#: a fraction of it, once per store version.
-REGION_SIZES = (
-    "MATCH (r:Region) WHERE r.code IN $codes\n"
-    "MATCH (r)<-[:PART_OF*0..3]-(:Region)<-[:LOCATED_IN]-(c:Organisation)\n"
-    "WITH r.code AS code, count(DISTINCT c) AS n\n"
-    "RETURN collect([code, n]) AS sizes"
-)
-
-
-def candidate_linked(flt: Statement, props: EmbeddingProperties, cosine: str | None) -> str:
-    """Columns, text similarity and eligibility of the organisations with element ids ``$eids``
-    (neighbourhood candidates, best Adamic–Adar first), in one row ``rows``:
-    ``[*CANDIDATE_ROW, sim, eligible]`` (eligible: not a member and passing the filters)."""
-    v = check_identifier(props.vector)
-    sim = f"CASE WHEN c.{v} IS NULL THEN null ELSE {cosine} END" if cosine else "null"
+def candidate_columns(flt: Statement, props: EmbeddingProperties, cosine: str | None) -> str:
+    """Columns, text similarity and eligibility of the organisations with element ids ``$eids``,
+    in one row ``rows``: ``[*CANDIDATE_ROW, sim, eligible]`` (``sim`` null without a vector)."""
     return (
         "UNWIND $eids AS eid\n"
         "MATCH (c:Organisation) WHERE elementId(c) = eid\n"
-        f"RETURN collect([{CANDIDATE_ROW}, {sim}, (NOT c.org_id IN $member_ids AND {flt.text})]) AS rows"
+        f"RETURN collect([{CANDIDATE_ROW}, {_similarity(props, cosine, 'null')}, {flt.text}]) AS rows"
     )
 
 

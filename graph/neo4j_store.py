@@ -1,9 +1,10 @@
 """The Neo4j store: the production store, over Bolt, for a Neo4j server/cluster, Aura, or ArcadeDB.
 
 It implements the same :class:`~graph.base.GraphStore` contract as the embedded store (one
-contract suite runs against both) and adds candidate retrieval pushed down to the database
-(:meth:`Neo4jStore.candidate_features`), so that API workers stay stateless and a candidate
-query never needs the whole graph in memory.
+contract suite runs against both) and answers the fixed reads of a candidate search
+(:class:`~graph.base.CandidateReads`, :meth:`Neo4jStore.read_candidates`), so that API workers
+stay stateless and a candidate query never needs the whole graph in memory. It returns data;
+which reads to make and whether they settle the top k is :mod:`matching.candidate_search`'s.
 
 Design notes
 ------------
@@ -27,21 +28,15 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import threading
-import time
-from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
-from domain.candidates import CandidateFilters
+from domain.candidates import CandidateFilters, CandidateRow, ContextMember, PartnershipContext
 from domain.errors import (
     ConflictError,
     NotFoundError,
@@ -50,10 +45,11 @@ from domain.errors import (
     StoreWriteError,
 )
 from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
-from domain.models import Membership, Organisation, Partnership, Role
+from domain.models import Membership, Organisation, Partnership, Role, StakeholderType
 from domain.regions import ancestors, nuts_country
 from graph import cypher
 from graph.base import (
+    CandidateReads,
     EntityKind,
     ImportCounts,
     OrganisationFilter,
@@ -62,27 +58,8 @@ from graph.base import (
     StoreCounts,
     UpsertCounts,
 )
-from graph.candidate_pool import CandidatePool, PoolFrame
-from graph.columns_cache import DEFAULT_MAX_ENTRIES, ColumnsCache, ColumnsCacheStats
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
-from graph.neighbourhood_cache import DEFAULT_MAX_IDS, NeighbourhoodCache, NeighbourhoodCacheStats
-from matching.candidates import (
-    REGION_TIERS,
-    CandidateFeatures,
-    PoolGoal,
-    ScreenedOut,
-    SignalBounds,
-    adamic_adar_from_links,
-    could_enter,
-    deepest_code,
-    graph_bound_to_pass,
-    heuristic_scores,
-    heuristic_signals,
-    pool_is_exact,
-    reference_regions_from,
-    select_top,
-)
 
 log = logging.getLogger(__name__)
 
@@ -227,15 +204,6 @@ class Neo4jStore:
         Server-specific parts (vector index DDL, cosine scale); see :mod:`graph.dialects`.
     batch_size, max_batch_bytes : int
         Rows and parameter bytes per ``UNWIND`` statement.
-    neighbourhood_cache_ids : int
-        Budget of the per-member neighbourhood cache of candidate queries, in element ids
-        (:class:`~graph.neighbourhood_cache.NeighbourhoodCache`; ``0`` turns it off).
-    columns_cache_entries : int
-        Organisations whose screening columns candidate queries keep
-        (:class:`~graph.columns_cache.ColumnsCache`; ``0`` turns it off).
-    parallel_reads : bool
-        Run a candidate query's vector search in a read transaction of its own on a small thread
-        pool, beside the query's other reads (default); ``False`` runs the same read first.
     """
 
     def __init__(
@@ -248,9 +216,6 @@ class Neo4jStore:
         max_batch_bytes: int = DEFAULT_MAX_BATCH_BYTES,
         description: str | None = None,
         user: str = "",
-        neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
-        columns_cache_entries: int = DEFAULT_MAX_ENTRIES,
-        parallel_reads: bool = True,
     ) -> None:
         if batch_size < 1 or max_batch_bytes < 1024:
             raise ValueError("batch_size must be ≥ 1 and max_batch_bytes ≥ 1024")
@@ -263,31 +228,6 @@ class Neo4jStore:
         self.description = description or f"Neo4j store ({self.dialect.name}), database {database!r}"
         self._vector_indexes: set[tuple[Label, str]] = set()
         self._vector_dims: dict[tuple[Label, str], int] = {}
-        # Context and neighbourhood of recent candidate queries, keyed by the store version: a
-        # widened pool (or the next page of the same list) does not traverse the graph again.
-        # Its Adamic–Adar values are keyed by element id and matched in later transactions: sound
-        # because element ids are reused only after a delete, and every delete bumps the version.
-        self._candidate_cache = _LruCache(64)
-        # Each member's co-members across partnerships, keyed by the store version too: big
-        # organisations sit in many partnerships, so most members of a new query were expanded
-        # by an earlier one and the two-hop expansion runs only for the others.
-        self._neighbourhood_cache = NeighbourhoodCache(neighbourhood_cache_ids)
-        # The type and region of organisations read by any source, keyed by the store version:
-        # what screening linked candidates needs, so it reads only those no query has read yet.
-        self._columns_cache = ColumnsCache(columns_cache_entries)
-        # How many organisations lie inside a region, keyed by (store version, code): what a
-        # widening query checks before listing a country (see _CandidateQuery._region_goal).
-        self._region_sizes = _LruCache(4096)
-        self._query_counts: Counter[str] = Counter()
-        self._query_counts_lock = threading.Lock()
-        #: Called with (step, seconds) for each statement of a candidate query when set: how
-        #: ``bench/bench_bolt.py`` breaks a query's time down. ``None`` in the product.
-        self.step_timer: Callable[[str, float], None] | None = None
-        #: Whether a candidate query runs its vector search in a transaction of its own, beside
-        #: the neighbourhood's reads (see :meth:`_CandidateQuery._start_vector_search`).
-        self.parallel_reads = parallel_reads
-        self._background: ThreadPoolExecutor | None = None
-        self._background_lock = threading.Lock()
 
     @classmethod
     def connect(
@@ -302,9 +242,6 @@ class Neo4jStore:
         batch_size: int = DEFAULT_BATCH_SIZE,
         retry_seconds: float = DEFAULT_RETRY_SECONDS,
         connection_timeout: float = 5.0,
-        neighbourhood_cache_ids: int = DEFAULT_MAX_IDS,
-        columns_cache_entries: int = DEFAULT_MAX_ENTRIES,
-        parallel_reads: bool = True,
     ) -> Neo4jStore:
         """Open a driver, check server, credentials and database, and bootstrap the schema.
 
@@ -355,9 +292,6 @@ class Neo4jStore:
             batch_size=batch_size,
             description=f"Neo4j store ({name}) at {where}, database {database!r}",
             user=user,
-            neighbourhood_cache_ids=neighbourhood_cache_ids,
-            columns_cache_entries=columns_cache_entries,
-            parallel_reads=parallel_reads,
         )
         try:
             store.ensure_schema()
@@ -367,24 +301,6 @@ class Neo4jStore:
         return store
 
     # -- plumbing -------------------------------------------------------------------------------
-    def neighbourhood_cache_stats(self) -> NeighbourhoodCacheStats:
-        """How full the per-member neighbourhood cache is and how often it answered (benchmarks)."""
-        return self._neighbourhood_cache.stats()
-
-    def columns_cache_stats(self) -> ColumnsCacheStats:
-        """How full the screening columns cache is and how often it answered (benchmarks)."""
-        return self._columns_cache.stats()
-
-    def candidate_query_counts(self) -> dict[str, int]:
-        """How candidate queries with a goal settled it since the store opened (benchmarks and
-        monitoring): by the first pool, or by widening (and which sources were widened), or not."""
-        with self._query_counts_lock:
-            return dict(self._query_counts)
-
-    def _count(self, *events: str) -> None:
-        with self._query_counts_lock:
-            self._query_counts.update(events)
-
     def _session(self) -> Any:
         return self._driver.session(database=self.database)
 
@@ -455,40 +371,7 @@ class Neo4jStore:
         self._run_schema(cypher.INIT_VERSION)
 
     def close(self) -> None:
-        with self._background_lock:
-            background, self._background = self._background, None
-        if background is not None:
-            background.shutdown(wait=True)
         self._driver.close()
-
-    def _in_background(self, fn: Callable[[], T]) -> Future[T]:
-        """Run ``fn`` on the store's small thread pool (started on first use).
-
-        Four threads: each candidate query sends at most one statement there, so four serve four
-        queries at once; more wait for a thread, which delays them but cannot block them (the
-        work never waits on the query that submitted it).
-        """
-        with self._background_lock:
-            if self._background is None:
-                self._background = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pactmatch-bolt")
-            return self._background.submit(fn)
-
-    def _vector_hits(self, statement: str, params: dict[str, Any], version: int) -> list[Any] | None:
-        """A candidate query's vector search, in a read transaction of its own; ``None`` when the
-        store is no longer at ``version`` (a write landed since the query began: the query's own
-        transaction then answers with the exact scan, so its pool comes from one version)."""
-        timer = self.step_timer
-
-        def work(tx: Any) -> list[Any] | None:
-            if _version_of(tx.run(cypher.VERSION).single()) != version:
-                return None
-            started = time.perf_counter()
-            found = tx.run(statement, params).single()
-            if timer is not None:
-                timer("vector search", time.perf_counter() - started)
-            return list(found["hits"]) if found is not None else []
-
-        return self._read(work, "the vector search for candidates")
 
     def version(self) -> int:
         def work(tx: Any) -> int:
@@ -979,697 +862,143 @@ class Neo4jStore:
 
         return self._read(work, "reading the graph")
 
-    # -- candidate retrieval pushed down to the database ---------------------------------------------
-    def candidate_features(
-        self,
-        partnership_id: str,
-        filters: CandidateFilters,
-        pool_size: int,
-        *,
-        model: str,
-        exhaustive_regions: bool = False,
-        goal: PoolGoal | None = None,
-    ) -> CandidateFeatures:
-        """Features of a candidate pool for ``partnership_id``, computed in the database.
-
-        The pool is the union of the vector index's top hits (exact cosine over the filtered
-        organisations instead when filters starve the index), the co-membership neighbourhood
-        ranked by Adamic–Adar, and the organisations inside the partnership's reference regions
-        (NUTS 2/3 ones always, country and NUTS 1 ones with ``exhaustive_regions``); each source
-        contributes up to ``pool_size`` candidates. The returned
-        :class:`~matching.candidates.SignalBounds` bound the signals of everyone outside the
-        pool, so the caller can check the pool holds the true top-k (and widen it if not).
-        With a ``goal``, a pool that does not settle it only because of the graph bound takes in
-        the linked candidates above the bound that would (:func:`~matching.candidates.graph_bound_to_pass`),
-        in the same transaction: their Adamic–Adar values are known, only their columns are read.
-        Graph evidence is filled later, for the winners only (:meth:`candidate_evidence`).
-        """
-        if pool_size < 1:
-            raise ValueError("pool_size must be ≥ 1")
+    # -- candidate reads ------------------------------------------------------------------------
+    def read_candidates(self, model: str, work: Callable[[CandidateReads], T]) -> T:
+        """Run ``work`` with this store's candidate reads, in one read transaction."""
         props = cypher.embedding_properties(model)
-        flt = cypher.candidate_filter(filters)
-        return self._read(
-            lambda tx: _CandidateQuery(
-                self, tx, partnership_id, filters, flt, props, pool_size, exhaustive_regions, goal
-            ).run(),
-            f"finding candidates for {partnership_id!r}",
-        )
+        return self._read(lambda tx: work(_CandidateReads(self, tx, props)), "reading candidates")
 
-    def candidate_evidence(self, features: CandidateFeatures, rows: Sequence[int]) -> CandidateFeatures:
-        """``features`` with the graph evidence (shared partnerships per member) of ``rows`` filled in."""
-        wanted = [features.org_ids[i] for i in rows if features.adamic_adar[i] > 0]
-        if not wanted or not len(features.member_ids):
-            return features
-        ids = sorted(set(wanted) | set(features.member_ids))
-
-        def work(tx: Any) -> dict[str, set[str]]:
-            started = time.perf_counter()
-            record = tx.run(cypher.PARTNERSHIPS_OF, ids=ids).single()
-            if self.step_timer is not None:
-                self.step_timer("evidence", time.perf_counter() - started)
-            return {str(i): set(ps) for i, ps in (record["partnerships"] if record is not None else [])}
-
-        partnerships = self._read(work, "reading candidate evidence")
-        row_of = {features.org_ids[i]: i for i in rows}
-        triples = [
-            (row_of[c], j, len(shared))
-            for c in wanted
-            for j, z in enumerate(features.member_ids)
-            if (shared := partnerships.get(c, set()) & partnerships.get(z, set()))
-        ]
-        links = sparse.csr_matrix(
-            (
-                np.array([t[2] for t in triples], dtype=np.float32),
-                (
-                    np.array([t[0] for t in triples], dtype=np.int64),
-                    np.array([t[1] for t in triples], dtype=np.int64),
-                ),
-            ),
-            shape=features.links.shape,
-        )
-        return replace(features, links=links)
-
-
-@dataclass(frozen=True)
-class _CandidateBase:
-    """What a candidate query computes once per partnership, filters and store version."""
-
-    member_ids: list[str]
-    member_names: list[str]
-    member_types: list[str]
-    reference: npt.NDArray[np.float32] | None
-    semantic_source: str
-    refs: tuple[str, ...]
-    region_source: str
-    aa: dict[str, float]  # Adamic–Adar of every linked non-member, by element id
-    by_aa: list[str]  # those element ids, best first (ties by element id)
-
-
-class _LruCache:
-    """A small thread-safe LRU map (API workers query from several threads)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-class _CandidateQuery:
-    """The read transaction behind :meth:`Neo4jStore.candidate_features` (one query per source)."""
-
-    def __init__(
-        self,
-        store: Neo4jStore,
-        tx: Any,
-        partnership_id: str,
-        filters: CandidateFilters,
-        flt: cypher.Statement,
-        props: cypher.EmbeddingProperties,
-        pool_size: int,
-        exhaustive_regions: bool,
-        goal: PoolGoal | None = None,
-    ) -> None:
-        self.store, self.tx, self.pid = store, tx, partnership_id
-        self.filters, self.flt, self.props, self.n = filters, flt, props, pool_size
-        self.exhaustive_regions = exhaustive_regions
-        self.goal = goal
-        self.linked = 0  # eligible linked candidates read into the pool
-
-    def _single(self, step: str, statement: str, params: dict[str, Any]) -> Any:
-        """Run one statement and return its single record, timed as ``step`` when the store's
-        :attr:`Neo4jStore.step_timer` is set (the benchmark's per-step breakdown)."""
-        timer = self.store.step_timer
-        started = time.perf_counter()
-        record = self.tx.run(statement, params).single()
-        if timer is not None:
-            timer(step, time.perf_counter() - started)
-        return record
-
-    def run(self) -> CandidateFeatures:
-        version = _version_of(self._single("version", cypher.VERSION, {}))
-        # The context and the neighbourhood do not depend on the filters: one entry serves them all.
-        base = self.store._candidate_cache.get((self.pid, self.props.vector, version))
-        if base is None:
-            base = self._base(version)
-            self.store._candidate_cache.put((self.pid, self.props.vector, version), base)
-        self.base = base
-        params = {**self.flt.params, "member_ids": base.member_ids, "pid": self.pid}
-        cosine = None
-        if base.reference is not None:
-            cosine = self.store.dialect.cosine(f"c.{self.props.vector}", "$vector")
-            params["vector"] = base.reference.tolist()
-        self.params, self.cosine, self.version = params, cosine, version
-        search = self._start_vector_search(version) if cosine is not None else None
-        # every source returns its candidates' columns with them
-        self.frame = PoolFrame.of(
-            base.member_ids,
-            base.member_names,
-            base.member_types,
-            semantic_source=base.semantic_source,
-            reference_regions=base.refs,
-            region_source=base.region_source,
-            allowed_types=self.filters.stakeholder_types,
-        )
-        pool = CandidatePool(self.frame, base.aa)
-        self.resolved = 0  # how many of base.by_aa (best first) have been read
-        self._by_graph(pool, want=self.n)
-        complete = False
-        semantic_bound = 0.0
-        if cosine is not None:
-            semantic_bound, complete = self._by_text(params, cosine, pool, search)
-        else:
-            complete = self._small_enough(params, pool)
-        region_bound = 0.0
-        if base.refs:
-            region_bound = self._by_region(params, base.refs, cosine, pool)
-        outside = self._best_outside(pool)
-        unseen = (
-            None
-            if complete  # every eligible organisation is in the pool
-            else SignalBounds(semantic=max(0.0, semantic_bound), adamic_adar=outside, region=region_bound)
-        )
-        features = pool.features(unseen)
-        if self.goal is None:
-            return features
-        if unseen is not None and outside:
-            features = self._settle_graph_bound(features, pool, base, unseen)
-        if unseen is None or self._settled(features):
-            self.store._count("queries", "settled by the first pool")
-            return features
-        if self.goal.widen_to <= self.n:
-            self.store._count("queries", "not settled")
-            return features
-        features = self._widen(features, pool)
-        self.store._count("queries", "widened", *(() if self._settled(features) else ("not settled",)))
-        return features
-
-    def _settled(self, features: CandidateFeatures) -> bool:
-        """Whether ``features`` provably hold the goal's top k (:func:`~matching.candidates.pool_is_exact`)."""
-        assert self.goal is not None
-        weights, top_k, tolerance = self.goal.weights, self.goal.top_k, self.goal.tolerance
-        _, scores = select_top(features, weights, top_k)
-        return pool_is_exact(features, weights, scores.tolist(), top_k, tolerance)
-
-    def _widen(self, features: CandidateFeatures, pool: CandidatePool) -> CandidateFeatures:
-        """Widen, in this transaction, only the sources whose bounds keep ``features`` from settling.
-
-        The pool read so far stays (a second query of every source would read the linked
-        candidates' columns again, search the vector index four times deeper and list whole
-        countries, whichever bound failed). Each source is widened to ``goal.widen_to`` only when
-        the test cannot pass without it, judged optimistically for the others (the graph bound
-        can always be settled to 0 by reading linked candidates by id):
-
-        * the reference regions are listed in full (countries and NUTS 1 too) when that can
-          lower the regional bound: not when a region holds more organisations than the wider
-          pool takes, so the listing would be cut off and the bound stay 1.0 (a count, cached
-          per store version, says so);
-        * the vector search goes deeper only when the text bound fails the test even with the
-          regional bound at its best; it runs beside the regional listing;
-        * then the graph bound is settled as in the first pool. Where the test still fails (the
-          text or regional bound fails on its own), as many linked candidates are read as the
-          wider pool holds, so the list, exact or not, draws on the best-connected ones too.
-
-        On CORDIS 12% of queries need this; half of them need no deeper vector search, and
-        countries such as the UK or Germany are never listed (docs/neo4j.md).
-        """
-        assert self.goal is not None and features.unseen is not None
-        goal, base, unseen = self.goal, self.base, features.unseen
-        _, scores = select_top(features, goal.weights, goal.top_k)
-        top = scores.tolist()
-
-        def settles(semantic: float, region: float) -> bool:
-            """Would the pool settle with these bounds and the graph bound at 0? The k-th score
-            only rises as the pool grows, so a pass now is a pass after widening."""
-            bounds = replace(unseen, semantic=semantic, adamic_adar=0.0, region=region)
-            return pool_is_exact(
-                replace(features, unseen=bounds), goal.weights, top, goal.top_k, goal.tolerance
-            )
-
-        self.n = goal.widen_to
-        region_goal = self._region_goal(unseen.region)
-        if region_goal is None and unseen.region == 1.0 and base.refs:
-            self.store._count("widened: regions too big to list")
-        best_region = unseen.region if region_goal is None else region_goal
-        text = self.cosine is not None and not settles(unseen.semantic, best_region)
-        search = self._start_vector_search(self.version) if text else None
-        region = unseen.region
-        if region_goal is not None:
-            self.exhaustive_regions = True
-            region = self._by_region(self.params, base.refs, self.cosine, pool)
-            self.store._count("widened: regions listed in full")
-        semantic, complete = unseen.semantic, False
-        if self.cosine is not None and (text or (region > best_region and not settles(semantic, region))):
-            semantic, complete = self._by_text(self.params, self.cosine, pool, search)
-            semantic = max(0.0, semantic)
-            self.store._count("widened: vector search deepened")
-        if complete:  # every eligible organisation is in the pool
-            return pool.features(None)
-        widened = replace(unseen, semantic=semantic, adamic_adar=self._best_outside(pool), region=region)
-        features = pool.features(widened)
-        if widened.adamic_adar:
-            features = self._settle_graph_bound(features, pool, base, widened)
-        if self.resolved < len(base.by_aa) and not self._settled(features):
-            features = self._fill_by_graph(features, pool)
-        return features
-
-    def _region_goal(self, region_bound: float) -> float | None:
-        """The regional bound a full listing of the reference regions leaves when it is not cut
-        off at the pool size; ``None`` when such a listing cannot lower ``region_bound``."""
-        refs = self.base.refs
-        if region_bound < 1.0 or not refs:
-            return None  # every reference was listed in full already (or there are none)
-        f = self.filters
-        if not _restricting(f) and not f.org_ids:
-            # Without a restricting filter everyone inside is eligible but the members and the
-            # excluded: a region holding more than the pool takes besides them is cut off.
-            sizes = self._region_sizes(refs)
-            if max(sizes.values(), default=0) - len(self.base.member_ids) - len(f.exclude_org_ids) > self.n:
-                return None
-        return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in refs if len(c) > 2), default=0.0)
-
-    def _region_sizes(self, codes: Sequence[str]) -> dict[str, int]:
-        """How many organisations lie inside each of ``codes`` (cached per store version)."""
-        cache = self.store._region_sizes
-        sizes = {c: n for c in codes if (n := cache.get((self.version, c))) is not None}
-        missing = [c for c in codes if c not in sizes]
-        if missing:
-            record = self._single("region sizes", cypher.REGION_SIZES, {"codes": missing})
-            read = {str(c): int(n) for c, n in (record["sizes"] if record is not None else [])}
-            for c in missing:
-                sizes[c] = read.get(c, 0)
-                cache.put((self.version, c), sizes[c])
-        return sizes
-
-    def _by_graph(self, pool: CandidatePool, *, want: int = 0, floor: float | None = None) -> None:
-        """Read neighbourhood candidates, best Adamic–Adar first: ``want`` eligible ones more, or
-        every one above ``floor``. Columns, similarity and filters come in one statement per chunk;
-        chunks double, so a selective filter costs a few statements, not one per candidate."""
-
-        def read(end: int) -> int:
-            eids = self.base.by_aa[self.resolved : end]
-            self.resolved = end
-            return self._add_linked(pool, eids) if eids else 0
-
-        if floor is not None:
-            read(max(self.resolved, self._end_above(floor)))
-        else:
-            self._in_doubling_chunks(want, read)
-
-    def _in_doubling_chunks(self, want: int, read: Callable[[int], int]) -> None:
-        """Call ``read(end)`` on the linked candidates not read yet, in chunks that start at
-        ``want`` and double, until ``want`` eligible ones have been read (filters may reject any
-        share) or none are left. ``read`` reads ``base.by_aa`` up to ``end``, moves ``resolved``
-        there and returns how many of them were eligible."""
-        done, chunk, by_aa = 0, max(want, 1), self.base.by_aa
-        while done < want and self.resolved < len(by_aa):
-            done += read(min(len(by_aa), self.resolved + chunk))
-            chunk *= 2
-
-    def _add_linked(self, pool: CandidatePool, eids: Sequence[str]) -> int:
-        """Read the columns, similarity and eligibility of the linked candidates ``eids`` in one
-        statement; add the eligible ones to ``pool`` and return how many they were."""
-        statement = cypher.candidate_linked(self.flt, self.props, self.cosine)
-        added = 0
-        for r in self._rows("neighbourhood columns", statement, {**self.params, "eids": list(eids)}):
-            if r[_ROW + 1]:
-                pool.add(r, r[_ROW])
-                added += 1
-        self.linked += added
-        return added
-
-    def _end_above(self, floor: float) -> int:
-        """Where the linked candidates not read yet fall to ``floor`` or below (``by_aa`` is best first)."""
-        by_aa, aa = self.base.by_aa, self.base.aa
-        end = self.resolved
-        while end < len(by_aa) and aa[by_aa[end]] > floor:
-            end += 1
-        return end
-
-    def _best_outside(self, pool: CandidatePool) -> float:
-        """A bound on the Adamic–Adar of eligible candidates outside the pool: the best one not
-        read yet (``by_aa`` is best first; every eligible one read is in the pool)."""
-        return self.base.aa[self.base.by_aa[self.resolved]] if self.resolved < len(self.base.by_aa) else 0.0
-
-    def _settle_graph_bound(
-        self,
-        features: CandidateFeatures,
-        pool: CandidatePool,
-        base: _CandidateBase,
-        unseen: SignalBounds,
-    ) -> CandidateFeatures:
-        """Add the linked candidates whose Adamic–Adar alone keeps the pool from settling the goal.
-
-        Widening every source (a vector search four times deeper, country-wide regional lists)
-        costs far more than reading the columns of known neighbourhood candidates by id.
-        """
-        assert self.goal is not None
-        weights, top_k, tolerance = self.goal.weights, self.goal.top_k, self.goal.tolerance
-        _, scores = select_top(features, weights, top_k)
-        if pool_is_exact(features, weights, scores.tolist(), top_k, tolerance):
-            return features
-        floor = graph_bound_to_pass(features, weights, scores.tolist(), top_k, tolerance)
-        if floor is None:
-            return features  # another signal's bound fails the test: only widening helps
-        before = self.resolved
-        screened = None
-        if self.cosine is None:
-            self._by_graph(pool, floor=floor)
-        else:
-            end = self._end_above(floor)
-            _, screened = self._screened_by_graph(pool, end, unseen.semantic, float(scores[top_k - 1]))
-        if self.resolved == before:
-            return features
-        return pool.features(
-            replace(
-                unseen,
-                adamic_adar=self._best_outside(pool),
-                screened=ScreenedOut.join(unseen.screened, screened),
-            )
-        )
-
-    def _fill_by_graph(self, features: CandidateFeatures, pool: CandidatePool) -> CandidateFeatures:
-        """Read as many more linked candidates, best Adamic–Adar first, as the wider pool holds:
-        the pool did not settle, and the (approximate) list should draw on the best-connected too.
-
-        Screened as the graph settle is (:meth:`_screened_by_graph`): those whose score, bounded
-        with the text bound, cannot reach the k-th stay out, so the list is the one reading them
-        all with their cosine would give, at a fraction of the read (on CORDIS ~1,200 linked
-        candidates, 40–60 ms with the cosine). Chunks double while filters leave too few eligible.
-        """
-        assert self.goal is not None and features.unseen is not None
-        unseen, top_k = features.unseen, self.goal.top_k
-        want = self.n - self.linked
-        if self.cosine is None:
-            self._by_graph(pool, want=want)
-            return pool.features(replace(unseen, adamic_adar=self._best_outside(pool)))
-        _, scores = select_top(features, self.goal.weights, top_k)
-        kth = float(scores[top_k - 1]) if len(scores) >= top_k else -math.inf
-        screened = unseen.screened
-
-        def read(end: int) -> int:
-            nonlocal screened
-            eligible, out = self._screened_by_graph(pool, end, unseen.semantic, kth)
-            screened = ScreenedOut.join(screened, out)
-            return eligible
-
-        self._in_doubling_chunks(want, read)
-        return pool.features(replace(unseen, adamic_adar=self._best_outside(pool), screened=screened))
-
-    def _screened_by_graph(
-        self, pool: CandidatePool, end: int, semantic_bound: float, kth: float
-    ) -> tuple[int, ScreenedOut | None]:
-        """Add the linked candidates not read yet up to ``end`` (of ``base.by_aa``) that could
-        still enter the top: the others stay out, as :class:`~matching.candidates.ScreenedOut`.
-        Returns how many eligible ones were screened, and that bound.
-
-        Two reads instead of one. Their columns and eligibility first, without the cosine (from
-        the columns cache where it holds them, :meth:`_screening_rows`): each
-        one's score is then bounded with ``semantic_bound`` (no unseen organisation is closer to
-        the text) in place of its similarity (:func:`~matching.candidates.could_enter`). Then the
-        cosine of those that pass only. On ArcadeDB holding CORDIS the cosine is three quarters of
-        reading such a neighbourhood (3,706 candidates: 52 → 12 ms on the server without it), and
-        about 5% of the candidates pass (docs/neo4j.md).
-        """
-        assert self.goal is not None
-        if end <= self.resolved:
-            return 0, None
-        pooled = pool.element_ids()  # found by another source: nothing to screen
-        eids = [e for e in self.base.by_aa[self.resolved : end] if e not in pooled]
-        self.resolved = end
-        if not eids:
-            return 0, None
-        bound = min(1.0, max(0.0, semantic_bound))
-        screen = CandidatePool(self.frame, self.base.aa, pool.vocab)
-        for r in self._screening_rows(eids):
-            if r[_ROW + 1]:
-                screen.add(r, bound)
-        if not len(screen):
-            return 0, None
-        bounded = screen.features(None)
-        scores = heuristic_scores(heuristic_signals(bounded), self.goal.weights)
-        enter = could_enter(scores, kth, self.goal.tolerance)
-        if enter.any():
-            self._add_linked(
-                pool, [screen.element_id(bounded.org_ids[int(i)]) for i in np.flatnonzero(enter)]
-            )
-        if enter.all():
-            return len(screen), None
-        out = ~enter
-        return len(screen), ScreenedOut.under(
-            self.goal.weights, float(scores[out].max()), float(bounded.adamic_adar[out].max())
-        )
-
-    def _screening_rows(self, eids: Sequence[str]) -> list[Any]:
-        """Columns and eligibility of the linked candidates ``eids``, without their cosine:
-        ``[*CANDIDATE_ROW, None, eligible]`` each (names left empty where cached: a screening
-        scores, it never shows). From the store's :class:`~graph.columns_cache.ColumnsCache`
-        where it holds them and eligibility needs no filter (not a member, not excluded), from
-        the database for the others."""
-        f = self.filters
-        cached = {} if _restricting(f) or f.org_ids else self.store._columns_cache.get(self.version, eids)
-        missing = [e for e in eids if e not in cached] if cached else list(eids)
-        rows: list[Any] = []
-        if missing:
-            statement = cypher.candidate_linked(self.flt, self.props, None)
-            rows = self._rows("neighbourhood screen", statement, {**self.params, "eids": missing})
-        if cached:
-            ineligible = {*self.base.member_ids, *f.exclude_org_ids}
-            rows += [
-                [org_id, "", kind, path, eid, None, org_id not in ineligible]
-                for eid, (org_id, kind, path) in cached.items()
-            ]
-        return rows
-
-    def _base(self, version: int) -> _CandidateBase:
-        """The partnership's context and its whole co-membership neighbourhood (cached per version)."""
-        context = self._single("context", cypher.candidate_context(self.props), {"pid": self.pid})
-        if context is None:
-            raise NotFoundError("partnership", self.pid)
-        members = [m for m in context["members"] if m and m.get("org_id") is not None]
-        member_ids = [str(m["org_id"]) for m in members]
-        reference, semantic_source = _reference_vector(context["vector"], [m.get("vector") for m in members])
-        refs, region_source = reference_regions_from(
-            tuple(context["scope"] or ()), [deepest_code(m.get("region_path") or ()) for m in members]
-        )
-        member_eids = {str(m["eid"]) for m in members}
-        aa = self._neighbourhood(member_ids, member_eids, version) if member_ids else {}
-        return _CandidateBase(
-            member_ids=member_ids,
-            member_names=[str(m["name"]) for m in members],
-            member_types=[str(m["stakeholder_type"]) for m in members],
-            reference=reference,
-            semantic_source=semantic_source,
-            refs=refs,
-            region_source=region_source,
-            aa=aa,
-            by_aa=_best_first(aa),
-        )
-
-    def _neighbourhood(self, member_ids: list[str], member_eids: set[str], version: int) -> dict[str, float]:
-        """Adamic–Adar of every linked non-member, by element id (filters apply when read).
-
-        Members whose co-members the store's :class:`~graph.neighbourhood_cache.NeighbourhoodCache`
-        holds for this ``version`` are not expanded again; the statement runs for the others only,
-        and not at all when every member is cached. Cached element ids come from earlier
-        transactions: that is sound within one version, since ids are reused only after a delete,
-        and every delete bumps the version (the per-partnership cache relies on the same). Members
-        are excluded here, per partnership, so one entry serves every partnership of the member.
-        """
-        cache = self.store._neighbourhood_cache
-        linked: dict[str, Sequence[str]] = dict(cache.get(version, member_ids))
-        missing = [z for z in dict.fromkeys(member_ids) if z not in linked]
-        if missing:
-            record = self._single("neighbourhood", cypher.candidate_neighbourhood(), {"member_ids": missing})
-            read = {str(z): [str(c) for c in cs] for z, cs in (record["links"] if record is not None else [])}
-            for z in missing:
-                linked[z] = read.get(z, [])  # a member without co-members has no row: cache it empty
-                cache.put(version, z, linked[z])
-        # |N(z)| counts every co-member (members too); only non-members are candidates.
-        return adamic_adar_from_links(
-            [(z, len(ids), [c for c in ids if c not in member_eids]) for z, ids in linked.items() if ids]
-        )
-
-    def _by_text(
-        self,
-        params: dict[str, Any],
-        cosine: str,
-        pool: CandidatePool,
-        search: Future[list[Any] | None] | None = None,
-    ) -> tuple[float, bool]:
-        """Add the best candidates by text; returns (bound on everyone else's text similarity,
-        whether every eligible organisation was seen). ``search`` is the vector search already
-        running beside this transaction, if any."""
-        dialect = self.store.dialect
-        if not self.filters.org_ids:
-            k = self._vector_k()
-            hits = self._vector_search_hits(search)
-            if hits:
-                self.store._columns_cache.put(self.version, hits)
-            # Enough eligible hits from a non-exhausted index: all of them join the pool (their
-            # columns came with them) and the k-th hit bounds everyone else. Otherwise filters
-            # starve the index, or the graph is small: the exact scan answers.
-            if hits is not None and len(hits) >= k:
-                eligible = [h for h in hits if h[_ROW + 1]]
-                if len(eligible) >= self.n:
-                    for h in eligible:
-                        pool.add(h, dialect.index_score_to_cosine(float(h[_ROW])))
-                    lowest = min(float(h[_ROW]) for h in hits)  # hits are not promised sorted
-                    return dialect.index_score_to_cosine(lowest), False
-        statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, cosine)
-        rows = self._rows("exact search", statement, {**params, "n": self.n})
-        for r in rows:
-            pool.add(r, r[_ROW])
-        if len(rows) < self.n:
-            return 0.0, True  # every eligible organisation is in
-        return min(float(r[_ROW]) for r in rows), False
-
-    def _vector_search(self, version: int) -> Callable[[], list[Any] | None]:
-        """The vector search of this query, as a read of its own (see :meth:`Neo4jStore._vector_hits`).
-
-        Never inside this query's transaction: a procedure error (no index for this model yet)
-        aborts the transaction it runs in, and the exact scan that answers then needs this one.
-        """
-        statement = cypher.candidate_vector_search(self.flt)
-        index = self.store.dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
-        params = {**self.params, "index": index, "k": self._vector_k()}
-        return lambda: self.store._vector_hits(statement, params, version)
-
-    def _start_vector_search(self, version: int) -> Future[list[Any] | None] | None:
-        """Start the vector search on the store's thread pool while this transaction reads the
-        neighbourhood's columns: the two are independent, and the server runs them side by side
-        (docs/neo4j.md has what that saves). ``None`` when the query has no vector search (an
-        explicit organisation list) or the store runs its reads one at a time."""
-        if self.filters.org_ids or not self.store.parallel_reads:
-            return None
-        return self.store._in_background(self._vector_search(version))
-
-    def _vector_search_hits(self, search: Future[list[Any] | None] | None) -> list[Any] | None:
-        """The index's top ``k`` hits, from the search started beside this transaction or run now.
-
-        ``None`` when the index cannot answer (no index for this model yet) or a write landed
-        since the query began (the hits would come from another version): the exact scan, in
-        this transaction, answers then.
-        """
+    def _nearest(self, statement: str, params: dict[str, Any], version: int) -> list[Any] | None:
+        """The vector search, in a read transaction of its own: a failing procedure (no index for
+        this model yet) aborts the transaction it runs in, and the exact scan that answers then
+        needs the candidate read's. ``None`` when the index cannot answer, or the store is no
+        longer at ``version`` (the candidate read's scan then answers, from one version)."""
         from neo4j.exceptions import ClientError
 
+        def work(tx: Any) -> list[Any] | None:
+            if _version_of(tx.run(cypher.VERSION).single()) != version:
+                return None
+            found = tx.run(statement, params).single()
+            return list(found["hits"]) if found is not None else []
+
         try:
-            return search.result() if search is not None else self._vector_search(self.version)()
+            return self._read(work, "the vector search for candidates")
         except StoreUnavailableError as exc:
             if not isinstance(exc.__cause__, ClientError):
                 raise
-            index = self.store.dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
-            log.warning("vector index %s unusable (%s); using an exact scan", index, exc.__cause__.message)
+            log.warning(
+                "vector index %s unusable (%s); using an exact scan", params["index"], exc.__cause__.message
+            )
             return None
 
-    def _vector_k(self) -> int:
-        """How many index hits to ask for: the pool needs ``n`` eligible ones.
 
-        Without a restricting filter only the members and the explicitly excluded organisations are
-        ineligible, so ``n`` plus those always suffice; a restricting filter may reject any share
-        of the hits, so twice ``n`` are asked for (the exact scan answers when even they fall
-        short). The index's cost grows with ``k``: on ArcadeDB holding CORDIS, 800 → ~410 hits
-        halved the vector search's mean time (docs/neo4j.md).
-        """
-        f = self.filters
-        if _restricting(f):
-            return min(max(2 * self.n, 50), 10_000)
-        return min(max(self.n + len(self.base.member_ids) + len(f.exclude_org_ids), 50), 10_000)
+class _CandidateReads:
+    """:class:`~graph.base.CandidateReads` in one read transaction ``tx`` (keys: element ids)."""
 
-    def _small_enough(self, params: dict[str, Any], pool: CandidatePool) -> bool:
-        """Without a text reference: take every eligible organisation when there are few."""
-        statement = cypher.candidate_exact_search(self.filters, self.flt, self.props, "0.0")
-        rows = self._rows("exact search", statement, {**params, "n": self.n})
-        if len(rows) < self.n:
-            for r in rows:
-                pool.add(r, None)
-            return True
-        return False
+    def __init__(self, store: Neo4jStore, tx: Any, props: cypher.EmbeddingProperties) -> None:
+        self.store, self.tx, self.props = store, tx, props
+        self.version = _version_of(tx.run(cypher.VERSION).single())
 
-    def _by_region(
+    def _rows(self, statement: str, params: dict[str, Any], column: str = "rows") -> list[Any]:
+        record = self.tx.run(statement, params).single()
+        return list(record[column]) if record is not None else []
+
+    def _search(
+        self, vector: npt.NDArray[np.float32] | None, filters: CandidateFilters
+    ) -> tuple[cypher.Statement, str | None, dict[str, Any]]:
+        """The filter expression, the cosine expression and the parameters of a filtered read."""
+        flt = cypher.candidate_filter(filters)
+        if vector is None:
+            return flt, None, dict(flt.params)
+        cosine = self.store.dialect.cosine(f"c.{self.props.vector}", "$vector")
+        return flt, cosine, {**flt.params, "vector": vector.tolist()}
+
+    def context(self, partnership_id: str) -> PartnershipContext:
+        record = self.tx.run(cypher.candidate_context(self.props), pid=partnership_id).single()
+        if record is None:
+            raise NotFoundError("partnership", partnership_id)
+        members = tuple(
+            ContextMember(
+                str(m["org_id"]),
+                str(m["eid"]),
+                str(m["name"]),
+                _TYPES[m["stakeholder_type"]],
+                tuple(m["region_path"] or ()),
+                None if m.get("vector") is None else np.asarray(m["vector"], dtype=np.float32),
+            )
+            for m in record["members"]
+            if m and m.get("org_id") is not None
+        )
+        vector = record["vector"]
+        return PartnershipContext(
+            partnership_id,
+            tuple(record["scope"] or ()),
+            None if vector is None else np.asarray(vector, dtype=np.float32),
+            members,
+        )
+
+    def co_members(self, member_ids: Sequence[str]) -> dict[str, list[str]]:
+        links = self._rows(cypher.CANDIDATE_NEIGHBOURHOOD, {"member_ids": list(member_ids)}, "links")
+        return {str(z): [str(c) for c in keys] for z, keys in links}
+
+    def nearest(
+        self, vector: npt.NDArray[np.float32], k: int, filters: CandidateFilters
+    ) -> list[CandidateRow] | None:
+        flt, _, params = self._search(vector, filters)
+        index = self.store.dialect.vector_index_name(Label.ORGANISATION, self.props.vector)
+        hits = self.store._nearest(
+            cypher.candidate_nearest(flt), {**params, "index": index, "k": k}, self.version
+        )
+        if hits is None:
+            return None
+        to_cosine = self.store.dialect.index_score_to_cosine
+        return [_row(h, to_cosine(float(h[5])), bool(h[6])) for h in hits]
+
+    def closest(
+        self, vector: npt.NDArray[np.float32] | None, filters: CandidateFilters, limit: int
+    ) -> list[CandidateRow]:
+        flt, cosine, params = self._search(vector, filters)
+        statement = cypher.candidate_closest(filters, flt, self.props, cosine)
+        return [_row(r, r[5], True) for r in self._rows(statement, {**params, "n": limit})]
+
+    def inside(
         self,
-        params: dict[str, Any],
-        refs: Sequence[str],
-        cosine: str | None,
-        pool: CandidatePool,
-    ) -> float:
-        """Add the organisations inside the reference regions; returns the bound on others' regional fit.
+        regions: Sequence[str],
+        vector: npt.NDArray[np.float32] | None,
+        filters: CandidateFilters,
+        limit: int,
+    ) -> list[CandidateRow]:
+        flt, cosine, params = self._search(vector, filters)
+        statement = cypher.candidate_inside(flt, self.props, cosine)
+        rows = self._rows(statement, {**params, "refs": list(regions), "n": limit})
+        # Best first, ties by id, as ORDER BY had them: one row of a list need not keep the order.
+        rows.sort(key=lambda r: (-float(r[5]), str(r[0])))
+        return [_row(r, r[5], True) for r in rows]
 
-        NUTS 2/3 references hold few organisations and are always listed; country and NUTS 1
-        references (often thousands of organisations) only when the caller asks for an exhaustive
-        pool. Once everyone inside a reference is in the pool, others share at most the level above.
-        """
-        listed = list(refs) if self.exhaustive_regions else [c for c in refs if len(c) - 2 >= 2]
-        if not listed:
-            return 1.0
-        statement = cypher.candidate_regional(self.flt, self.props, cosine)
-        rows = self._rows("regional", statement, {**params, "refs": listed, "n": self.n + 1})
-        # Best first (ties by id), as ORDER BY had them: one row of a list need not keep the order.
-        rows.sort(key=lambda r: (-float(r[_ROW]), str(r[0])))
-        for r in rows[: self.n]:
-            pool.add(r, r[_ROW] if cosine else None)
-        if len(rows) > self.n or len(listed) < len(refs):
-            return 1.0
-        return max((REGION_TIERS[min(len(c) - 2, 3) - 1] for c in listed if len(c) > 2), default=0.0)
+    def columns(
+        self, keys: Sequence[str], vector: npt.NDArray[np.float32] | None, filters: CandidateFilters
+    ) -> list[CandidateRow]:
+        flt, cosine, params = self._search(vector, filters)
+        statement = cypher.candidate_columns(flt, self.props, cosine)
+        return [_row(r, r[5], bool(r[6])) for r in self._rows(statement, {**params, "eids": list(keys)})]
 
-    def _rows(self, step: str, statement: str, params: dict[str, Any]) -> list[Any]:
-        """The list a one-row candidate statement returns (``[*CANDIDATE_ROW, extra...]`` each)."""
-        record = self._single(step, statement, params)
-        rows = list(record["rows"]) if record is not None else []
-        self.store._columns_cache.put(self.version, rows)
-        return rows
+    def partnerships_of(self, org_ids: Sequence[str]) -> dict[str, set[str]]:
+        found = self._rows(cypher.PARTNERSHIPS_OF, {"ids": list(org_ids)}, "partnerships")
+        return {str(i): set(ps) for i, ps in found}
 
 
-#: Length of :data:`graph.cypher.CANDIDATE_ROW`: a source's own columns start at this index.
-_ROW = 5
+_TYPES = {t.value: t for t in StakeholderType}
 
 
-def _restricting(f: CandidateFilters) -> bool:
-    """Whether ``f`` may reject any share of the organisations (not only listed ones)."""
-    return bool(f.countries or f.regions or f.stakeholder_types or f.sme_only or f.ecosystems)
-
-
-def _best_first(aa: dict[str, float]) -> list[str]:
-    """Keys by value, highest first, ties by key: a stable sort by key, then by value (reverse
-    keeps ties in order). Neighbourhoods hold thousands of keys; this avoids a tuple per key."""
-    keys = sorted(aa)
-    keys.sort(key=aa.__getitem__, reverse=True)
-    return keys
+def _row(r: Sequence[Any], similarity: object, eligible: bool) -> CandidateRow:
+    """A candidate from a ``[*CANDIDATE_ROW, ...]`` list (see :data:`graph.cypher.CANDIDATE_ROW`)."""
+    sim = None if similarity is None else float(similarity)  # type: ignore[arg-type]
+    return CandidateRow(str(r[0]), str(r[4]), str(r[1]), _TYPES[r[2]], tuple(r[3] or ()), sim, eligible)
 
 
 def _version_of(record: Any) -> int:
     """The store version from the record of :data:`graph.cypher.VERSION` (0 before the first write)."""
     return int(record["value"]) if record and record["value"] is not None else 0
-
-
-def _reference_vector(
-    own: Sequence[float] | None, member_vectors: Sequence[Sequence[float] | None]
-) -> tuple[npt.NDArray[np.float32] | None, str]:
-    """The partnership's text vector, else its members' normalised centroid (as the snapshot path)."""
-    if own is not None:
-        vector = np.asarray(own, dtype=np.float32)
-        if np.any(vector):
-            return vector, "partnership text"
-    stacked = [np.asarray(v, dtype=np.float32) for v in member_vectors if v is not None]
-    if stacked:
-        centroid = np.stack(stacked).mean(axis=0)
-        norm = float(np.linalg.norm(centroid))
-        if norm > 0:
-            return (centroid / norm).astype(np.float32), "members' profiles"
-    return None, "none"
 
 
 def _label_of(kind: EntityKind) -> Label:

@@ -18,8 +18,8 @@ which is what makes the two paths give the same answers.
 
 A pool is exact when no organisation outside it can beat the ``k``-th score: with upper bounds of
 each signal over the unseen organisations (:class:`SignalBounds`, a threshold-algorithm bound in
-the sense of Fagin et al.), :func:`pool_is_exact` checks that, and the service widens the pool
-when it fails.
+the sense of Fagin et al.), :func:`pool_is_exact` checks that, and
+:class:`~matching.candidate_search.CandidateSearch` reads more while it fails.
 """
 
 from __future__ import annotations
@@ -55,67 +55,6 @@ class SignalBounds:
     semantic: float
     adamic_adar: float
     region: float = 1.0
-    #: Eligible organisations left out after their own score was bounded (see :class:`ScreenedOut`);
-    #: they may have graph values above ``adamic_adar``.
-    screened: ScreenedOut | None = None
-
-
-@dataclass(frozen=True)
-class ScreenedOut:
-    """Eligible organisations a pool left out because each one's *own* score cannot reach the top.
-
-    A database source that has read some candidates' columns but not their text similarity
-    (the cosine is most of what reading them costs) bounds each one's score with the semantic
-    bound in place of its similarity, under the goal's weights; those that cannot pass the
-    ``k``-th score stay out (:func:`could_enter`). They are still unseen, so the pool's bounds
-    cover them: ``score`` is the highest of their bounds under ``weights``, and ``adamic_adar``
-    their highest graph value, which with the other per-signal bounds covers them under any
-    other weights.
-    """
-
-    weights: tuple[tuple[str, float], ...]
-    score: float
-    adamic_adar: float
-
-    @classmethod
-    def under(cls, weights: Mapping[str, float], score: float, adamic_adar: float) -> ScreenedOut:
-        return cls(_weights_key(weights), score, adamic_adar)
-
-    def applies_to(self, weights: Mapping[str, float]) -> bool:
-        return self.weights == _weights_key(weights)
-
-    @staticmethod
-    def join(a: ScreenedOut | None, b: ScreenedOut | None) -> ScreenedOut | None:
-        """Two screenings' candidates, left out together: the higher of each bound. A pool screened
-        in steps must keep every step's bound (dropping one leaves its candidates uncovered under
-        other weights, where only their graph value bounds them)."""
-        if a is None or b is None:
-            return a if b is None else b
-        if a.weights != b.weights:
-            raise ValueError("screened out under different weights: their score bounds do not combine")
-        return ScreenedOut(a.weights, max(a.score, b.score), max(a.adamic_adar, b.adamic_adar))
-
-
-def _weights_key(weights: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
-    return tuple(sorted((name, float(w)) for name, w in weights.items()))
-
-
-@dataclass(frozen=True)
-class PoolGoal:
-    """What a candidate pool has to settle: the top ``top_k`` under ``weights``, to within
-    ``tolerance`` (see :func:`pool_is_exact`). A database source given one can add to a pool the
-    few candidates that settle it, instead of leaving the caller to widen every source.
-
-    ``widen_to`` (0: never) lets the source widen, in the same read, the sources whose bounds keep
-    a pool of its first size from settling the goal, up to that many candidates each. Only those:
-    a source that knows which bound fails (and what a wider read of each would cost) widens less
-    than a caller that can only ask again for a wider pool of every source.
-    """
-
-    weights: Mapping[str, float]
-    top_k: int
-    tolerance: float = 0.0
-    widen_to: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -306,9 +245,17 @@ def top_indices(
     if top_k <= 0 or len(allowed) == 0:
         return np.zeros(0, dtype=np.int64)
     sub = scores[allowed]
-    part = np.argpartition(-sub, top_k - 1)[:top_k] if len(allowed) > top_k else np.arange(len(allowed))
+    part: npt.NDArray[np.int64]
+    if len(allowed) > top_k:
+        # argpartition picks *some* of the scores tied with the k-th: take the lowest indices.
+        kth = sub[np.argpartition(-sub, top_k - 1)[top_k - 1]]
+        above = np.flatnonzero(sub > kth)
+        part = np.concatenate([above, np.flatnonzero(sub == kth)[: top_k - len(above)]])
+    else:
+        part = np.arange(len(allowed))
     order = np.lexsort((allowed[part], -sub[part]))
-    return allowed[part[order]]
+    chosen: npt.NDArray[np.int64] = allowed[part[order]]
+    return chosen
 
 
 def select_top(
@@ -393,21 +340,10 @@ def explain_candidate(
 
 def unseen_score_bound(features: CandidateFeatures, weights: Mapping[str, float]) -> float | None:
     """The highest score an eligible organisation outside the pool could have (None: none exist)."""
-    bounds = features.unseen
-    if bounds is None:
-        return None
-    screened = bounds.screened
-    if screened is None:
-        return _score_bound(features, weights, bounds)
-    if screened.applies_to(weights):
-        return max(_score_bound(features, weights, bounds), screened.score)
-    return _score_bound(
-        features, weights, replace(bounds, adamic_adar=max(bounds.adamic_adar, screened.adamic_adar))
-    )
+    return None if features.unseen is None else _score_bound(features, weights, features.unseen)
 
 
 def _score_bound(features: CandidateFeatures, weights: Mapping[str, float], bounds: SignalBounds) -> float:
-    """The score bound from the per-signal bounds alone (``bounds.screened`` is the caller's)."""
     allowed = list(features.allowed_types) or list(range(len(TYPE_ORDER)))
     type_bound = float(type_values(np.asarray(allowed, dtype=np.int16), features.member_type_counts).max())
     aa = bounds.adamic_adar
@@ -432,24 +368,18 @@ def graph_bound_to_pass(
     ``tolerance``), the graph term ``w · AA / (1 + AA)`` must stay within it: ``AA ≤ q / (1 − q)``
     for ``q = g / w`` (``inf`` when ``q ≥ 1``). A source that adds every linked candidate above
     that value to the pool settles it. ``None`` when no value would do: the other bounds fail on
-    their own, screened-out candidates would fail it, or the pool holds fewer than ``top_k``.
+    their own, or the pool holds fewer than ``top_k``.
     """
     bounds = features.unseen
     if bounds is None or len(top_scores) < top_k or top_k < 1:
         return None
     kth = float(top_scores[top_k - 1])
-    screened = bounds.screened
-    if screened is not None and screened.applies_to(weights) and not _passes(kth, screened.score, tolerance):
-        return None
     room = kth - _score_bound(features, weights, replace(bounds, adamic_adar=0.0))
     room = room + tolerance if tolerance > 0 else room - 2e-12  # pool_is_exact is strict at ε = 0
     if room < 0:
         return None
     share = room / weights["graph"] if weights["graph"] > 0 else math.inf
-    floor = math.inf if share >= 1 else share / (1.0 - share)
-    if screened is not None and not screened.applies_to(weights) and floor < screened.adamic_adar:
-        return None  # reading more cannot lower the screened-out candidates' graph values
-    return floor
+    return math.inf if share >= 1 else share / (1.0 - share)
 
 
 def pool_is_exact(
@@ -472,27 +402,34 @@ def pool_is_exact(
         return True
     if len(top_scores) < top_k:
         return False
-    return bool(_passes(float(top_scores[top_k - 1]), bound, tolerance))
-
-
-def _passes(
-    kth: float, bound: float | npt.NDArray[np.float64], tolerance: float
-) -> bool | npt.NDArray[np.bool_]:
-    """Whether a score bound (or each of an array of them) leaves the ``k``-th score settled
-    (see :func:`pool_is_exact`)."""
-    if tolerance > 0:
-        return kth + tolerance >= bound
-    return kth > bound + 1e-12
-
-
-def could_enter(bounds: npt.NDArray[np.float64], kth: float, tolerance: float = 0.0) -> npt.NDArray[np.bool_]:
-    """Which candidates, by a bound on each one's own score, might still enter the top ``k``
-    (the others may be left out of a pool as :class:`ScreenedOut`: the test then passes)."""
-    settled: npt.NDArray[np.bool_] = np.asarray(_passes(kth, bounds, tolerance), dtype=bool)
-    return ~settled
+    kth = float(top_scores[top_k - 1])
+    return kth + tolerance >= bound if tolerance > 0 else kth > bound + 1e-12
 
 
 # -- evidence ---------------------------------------------------------------------------------
+def with_graph_evidence(
+    features: CandidateFeatures, rows: Sequence[int], partnerships: Mapping[str, set[str]]
+) -> CandidateFeatures:
+    """``features`` with the graph evidence of ``rows`` filled in: how many partnerships each of
+    those candidates shares with each member, from ``partnerships`` (organisation id → the
+    partnerships it belongs to, in any identifiers that are the same for everyone)."""
+    triples = [
+        (i, j, len(shared))
+        for i in rows
+        for j, member in enumerate(features.member_ids)
+        if (shared := partnerships.get(features.org_ids[i], set()) & partnerships.get(member, set()))
+    ]
+    rows_, cols, counts = zip(*triples, strict=True) if triples else ((), (), ())
+    links = sparse.csr_matrix(
+        (
+            np.asarray(counts, dtype=np.float32),
+            (np.asarray(rows_, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
+        ),
+        shape=features.links.shape,
+    )
+    return replace(features, links=links)
+
+
 def semantic_evidence(source: str, value: float) -> str:
     if source == "none":
         return "no text embedding to compare with"

@@ -34,7 +34,7 @@ def semantic(snapshot: Snapshot, query: PartnershipQuery) -> SemanticSignal:
     Falls back to the centroid of the members' embeddings when the partnership has no text vector
     (half of the CORDIS projects have no title).
     """
-    found = _reference_vector(snapshot, query)
+    found = _query_reference(snapshot, query)
     reference, source = found if found is not None else (None, "none")
     if reference is None or snapshot.org_vectors.shape[1] != reference.shape[0]:
         return SemanticSignal(np.zeros(snapshot.n_orgs), "none")
@@ -54,7 +54,7 @@ def semantic_batch(snapshot: Snapshot, queries: Sequence[PartnershipQuery]) -> l
     sources: list[str] = []
     dim = snapshot.org_vectors.shape[1]
     for query in queries:
-        single = _reference_vector(snapshot, query)
+        single = _query_reference(snapshot, query)
         if single is None or single[0].shape[0] != dim:
             refs.append(None)
             sources.append("none")
@@ -71,19 +71,26 @@ def semantic_batch(snapshot: Snapshot, queries: Sequence[PartnershipQuery]) -> l
     return out
 
 
-def _reference_vector(
-    snapshot: Snapshot, query: PartnershipQuery
+def reference_vector(
+    own: npt.NDArray[np.float32] | None, member_vectors: npt.NDArray[np.float32] | None
 ) -> tuple[npt.NDArray[np.float32], str] | None:
-    """The vector :func:`semantic` compares with: the partnership text, else the members' centroid."""
-    if query.vector is not None and np.any(query.vector):
-        return query.vector, "partnership text"
-    members = query.member_indices[snapshot.org_has_vector[query.member_indices]]
-    if len(members):
-        centroid = snapshot.org_vectors[members].mean(axis=0)
+    """The vector candidates' texts are compared with: the partnership's own text embedding, else the
+    normalised centroid of its members' embeddings (``member_vectors``, one row each)."""
+    if own is not None and np.any(own):
+        return own, "partnership text"
+    if member_vectors is not None and len(member_vectors):
+        centroid = member_vectors.mean(axis=0)
         norm = float(np.linalg.norm(centroid))
         if norm > 0:
             return (centroid / norm).astype(np.float32), "members' profiles"
     return None
+
+
+def _query_reference(
+    snapshot: Snapshot, query: PartnershipQuery
+) -> tuple[npt.NDArray[np.float32], str] | None:
+    members = query.member_indices[snapshot.org_has_vector[query.member_indices]]
+    return reference_vector(query.vector, snapshot.org_vectors[members])
 
 
 @dataclass(frozen=True)

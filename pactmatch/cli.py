@@ -276,13 +276,12 @@ def candidates(
 ) -> None:
     """Rank organisations that are not yet members, with the reasons for each."""
     from matching.diversity import DiversityOptions
-    from pactmatch.rankers import diversified_candidates
 
     with handled():
         service = open_service(store, encoder)
         filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
         options = DiversityOptions(diversity, min_sme_share, min_newcomer_share, max_per_country)
-        result = diversified_candidates(service, partnership_id, top_k, filters, options)
+        result = service.candidates(partnership_id, top_k, filters, options)
         name = service.get_partnership(partnership_id).name
     if output == "json":
         console.print_json(json.dumps(candidates_json(result), ensure_ascii=False))

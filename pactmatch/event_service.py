@@ -1,34 +1,27 @@
-"""Match-making events as a service: persistence, registration, scheduling, agendas, summaries.
+"""Match-making events as a service: registration, scheduling, agendas; the API and the CLI call it.
 
-Events live in the store's artifact area as validated JSON documents, so they work on every store
-(embedded and Neo4j) without a schema change:
-
-* ``event/<event_id>.json`` — the :class:`~domain.events.Event`;
-* ``event/<event_id>/attendees.json`` — its attendees;
-* ``event/<event_id>/schedule.json`` — the latest generated :class:`~domain.events.Schedule`.
-
-Three documents rather than one, so that listing events does not parse thousands of attendees and
-re-registering one attendee does not rewrite the schedule. Read-modify-write of a document is
-serialised by one process-wide lock (the API serves from one process).
+Events are kept by :class:`~pactmatch.event_repository.EventRepository` as documents in the store's
+artifact area. Read-modify-write of a document is serialised here, by one process-wide lock (the
+API serves from one process). Scheduling composes the store (memberships), the encoder (offers
+and wants) and the pure optimiser (:mod:`matching.events`); :mod:`pactmatch.event_schedules`
+translates between the optimiser's plan and the stored schedule.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
+import numpy.typing as npt
+from pydantic import ValidationError
 from scipy import sparse
 
-from domain.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError, PactmatchError
+from domain.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError
 from domain.events import (
     MAX_ATTENDEES,
     Agenda,
@@ -36,231 +29,29 @@ from domain.events import (
     Attendee,
     AttendeeCreate,
     AttendeePatch,
-    DroppedMeeting,
     Event,
     EventCreate,
-    Meeting,
-    Reason,
     Schedule,
-    ScheduleStats,
-    UnmatchedAttendee,
     check_attendee,
     slugify,
 )
 from domain.models import Organisation, Partnership, StakeholderType
 from embeddings import embed_texts
-from graph.base import GraphStore, OrganisationFilter
-from matching.events import (
-    Pin,
-    ScheduleOptions,
-    build_participants,
-    met_before_pairs,
-    plan_meetings,
+from graph.base import OrganisationFilter
+from matching.events import ScheduleOptions, build_participants, met_before_pairs, plan_meetings
+from matching.snapshot import Snapshot
+from pactmatch.event_profiles import ProfileWishes, partner_type_counts, profile_wishes
+from pactmatch.event_repository import EventRepository
+from pactmatch.event_schedules import (
+    dropped_from_plan,
+    meetings_from_plan,
+    pins_from_schedule,
+    stats_from_plan,
+    unmatched_from_plan,
 )
-from matching.events.scoring import PairContribution
-from matching.snapshot import TYPE_ORDER, Snapshot
-from pactmatch.importers.report import RowError, read_csv, validation_errors
 from pactmatch.service import PactmatchService, Progress
 
-PREFIX = "event/"
 _LOCK = threading.RLock()
-M = TypeVar("M", bound=BaseModel)
-
-
-class _AttendeeDoc(BaseModel):
-    event_id: str
-    attendees: list[Attendee]
-
-
-def event_key(event_id: str) -> str:
-    return f"{PREFIX}{event_id}.json"
-
-
-def attendees_key(event_id: str) -> str:
-    return f"{PREFIX}{event_id}/attendees.json"
-
-
-def schedule_key(event_id: str) -> str:
-    return f"{PREFIX}{event_id}/schedule.json"
-
-
-class EventRepository:
-    """Events, attendees and schedules as validated JSON artifacts of any :class:`GraphStore`."""
-
-    def __init__(self, store: GraphStore) -> None:
-        self.store = store
-
-    def _load(self, name: str, model: type[M]) -> M | None:
-        raw = self.store.get_artifact(name)
-        if raw is None:
-            return None
-        try:
-            return model.model_validate_json(raw)
-        except ValidationError as exc:
-            raise PactmatchError(f"stored document {name!r} is not a valid {model.__name__}: {exc}") from exc
-
-    def _save(self, name: str, doc: BaseModel) -> None:
-        self.store.put_artifact(name, doc.model_dump_json().encode("utf-8"))
-
-    def get_event(self, event_id: str) -> Event:
-        event = self._load(event_key(event_id), Event)
-        if event is None:
-            raise NotFoundError("event", event_id)
-        return event
-
-    def exists(self, event_id: str) -> bool:
-        return self.store.get_artifact(event_key(event_id)) is not None
-
-    def put_event(self, event: Event) -> None:
-        self._save(event_key(event.event_id), event)
-
-    def list_events(self) -> list[Event]:
-        names = [
-            n
-            for n in self.store.list_artifacts(PREFIX)
-            if n.endswith(".json") and "/" not in n[len(PREFIX) :]
-        ]
-        events = [self._load(n, Event) for n in names]
-        return sorted((e for e in events if e is not None), key=lambda e: (e.date, e.event_id))
-
-    def delete_event(self, event_id: str) -> None:
-        self.get_event(event_id)
-        for name in (schedule_key(event_id), attendees_key(event_id), event_key(event_id)):
-            if self.store.get_artifact(name) is not None:
-                self.store.delete_artifact(name)
-
-    def attendees(self, event_id: str) -> list[Attendee]:
-        doc = self._load(attendees_key(event_id), _AttendeeDoc)
-        return list(doc.attendees) if doc else []
-
-    def put_attendees(self, event_id: str, attendees: Sequence[Attendee]) -> None:
-        self._save(attendees_key(event_id), _AttendeeDoc(event_id=event_id, attendees=list(attendees)))
-
-    def schedule(self, event_id: str) -> Schedule | None:
-        return self._load(schedule_key(event_id), Schedule)
-
-    def put_schedule(self, schedule: Schedule) -> None:
-        self._save(schedule_key(schedule.event_id), schedule)
-
-
-# -- profiles ---------------------------------------------------------------------------------
-
-#: A partnership whose only name is its id says nothing about its topic.
-_UNTITLED_PREFIX = "Project "
-
-
-def partnership_title(p: Partnership) -> str | None:
-    """A partnership's topic: its title (first line of the description), else a real name."""
-    first = p.description.split("\n", 1)[0].strip()
-    if first:
-        return first[:200]
-    if p.name.startswith(_UNTITLED_PREFIX) and p.partnership_id in p.name:
-        return None
-    return p.name if " " in p.name else None  # an acronym alone ("3Ccar") names no topic
-
-
-@dataclass(frozen=True)
-class ProfileWishes:
-    offer: str
-    want: str
-    wanted_types: tuple[StakeholderType, ...]
-
-
-def profile_wishes(
-    org: Organisation, projects: Sequence[Partnership], partner_types: Counter[StakeholderType]
-) -> ProfileWishes:
-    """Offers and wants derived from an organisation's profile, for registration from the store.
-
-    An organisation *offers* what its description and track record say (its stakeholder type and
-    the topics of its partnerships, most recent first) and *looks for* partners on its most recent
-    topics (or its stated keywords), from the stakeholder types it has worked with most. That is
-    what a CORDIS participant is known by; an attendee can override every field.
-    """
-    ordered = sorted(
-        projects, key=lambda p: (p.start_date is None, -(p.start_date.toordinal() if p.start_date else 0))
-    )
-    titles = [t for t in (partnership_title(p) for p in ordered) if t]
-    titles = list(dict.fromkeys(titles))
-    if org.description.strip():
-        offer = org.description.strip()
-        if org.keywords:
-            offer += ". " + "; ".join(org.keywords)
-        want = "; ".join(org.keywords) if org.keywords else "; ".join(titles[:5])
-    else:
-        offer = org.stakeholder_type.label
-        if org.keywords:
-            offer += ". " + "; ".join(org.keywords)
-        if titles:
-            offer += ". " + "; ".join(titles[:15])
-        want = "; ".join(titles[:5]) or "; ".join(org.keywords)
-    wanted = tuple(t for t, _ in partner_types.most_common() if t != StakeholderType.OTHER)[:3]
-    return ProfileWishes(offer=offer[:5000], want=want[:5000], wanted_types=wanted)
-
-
-def partner_type_counts(snapshot: Snapshot, org_id: str) -> Counter[StakeholderType]:
-    """Stakeholder types of an organisation's past partners (co-members), counted once per partner."""
-    i = snapshot.org_index.get(org_id)
-    if i is None:
-        return Counter()
-    row = snapshot.membership[i]
-    co = (row @ snapshot.membership.T).tocsr()
-    partners = co.indices[(co.data > 0) & (co.indices != i)]
-    counts = np.bincount(snapshot.org_types[partners], minlength=len(TYPE_ORDER))
-    return Counter({TYPE_ORDER[k]: int(c) for k, c in enumerate(counts) if c})
-
-
-# -- attendee files ---------------------------------------------------------------------------
-
-ATTENDEE_REQUIRED = ("person",)
-ATTENDEE_OPTIONAL = (
-    "attendee_id", "org_id", "email", "group", "offer", "want", "wanted_types", "wanted_ecosystems",
-    "wanted_regions", "availability", "max_meetings", "must_meet", "no_thanks",
-)  # fmt: skip
-_LIST_FIELDS = (
-    "wanted_types",
-    "wanted_ecosystems",
-    "wanted_regions",
-    "availability",
-    "must_meet",
-    "no_thanks",
-)
-
-
-def read_attendee_file(path: Path) -> tuple[list[AttendeeCreate], list[RowError]]:
-    """Registrations from a JSON array (of :class:`AttendeeCreate` objects) or a CSV file.
-
-    CSV columns are the fields of :class:`AttendeeCreate` (``person`` required; ``org_id`` names an
-    organisation of the store); list cells are separated by ``;``. Bad rows come back as
-    :class:`RowError` naming the line and field; good rows are returned either way.
-    """
-    errors: list[RowError] = []
-    bodies: list[AttendeeCreate] = []
-    if path.suffix.lower() == ".json":
-        try:
-            items = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            return [], [RowError(path.name, None, "file", f"not a readable JSON file: {exc}")]
-        if not isinstance(items, list):
-            return [], [RowError(path.name, None, "file", "expected a JSON array of attendees")]
-        for k, item in enumerate(items):
-            try:
-                bodies.append(AttendeeCreate.model_validate(item))
-            except ValidationError as exc:
-                errors.extend(validation_errors(exc, path.name, None, k))
-        return bodies, errors
-    for line, row in read_csv(path, ATTENDEE_REQUIRED, ATTENDEE_OPTIONAL, errors=errors):
-        data: dict[str, object] = {k: v.strip() for k, v in row.items() if k and v is not None and v.strip()}
-        for key in _LIST_FIELDS:
-            if key in data:
-                data[key] = [x.strip() for x in str(data[key]).split(";") if x.strip()]
-        try:
-            bodies.append(AttendeeCreate.model_validate(data))
-        except ValidationError as exc:
-            errors.extend(validation_errors(exc, path.name, line))
-    return bodies, errors
-
-
-# -- service ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -522,7 +313,43 @@ class EventService:
             )
         opts = options or ScheduleOptions(floor=event.min_meetings)
         started = time.perf_counter()
+        offers, wants = self._wish_vectors(attendees, progress)
+        embedded = time.perf_counter()
+        met_before = met_before_pairs(self._membership_rows([a.org_id for a in attendees]))
+        steps = {"embed": embedded - started, "memberships": time.perf_counter() - embedded}
+        participants, rules, warnings = build_participants(event, attendees, offers, wants, met_before)
+        ids = participants.ids
+        previous = self.repo.schedule(event_id) if keep_previous else None
+        pins, cancelled = pins_from_schedule(previous, event, ids)
 
+        plan = plan_meetings(participants, rules, event.tables, opts, pins, progress)
+
+        explaining = time.perf_counter()
+        meetings = meetings_from_plan(plan, event, ids, pins)
+        explained = time.perf_counter()
+        schedule = Schedule(
+            event_id=event_id,
+            generated_at=datetime.now(UTC),
+            encoder=self.service.model_name,
+            attendees=len(attendees),
+            meetings=meetings,
+            unmatched=unmatched_from_plan(plan, ids),
+            dropped=(*cancelled, *dropped_from_plan(plan, event, ids)),
+            warnings=tuple(warnings),
+            stats=stats_from_plan(
+                plan.stats,
+                before=steps,
+                after={"explain": explained - explaining, "total": explained - started},
+            ),
+        )
+        with _LOCK:
+            self.repo.put_schedule(schedule)
+        return schedule
+
+    def _wish_vectors(
+        self, attendees: Sequence[Attendee], progress: Progress | None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Offer and want vectors, a row per attendee, embedded in one pass through the cache."""
         texts = [a.offer for a in attendees] + [a.want for a in attendees]
         done = [0]
 
@@ -535,112 +362,7 @@ class EventService:
         for k, t in enumerate(texts):  # an empty text has no meaning, whatever the encoder says
             if not t.strip():
                 vectors[k] = 0.0
-        embed_seconds = time.perf_counter() - started
-        n = len(attendees)
-
-        t0 = time.perf_counter()
-        org_ids = [a.org_id for a in attendees]
-        met_before = met_before_pairs(self._membership_rows(org_ids))
-        memberships_seconds = time.perf_counter() - t0
-        participants, rules, warnings = build_participants(
-            event, attendees, vectors[:n], vectors[n:], met_before
-        )
-
-        index = {a.attendee_id: i for i, a in enumerate(attendees)}
-        previous = self.repo.schedule(event_id) if keep_previous else None
-        pins: list[Pin] = []
-        dropped: list[DroppedMeeting] = []
-        if previous is not None:
-            slots = event.slot_index
-            for m in previous.meetings:
-                gone = [x for x in (m.attendee_a, m.attendee_b) if x not in index]
-                if gone:
-                    dropped.append(
-                        DroppedMeeting(
-                            attendee_a=m.attendee_a,
-                            attendee_b=m.attendee_b,
-                            slot_id=m.slot_id,
-                            reason=f"{' and '.join(gone)} cancelled",
-                        )
-                    )
-                    continue
-                pins.append(Pin(index[m.attendee_a], index[m.attendee_b], slots.get(m.slot_id, -1), m.table))
-
-        plan = plan_meetings(participants, rules, event.tables, opts, pins, progress)
-        ids = participants.ids
-        pinned_pairs = {(min(p.a, p.b), max(p.a, p.b)) for p in pins}
-        for d in plan.dropped:
-            dropped.append(
-                DroppedMeeting(
-                    attendee_a=ids[d.a],
-                    attendee_b=ids[d.b],
-                    slot_id=event.slots[d.slot].slot_id if d.slot >= 0 else "",
-                    reason=d.reason,
-                )
-            )
-        t_explain = time.perf_counter()
-        meetings = []
-        for pm in sorted(plan.meetings, key=lambda x: (x.slot, x.table)):
-            slot_id = event.slots[pm.slot].slot_id
-            reasons = plan.scorer.explain(pm.a, pm.b)
-            meetings.append(
-                Meeting(
-                    meeting_id=f"{slot_id}-t{pm.table}",
-                    slot_id=slot_id,
-                    table=pm.table,
-                    attendee_a=ids[pm.a],
-                    attendee_b=ids[pm.b],
-                    score=round(pm.score, 6),
-                    reasons=tuple(_reason(c) for c in reasons),
-                    why=why_text(reasons),
-                    pinned=(min(pm.a, pm.b), max(pm.a, pm.b)) in pinned_pairs,
-                )
-            )
-        st = plan.stats
-        seconds = {
-            "embed": round(embed_seconds, 3),
-            "memberships": round(memberships_seconds, 3),
-            **{k: round(v, 3) for k, v in st.seconds.items() if k != "total"},
-            "explain": round(time.perf_counter() - t_explain, 3),
-        }
-        seconds["total"] = round(time.perf_counter() - started, 3)
-        schedule = Schedule(
-            event_id=event_id,
-            generated_at=datetime.now(UTC),
-            encoder=self.service.model_name,
-            attendees=n,
-            meetings=tuple(meetings),
-            unmatched=tuple(
-                UnmatchedAttendee(
-                    attendee_id=ids[u.index], meetings=u.meetings, floor=u.floor, reason=u.reason
-                )
-                for u in plan.unmatched
-            ),
-            dropped=tuple(dropped),
-            warnings=tuple(warnings),
-            stats=ScheduleStats(
-                solver=st.solver,
-                status=st.status,
-                objective=st.objective,
-                selection_objective=st.selection_objective,
-                score_total=st.score_total,
-                lp_bound=st.lp_bound,
-                gap_to_bound=st.gap_to_bound,
-                greedy_objective=st.greedy_objective,
-                greedy_score_total=st.greedy_score_total,
-                greedy_min_meetings=st.greedy_min_meetings,
-                meetings=st.meetings,
-                min_meetings=st.min_meetings,
-                mean_meetings=st.mean_meetings,
-                candidate_edges=st.candidate_edges,
-                pricing_rounds=st.pricing_rounds,
-                unplaced_after_selection=st.unplaced_after_selection,
-                seconds=seconds,
-            ),
-        )
-        with _LOCK:
-            self.repo.put_schedule(schedule)
-        return schedule
+        return vectors[: len(attendees)], vectors[len(attendees) :]
 
     def _membership_rows(self, org_ids: Sequence[str]) -> sparse.csr_matrix:
         """(attendees × partnerships) membership rows: the attendees' slice of the snapshot's
@@ -804,14 +526,3 @@ def _attendee(
         ecosystems=org.ecosystems,
         registered_at=now,
     )
-
-
-def _reason(c: PairContribution) -> Reason:
-    side = c.side if c.side in ("a", "b", "both") else "both"
-    return Reason(signal=c.signal, side=side, value=round(c.value, 6), evidence=c.evidence)
-
-
-def why_text(contributions: Sequence[PairContribution], limit: int = 2) -> str:
-    """The "why you should meet" line: the largest contributions' evidence, joined."""
-    parts = [c.evidence for c in contributions[:limit] if c.value > 0]
-    return "; ".join(parts) if parts else "open to meeting"

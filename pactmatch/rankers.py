@@ -1,21 +1,19 @@
-"""Store-aware glue for the rankers: fit the learned ranker on a store, save it, pick one at start-up.
+"""Which ranker serves, and fitting the learned one on a store.
 
-The learned ranker is saved with the store as ``ranker.json`` (plain JSON numbers, never pickle).
-:func:`default_ranker` is the service's ``ranker_factory``: it serves the learned ranker when that
-artifact exists and was fitted with the snapshot's encoder (its text features are cosine values
-of that encoder; another encoder's cosines would mean something else), and the heuristic scorer
-otherwise.
+:func:`default_ranker` is the service's ``ranker_factory``: it serves the learned ranker when one
+is stored (:class:`~pactmatch.ranker_repository.RankerRepository`) and was fitted with the
+snapshot's encoder (its text features are cosine values of that encoder; another encoder's
+cosines would mean something else), and the heuristic scorer otherwise.
+:func:`fit_store_ranker` fits it on the store's own partnerships and saves it there.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +23,6 @@ from domain.errors import InvalidInputError
 from domain.models import Membership, Partnership
 from embeddings import EmbeddingCache, Encoder, embed_texts
 from graph.base import GraphStore
-from matching.diversity import OVERFETCH, DiversityOptions, diversify_recommendations
 from matching.evaluation.data import Progress
 from matching.evaluation.harness import fit_learned_ranker
 from matching.evaluation.split import MIN_MEMBERS
@@ -33,58 +30,37 @@ from matching.learned import LearnedRecommender
 from matching.ranking_models import Estimator
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
+from matching.types import PartnershipQuery, Recommendation
+from pactmatch.ranker_repository import RankerRepository
 
-if TYPE_CHECKING:  # the service imports this module for its default ranker factory
-    from pactmatch.service import CandidateList, PactmatchService, Ranker
-
-RANKER_ARTIFACT = "ranker.json"
 #: The most recent share of dated 4+-member partnerships that become training examples.
 EXAMPLE_SHARE = 0.25
 MIN_EXAMPLES = 20
 
-log = logging.getLogger(__name__)
+
+class Ranker(Protocol):
+    """What the service needs from a fitted recommender (heuristic or learned)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def recommend(
+        self, query: PartnershipQuery, top_k: int = 10, filters: CandidateFilters | None = None
+    ) -> list[Recommendation]: ...
 
 
-def load_learned(store: GraphStore) -> LearnedRecommender | None:
-    """The stored learned ranker, or None when there is none (a corrupt one is an error)."""
-    raw = store.get_artifact(RANKER_ARTIFACT)
-    return None if raw is None else parse_learned(raw)
+#: How the service gets its ranker for a snapshot: the configured choice between rankers.
+RankerFactory = Callable[[Snapshot, GraphStore], Ranker]
 
 
-def parse_learned(raw: bytes) -> LearnedRecommender:
-    """A learned ranker from its stored JSON bytes; ``InvalidInputError`` for anything else."""
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"stored {RANKER_ARTIFACT} is not valid JSON: {exc}") from exc
-    return LearnedRecommender.from_dict(data)
-
-
-def usable_learned(raw: bytes | None, encoder_model: str) -> LearnedRecommender | None:
-    """The stored learned ranker if there is one, it parses, and it was fitted with ``encoder_model``.
-
-    The one place that decides whether the learned ranker is served: a corrupt artifact or one
-    fitted with another encoder (whose cosines mean something else) falls back to the heuristic.
-    """
-    if raw is None:
-        return None
-    try:
-        learned = parse_learned(raw)
-    except InvalidInputError as exc:
-        log.warning("ignoring the stored ranker: %s; serving the heuristic ranker", exc)
-        return None
-    fitted_with = learned.meta_.get("encoder_model")
-    if fitted_with != encoder_model:
-        log.info(
-            "stored ranker was fitted with encoder %r, not %r: heuristic ranker", fitted_with, encoder_model
-        )
-        return None
-    return learned
+def heuristic_ranker(snapshot: Snapshot, store: GraphStore) -> Ranker:
+    """Always the heuristic scorer (tests, benchmarks, and stores without a fitted ranker)."""
+    return HeuristicRecommender().fit(snapshot)
 
 
 def default_ranker(snapshot: Snapshot, store: GraphStore) -> Ranker:
     """The learned ranker when one fitted with this snapshot's encoder is stored, else the heuristic."""
-    learned = usable_learned(store.get_artifact(RANKER_ARTIFACT), snapshot.model)
+    learned = RankerRepository(store).usable(snapshot.model)
     return learned.bind(snapshot) if learned is not None else HeuristicRecommender().fit(snapshot)
 
 
@@ -168,36 +144,8 @@ def fit_store_ranker(
         seed=seed, max_cases=max_examples, ranker=LearnedRecommender(estimator=estimator, seed=seed),
         progress=progress,
     )  # fmt: skip
-    payload = ranker.to_dict(fitted_on="store")
-    store.put_artifact(RANKER_ARTIFACT, json.dumps(payload, indent=1).encode("utf-8"))
+    RankerRepository(store).save(ranker)
     report = ranker.training_
     return FitSummary(
         fit_cut, report.cases, report.rows, report.positives, report.pool_recall, ranker.weights, encoder.name
-    )
-
-
-def diversified_candidates(
-    service: PactmatchService,
-    partnership_id: str,
-    top_k: int,
-    filters: CandidateFilters | None,
-    options: DiversityOptions | None,
-) -> CandidateList:
-    """:meth:`PactmatchService.candidates`, re-ranked for diversity when ``options`` ask for it.
-
-    The ranker is asked for :data:`~matching.diversity.OVERFETCH` times as many candidates, and MMR
-    and the quotas pick ``top_k`` of them; scores and explanations are the ranker's, and the list's
-    ``model`` names the re-ranking (``learned-lgbm-v2 + mmr=0.3``).
-    """
-    from pactmatch.service import CandidateList
-
-    if options is None or not options.active:
-        return service.candidates(partnership_id, top_k=top_k, filters=filters)
-    wide = service.candidates(partnership_id, top_k=top_k * OVERFETCH, filters=filters)
-    chosen = diversify_recommendations(
-        service.snapshot(), [i.recommendation for i in wide.items], top_k, options
-    )
-    by_id = {i.org_id: i for i in wide.items}
-    return CandidateList(
-        partnership_id, f"{wide.model} + {options.label()}", [by_id[r.org_id] for r in chosen]
     )

@@ -7,7 +7,6 @@ version changes.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 import time
@@ -16,13 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Protocol
 
-from domain.candidates import CandidateFilters
+from domain.candidates import CandidateFilters, CandidateRow
 from domain.errors import ConflictError, InvalidInputError
 from domain.models import Membership, Organisation, Partnership, Role, organisation_text, partnership_text
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import (
+    CandidateReads,
     CandidateSource,
     EntityKind,
     GraphStore,
@@ -31,15 +30,32 @@ from graph.base import (
     PartnershipFilter,
     StoreCounts,
 )
-from matching.candidates import PoolGoal, explain_candidate, heuristic_signals, pool_is_exact, select_top
+from matching.candidate_search import (
+    CandidateSearch,
+    Read,
+    ReadClosest,
+    ReadInside,
+    ReadLinked,
+    ReadNearest,
+    SearchGoal,
+)
+from matching.candidates import (
+    CandidateFeatures,
+    explain_candidate,
+    heuristic_signals,
+    select_top,
+    with_graph_evidence,
+)
+from matching.diversity import OVERFETCH, DiversityOptions, diversify_recommendations
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
-from matching.types import PartnershipQuery, Recommendation
+from matching.types import Recommendation
 from pactmatch.filters import organisation_filter, partnership_filter
 from pactmatch.heap import long_lived
 from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
-from pactmatch.rankers import RANKER_ARTIFACT, default_ranker, usable_learned
+from pactmatch.ranker_repository import RankerRepository
+from pactmatch.rankers import Ranker, RankerFactory, default_ranker, heuristic_ranker
 from pactmatch.settings import Settings
 from pactmatch.stores import open_store
 
@@ -49,29 +65,11 @@ Progress = Callable[[str, int, int], None]
 log = logging.getLogger(__name__)
 
 #: Candidates per source on the database path, and how far a source whose bound keeps that pool
-#: from provably holding the top k may be widened in the same read (see PoolGoal.widen_to).
+#: from provably holding the top k may be widened (see matching.candidate_search).
 POOL_SIZE, WIDE_POOL_SIZE = 400, 1600
 #: Score tolerance of that proof: the list is exact, or every rank's score is within this of the
 #: exact one (see matching.candidates.pool_is_exact). It saves most widenings at no visible cost.
 POOL_TOLERANCE = 0.005
-
-
-class Ranker(Protocol):
-    """What the service needs from a fitted recommender (heuristic or learned)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def recommend(
-        self, query: PartnershipQuery, top_k: int = 10, filters: CandidateFilters | None = None
-    ) -> list[Recommendation]: ...
-
-
-RankerFactory = Callable[[Snapshot, GraphStore], Ranker]
-
-
-def heuristic_ranker(snapshot: Snapshot, store: GraphStore) -> Ranker:
-    return HeuristicRecommender().fit(snapshot)
 
 
 @dataclass(frozen=True)
@@ -420,8 +418,7 @@ class PactmatchService:
         ranker changed (``pactmatch fit`` saves a new one while the API is running; artifact
         writes leave the data version alone, so the ranker has a key of its own)."""
         key = (self.store.version(), self.model_name)
-        stored_ranker = self.store.get_artifact(RANKER_ARTIFACT)
-        ranker_key = (key, hashlib.sha256(stored_ranker).hexdigest() if stored_ranker else "")
+        ranker_key = (key, RankerRepository(self.store).fingerprint())
         with self._cached.lock:
             fresh = self._cached.key == key and self._cached.snapshot is not None
             if fresh and self._cached.ranker_key == ranker_key:
@@ -439,7 +436,11 @@ class PactmatchService:
                     self._cached.ranker_key = ranker_key
 
     def candidates(
-        self, partnership_id: str, top_k: int = 10, filters: CandidateFilters | None = None
+        self,
+        partnership_id: str,
+        top_k: int = 10,
+        filters: CandidateFilters | None = None,
+        diversity: DiversityOptions | None = None,
     ) -> CandidateList:
         """Ranked non-members for a stored partnership, each with its explanation.
 
@@ -447,7 +448,20 @@ class PactmatchService:
         serves the heuristic ranking from a candidate pool computed in the database, so no API
         worker holds the graph in memory; otherwise (the embedded store, or a learned ranker,
         which needs the snapshot) the ranker scores every organisation of the snapshot.
+
+        With active ``diversity`` options the ranker is asked for
+        :data:`~matching.diversity.OVERFETCH` times as many candidates, and MMR and the quotas pick
+        ``top_k`` of them; scores and explanations stay the ranker's, and the list's ``model``
+        names the re-ranking (``learned-lgbm-v2 + mmr=0.3``).
         """
+        if diversity is not None and diversity.active:
+            wide = self.candidates(partnership_id, top_k * OVERFETCH, filters)
+            recs = [i.recommendation for i in wide.items]
+            chosen = diversify_recommendations(self.snapshot(), recs, top_k, diversity)
+            by_id = {i.org_id: i for i in wide.items}
+            return CandidateList(
+                partnership_id, f"{wide.model} + {diversity.label()}", [by_id[r.org_id] for r in chosen]
+            )
         source = self._candidate_source()
         if source is not None:  # raises NotFoundError for unknown ids itself
             return self._candidates_in_store(source, partnership_id, top_k, filters or CandidateFilters())
@@ -476,41 +490,77 @@ class PactmatchService:
 
     def _learned_ranker_stored(self) -> bool:
         """Whether a learned ranker fitted with this encoder is stored (what default_ranker serves)."""
-        raw = self.store.get_artifact(RANKER_ARTIFACT)
-        if raw is None:
+        rankers = RankerRepository(self.store)
+        fingerprint = rankers.fingerprint()
+        if not fingerprint:
             return False
-        key = (hashlib.sha256(raw).hexdigest(), self.model_name)
+        key = (fingerprint, self.model_name)
         if self._learned_check[0] != key:  # parse a given artifact once, not on every query
-            self._learned_check = (key, usable_learned(raw, self.model_name) is not None)
+            self._learned_check = (key, rankers.usable(self.model_name) is not None)
         return self._learned_check[1]
 
     def _candidates_in_store(
         self, source: CandidateSource, partnership_id: str, top_k: int, filters: CandidateFilters
     ) -> CandidateList:
-        """Heuristic ranking over a pool the database computes (and widens) until it is provably exact."""
+        """Heuristic ranking over a pool the database reads until it provably holds the top k
+        (:class:`~matching.candidate_search.CandidateSearch` decides what to read)."""
         weights, model = DEFAULT_WEIGHTS, HeuristicRecommender.name
-        features = source.candidate_features(
-            partnership_id,
-            filters,
-            max(POOL_SIZE, top_k),
-            model=self.model_name,
-            goal=PoolGoal(weights, top_k, POOL_TOLERANCE, widen_to=max(WIDE_POOL_SIZE, top_k)),
+        goal = SearchGoal(
+            weights,
+            top_k,
+            POOL_TOLERANCE,
+            pool_size=max(POOL_SIZE, top_k),
+            widen_to=max(WIDE_POOL_SIZE, top_k),
         )
-        rows, scores = select_top(features, weights, top_k)
-        if not pool_is_exact(features, weights, scores.tolist(), top_k, POOL_TOLERANCE):
-            log.info(
-                "candidates for %s: the pool of up to %d per source may miss a top-%d candidate",
+
+        def work(reads: CandidateReads) -> tuple[CandidateFeatures, list[int]]:
+            context = reads.context(partnership_id)
+            co_members = reads.co_members([m.org_id for m in context.members]) if context.members else {}
+            search = CandidateSearch(context, co_members, filters, goal)
+            timings: list[tuple[str, float]] = []
+            while (read := search.next_read()) is not None:
+                started = time.perf_counter()
+                search.add(read, _answer(reads, search, read))
+                timings.append((type(read).__name__, time.perf_counter() - started))
+            # What a query read and how long each read took, for operators and bench/bench_bolt.py.
+            log.debug(
+                "candidates for %s: %s after %d reads (%s)",
                 partnership_id,
-                max(WIDE_POOL_SIZE, top_k),
-                top_k,
+                "provably the top" if search.settled else "not provably the top",
+                len(timings),
+                ", ".join(f"{kind} {seconds * 1000:.0f} ms" for kind, seconds in timings),
+                extra={"candidate_reads": timings, "settled": search.settled, "widened": search.widened},
             )
-        features = source.candidate_evidence(features, [int(i) for i in rows])
+            features = search.features()
+            rows = [int(i) for i in select_top(features, weights, top_k)[0]]
+            linked = [features.org_ids[i] for i in rows if features.adamic_adar[i] > 0]
+            if linked:  # graph evidence for the winners only: two one-hop reads
+                partnerships = reads.partnerships_of(sorted({*linked, *features.member_ids}))
+                features = with_graph_evidence(features, rows, partnerships)
+            return features, rows
+
+        features, rows = source.read_candidates(self.model_name, work)
         signals = heuristic_signals(features)  # once for all rows, not once per explanation
         items = []
         for i in rows:
-            rec = explain_candidate(features, int(i), weights, model, signals)
-            items.append(Candidate(rec.org_id, features.names[int(i)], rec.score, rec))
+            rec = explain_candidate(features, i, weights, model, signals)
+            items.append(Candidate(rec.org_id, features.names[i], rec.score, rec))
         return CandidateList(partnership_id=partnership_id, model=model, items=items)
+
+
+def _answer(reads: CandidateReads, search: CandidateSearch, read: Read) -> list[CandidateRow] | None:
+    """The store's answer to one read of a candidate search."""
+    vector, filters = search.vector, search.read_filters
+    match read:
+        case ReadLinked(keys):
+            return reads.columns(keys, vector, filters)
+        case ReadNearest(k):
+            assert vector is not None  # a search without a vector never asks the index
+            return reads.nearest(vector, k, filters)
+        case ReadClosest(limit):
+            return reads.closest(vector, filters, limit)
+        case ReadInside(regions, limit):
+            return reads.inside(regions, vector, filters, limit)
 
 
 def _partnership_title(p: Partnership) -> str:

@@ -16,7 +16,6 @@ from domain.models import Ecosystem, Partnership, PartnershipKind, StakeholderTy
 from graph.base import PartnershipFilter
 from matching.diversity import DiversityOptions
 from pactmatch.filters import build_filters
-from pactmatch.rankers import diversified_candidates
 
 router = APIRouter(prefix="/partnerships", tags=["partnerships"])
 
@@ -119,5 +118,5 @@ def candidates(
     to its score. Diversity options re-order (never re-score) the list; ``model`` then names them."""
     filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
     options = DiversityOptions(diversity, min_sme_share, min_newcomer_share, max_per_country)
-    result = diversified_candidates(service, partnership_id, min(top_k, settings.max_top_k), filters, options)
+    result = service.candidates(partnership_id, min(top_k, settings.max_top_k), filters, options)
     return candidate_list_public(result)

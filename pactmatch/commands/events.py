@@ -34,8 +34,9 @@ from pactmatch.event_exports import (
     summary_html,
     write_exports,
 )
-from pactmatch.event_service import EventService, RegistrationReport, StoreSelection, read_attendee_file
+from pactmatch.event_service import EventService, RegistrationReport, StoreSelection
 from pactmatch.filters import check_place
+from pactmatch.importers import read_attendee_file
 
 _M = TypeVar("_M", EventCreate, AttendeeCreate)
 

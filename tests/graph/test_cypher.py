@@ -144,23 +144,24 @@ def test_candidate_filter_matches_candidate_mask_semantics() -> None:
 def test_candidate_statements_use_the_dialect_cosine_and_parameters() -> None:
     props = cypher.embedding_properties("m")
     flt = cypher.candidate_filter(CandidateFilters(countries=("DE",)))
-    exact = cypher.candidate_exact_search(
-        CandidateFilters(countries=("DE",)), flt, props, "COS(c.v, $vector)"
-    )
-    assert exact.startswith("UNWIND $f_countries AS fc MATCH (c:Organisation {nuts0: fc})")  # index anchor
-    assert "COS(c.v, $vector)" in exact and "ORDER BY sim DESC, c.org_id LIMIT $n" in exact
-    assert exact.endswith(
+    closest = cypher.candidate_closest(CandidateFilters(countries=("DE",)), flt, props, "COS(c.v, $vector)")
+    assert closest.startswith("UNWIND $f_countries AS fc MATCH (c:Organisation {nuts0: fc})")  # index anchor
+    assert "COS(c.v, $vector)" in closest and "ORDER BY sim DESC, c.org_id LIMIT $n" in closest
+    assert closest.endswith(
         "RETURN collect([c.org_id, c.name, c.stakeholder_type, c.region_path, elementId(c), sim]) AS rows"
     )
-    neighbourhood = cypher.candidate_neighbourhood()
+    assert "0.0 AS sim" in cypher.candidate_closest(CandidateFilters(), flt, props, None)  # no vector: by id
     # Every co-member counts towards the degree: no filter in the expansion, element ids only.
+    neighbourhood = cypher.CANDIDATE_NEIGHBOURHOOD
     assert "$f_" not in neighbourhood and "collect(DISTINCT elementId(c)) AS linked" in neighbourhood
-    linked = cypher.candidate_linked(flt, props, "COS(c.v, $vector)")
+    columns = cypher.candidate_columns(flt, props, "COS(c.v, $vector)")
+    assert "WHERE elementId(c) = eid" in columns and ", c.nuts0 IN $f_countries]) AS rows" in columns
+    assert "THEN null ELSE COS(c.v, $vector)" in columns  # no vector of its own: no similarity
+    inside = cypher.candidate_inside(flt, props, None)
     assert (
-        "WHERE elementId(c) = eid" in linked
-        and "(NOT c.org_id IN $member_ids AND c.nuts0 IN $f_countries)" in linked
+        "r.code IN $refs" in inside and "0.0 AS sim" in inside and "WHERE c.nuts0 IN $f_countries" in inside
     )
-    assert "db.index.vector.queryNodes($index, $k, $vector)" in cypher.candidate_vector_search(flt)
+    assert "db.index.vector.queryNodes($index, $k, $vector)" in cypher.candidate_nearest(flt)
     assert f"p.{props.vector} AS vector" in cypher.candidate_context(props)
 
 

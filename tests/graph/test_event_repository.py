@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 from domain.events import Attendee, EventCreate, Schedule, ScheduleStats, SlotSpec
 from graph.base import GraphStore
-from pactmatch.event_service import EventRepository
+from pactmatch.event_repository import EventRepository
 
 
 def test_event_documents_round_trip(store: GraphStore) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,19 +11,20 @@ from scipy import sparse
 from domain.models import StakeholderType
 from matching.candidates import (
     CandidateFeatures,
-    ScreenedOut,
     SignalBounds,
     adamic_adar_from_links,
-    could_enter,
     explain_candidate,
     graph_bound_to_pass,
+    graph_evidence,
     pool_is_exact,
     rank_candidates,
     reference_regions_from,
     region_evidence,
     region_levels,
     select_top,
+    top_indices,
     unseen_score_bound,
+    with_graph_evidence,
 )
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import NO_REGION, TYPE_ORDER, RegionVocabulary, Snapshot
@@ -88,6 +88,18 @@ def test_select_top_respects_the_eligible_mask_and_breaks_ties_by_row() -> None:
     f = features()
     rows, scores = select_top(f, DEFAULT_WEIGHTS, 1, mask=np.array([False, True]))
     assert rows.tolist() == [1] and scores[0] == pytest.approx(0.47)
+
+
+def test_top_indices_breaks_ties_at_the_cut_by_index() -> None:
+    """argpartition alone keeps an arbitrary few of the scores tied with the k-th."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        scores = rng.integers(0, 4, size=rng.integers(1, 60)).astype(np.float64)
+        mask = rng.random(len(scores)) < 0.8
+        k = int(rng.integers(1, 10))
+        allowed = np.flatnonzero(mask)
+        expected = allowed[np.lexsort((allowed, -scores[allowed]))][:k]
+        assert top_indices(scores, mask, k).tolist() == expected.tolist()
 
 
 def test_unseen_bound_and_exactness_by_hand() -> None:
@@ -170,48 +182,11 @@ def test_graph_bound_to_pass_by_hand() -> None:
     assert graph_bound_to_pass(features(), DEFAULT_WEIGHTS, [0.5], 1) is None  # nothing unseen
 
 
-def test_screened_out_candidates_bound_the_unseen_under_their_weights_and_by_graph_under_others() -> None:
-    """Generic bound 0.5125 (see above). Screened-out candidates scored at most 0.55 under the
-    default weights, with graph values up to 3: under those weights the bound is 0.55; under
-    other weights their graph value replaces the unseen's 1.0."""
-    screened = ScreenedOut.under(DEFAULT_WEIGHTS, 0.55, 3.0)
-    bounds = SignalBounds(semantic=0.25, adamic_adar=1.0, region=0.75, screened=screened)
-    f = features(aa=(1.0, 0.0), unseen=bounds)
-    assert screened.applies_to(dict(reversed(list(DEFAULT_WEIGHTS.items()))))  # order does not matter
-    assert unseen_score_bound(f, DEFAULT_WEIGHTS) == pytest.approx(0.55)
-    other = {**DEFAULT_WEIGHTS, "graph": 0.6}
-    # 0.4·0.25 + 0.6·3/4 + 0.15·0.75 + 0.15·1
-    assert unseen_score_bound(f, other) == pytest.approx(0.8125)
-    assert not pool_is_exact(f, DEFAULT_WEIGHTS, [0.6, 0.54], 2)
-    assert pool_is_exact(f, DEFAULT_WEIGHTS, [0.6, 0.56], 2)
-    # Reading more linked candidates cannot settle a pool the screened-out ones fail ...
-    assert graph_bound_to_pass(f, DEFAULT_WEIGHTS, [0.6, 0.54], 2) is None
-    # ... and passes where they pass: the floor is the one without them (0.6 at ε = 0.005).
-    below = features(
-        aa=(1.0, 0.0), unseen=replace(bounds, screened=ScreenedOut.under(DEFAULT_WEIGHTS, 0.4, 3.0))
+def test_graph_evidence_counts_partnerships_shared_with_each_member() -> None:
+    f = features()
+    partnerships = {"x": {"P1", "P2", "P3"}, "y": {"P9"}, "m": {"P1", "P2"}}
+    links = with_graph_evidence(f, [0, 1], partnerships).links
+    assert links.toarray().tolist() == [[2.0], [0.0]]
+    assert graph_evidence(links, f.member_names, 0) == (
+        "worked with 1 current member(s) in other partnerships, e.g. Member m (2 shared)"
     )
-    assert graph_bound_to_pass(below, DEFAULT_WEIGHTS, [0.5, 0.47], 2, 0.005) == pytest.approx(0.6)
-    # Under other weights a floor below their graph value would not cover them.
-    assert graph_bound_to_pass(below, other, [0.9, 0.8], 2) is None
-
-
-def test_screenings_joined_keep_the_higher_of_each_bound_under_the_same_weights_only() -> None:
-    """A pool screened in steps (the graph settle, then the fill after widening) leaves out the
-    candidates of every step: their joint bound is the higher score and the higher graph value."""
-    first = ScreenedOut.under(DEFAULT_WEIGHTS, 0.55, 3.0)
-    later = ScreenedOut.under(DEFAULT_WEIGHTS, 0.6, 1.5)
-    joined = ScreenedOut.join(first, later)
-    assert joined == ScreenedOut.under(DEFAULT_WEIGHTS, 0.6, 3.0) == ScreenedOut.join(later, first)
-    assert ScreenedOut.join(first, None) is first and ScreenedOut.join(None, later) is later
-    assert ScreenedOut.join(None, None) is None
-    with pytest.raises(ValueError, match="different weights"):
-        ScreenedOut.join(first, ScreenedOut.under({**DEFAULT_WEIGHTS, "graph": 0.6}, 0.5, 1.0))
-
-
-def test_could_enter_is_the_complement_of_the_exactness_test() -> None:
-    bounds = np.array([0.3, 0.5, 0.5 + 1e-13, 0.504, 0.506])
-    assert could_enter(bounds, 0.5).tolist() == [False, True, True, True, True]  # ties may win at ε = 0
-    assert could_enter(bounds, 0.5, 0.005).tolist() == [False, False, False, False, True]
-    for b, enters in zip(bounds, could_enter(bounds, 0.5, 0.005), strict=True):
-        f = features(unseen=SignalBounds(0.0, 0.0, 0.0, ScreenedOut.under(DEFAULT_WEIGHTS, float(b), 0.0)))
-        assert pool_is_exact(f, DEFAULT_WEIGHTS, [0.5], 1, 0.005) is not bool(enters)

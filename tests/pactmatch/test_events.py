@@ -26,7 +26,6 @@ from domain.events import (
     SlotSpec,
     check_attendee,
 )
-from domain.models import Partnership, StakeholderType
 from pactmatch.event_exports import (
     agenda_ics,
     agendas_csv,
@@ -35,13 +34,7 @@ from pactmatch.event_exports import (
     summary_html,
     write_exports,
 )
-from pactmatch.event_service import (
-    EventService,
-    StoreSelection,
-    partnership_title,
-    profile_wishes,
-    read_attendee_file,
-)
+from pactmatch.event_service import EventService, StoreSelection
 from pactmatch.service import PactmatchService
 from tests.conftest import CONSORTIA, member, org, partnership, requires_shared_data
 
@@ -113,39 +106,6 @@ def test_event_rules_and_attendee_fit() -> None:
     issues = dict(check_attendee(ev, AttendeeCreate(org_id="o", person="p", availability=("s9",))))
     assert "s9" in issues["availability"] and "say which one" in issues["group"]
     assert ev.groups_may_meet("offerers", "seekers") and not ev.groups_may_meet("offerers", "offerers")
-
-
-def test_profile_wishes_from_a_cordis_like_record() -> None:
-    o = org("u", stakeholder_type="higher_education")
-    projects = [
-        partnership(
-            "p1", description="Battery recycling pilot lines\n\nobjective", start_date=date(2018, 1, 1)
-        ),
-        partnership("p2", description="Welding apprenticeships", start_date=date(2019, 5, 1)),
-        partnership("p3", name="ACRO"),  # no title: names no topic
-    ]
-    types = Counter({StakeholderType.SME: 3, StakeholderType.OTHER: 9, StakeholderType.VET_PROVIDER: 1})
-    wishes = profile_wishes(o, projects, types)
-    assert (
-        wishes.offer == "higher education institution. Welding apprenticeships; Battery recycling pilot lines"
-    )
-    assert wishes.want == "Welding apprenticeships; Battery recycling pilot lines"
-    assert [t.value for t in wishes.wanted_types] == ["sme", "vet_provider"]
-    assert partnership_title(Partnership(partnership_id="9", name="Project 9")) is None
-
-
-def test_attendee_csv_names_line_and_field(tmp_path: Path) -> None:
-    path = tmp_path / "attendees.csv"
-    path.write_text(
-        "org_id,person,wanted_types,availability,max_meetings\n"
-        "o1,Ann,sme;vet_provider,s1;s2,2\n"
-        "o2,Bob,astronaut,,\n",
-        encoding="utf-8",
-    )
-    bodies, errors = read_attendee_file(path)
-    assert [b.person for b in bodies] == ["Ann"]
-    assert bodies[0].availability == ("s1", "s2")
-    assert errors[0].line == 3 and errors[0].field == "wanted_types"
 
 
 # -- service ----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from matching.learned import LearnedRecommender
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
 from pactmatch.importers.report import ParsedBatch
-from pactmatch.rankers import RANKER_ARTIFACT, default_ranker, fit_store_ranker, load_learned
+from pactmatch.ranker_repository import RankerRepository
+from pactmatch.rankers import default_ranker, fit_store_ranker
 from pactmatch.service import PactmatchService
 
 
@@ -34,8 +35,8 @@ def test_fit_save_reload_round_trip(filled: PactmatchService, tmp_path) -> None:
     assert default_ranker(filled.snapshot(), store).name == HeuristicRecommender.name  # nothing fitted yet
     summary = fit_store_ranker(store, filled.encoder, filled.cache)
     assert summary.examples >= 20 and summary.positives > 0
-    assert RANKER_ARTIFACT in store.list_artifacts()
-    stored = json.loads(store.get_artifact(RANKER_ARTIFACT) or b"")
+    assert RankerRepository.ARTIFACT in store.list_artifacts()
+    stored = json.loads(store.get_artifact(RankerRepository.ARTIFACT) or b"")
     assert stored["format"] == "pactmatch-learned-ranker"  # plain JSON numbers, no pickle
     assert stored["meta"]["encoder_model"] == filled.model_name
 
@@ -63,10 +64,10 @@ def test_another_encoder_or_a_corrupt_artifact_falls_back_to_the_heuristic(fille
     assert isinstance(default_ranker(snap, store), LearnedRecommender)
     other = Snapshot.from_data(store.read_graph("sentence-transformers/all-MiniLM-L6-v2"))
     assert isinstance(default_ranker(other, store), HeuristicRecommender)
-    store.put_artifact(RANKER_ARTIFACT, b"{not json")
+    store.put_artifact(RankerRepository.ARTIFACT, b"{not json")
     assert isinstance(default_ranker(snap, store), HeuristicRecommender)
     with pytest.raises(InvalidInputError, match="not valid JSON"):
-        load_learned(store)
+        RankerRepository(store).load()
 
 
 def test_too_little_data_to_fit_is_a_clear_error(hashing_service: PactmatchService) -> None:
@@ -79,4 +80,4 @@ def test_too_little_data_to_fit_is_a_clear_error(hashing_service: PactmatchServi
     )
     with pytest.raises(InvalidInputError, match="at least 80 partnerships"):
         fit_store_ranker(hashing_service.store, hashing_service.encoder, hashing_service.cache)
-    assert hashing_service.store.get_artifact(RANKER_ARTIFACT) is None
+    assert hashing_service.store.get_artifact(RankerRepository.ARTIFACT) is None
