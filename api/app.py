@@ -8,10 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.deps import ServiceDep
 from api.limits import BodySizeLimit
-from api.routers import events, imports, mapping, organisations, partnerships
-from api.schemas import HealthPublic
+from api.routers import events, health, imports, mapping, organisations, partnerships
 from pactmatch import __version__
 from pactmatch.heap import freeze_heap
 from pactmatch.service import PactmatchService
@@ -33,7 +31,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         freeze_heap()  # started: what start-up built lives as long as the server (pactmatch.heap)
         yield
-        owned.store.close()
+        owned.close()
 
     app = FastAPI(
         title="pactmatch",
@@ -51,17 +49,5 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(imports.router)
     app.include_router(events.router)
     app.include_router(mapping.router)
-
-    @app.get("/health", response_model=HealthPublic, tags=["meta"])
-    def health(svc: ServiceDep) -> HealthPublic:
-        counts = svc.store.counts()
-        return HealthPublic(
-            status="ok",
-            store=svc.store.description,
-            organisations=counts.organisations,
-            partnerships=counts.partnerships,
-            memberships=counts.memberships,
-            encoder=svc.model_name,
-        )
-
+    app.include_router(health.router)
     return app

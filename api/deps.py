@@ -1,11 +1,15 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers: the services, the job registry and the settings."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from pactmatch.event_service import EventService
+from pactmatch.jobs import JobRegistry
+from pactmatch.mapping import MappingService
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
 
@@ -22,3 +26,41 @@ def get_settings(request: Request) -> Settings:
 
 ServiceDep = Annotated[PactmatchService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+_S = TypeVar("_S", MappingService, EventService)
+
+
+def _one_per_app(
+    request: Request, attribute: str, service: PactmatchService, make: Callable[[PactmatchService], _S]
+) -> _S:
+    """The app's one ``make(service)``, kept in ``app.state.<attribute>`` (made again when the app's
+    service was replaced)."""
+    current: _S | None = getattr(request.app.state, attribute, None)
+    if current is None or current.service is not service:
+        current = make(service)
+        setattr(request.app.state, attribute, current)
+    return current
+
+
+def get_mapping(request: Request, service: ServiceDep) -> MappingService:
+    """One MappingService per app, so its fitted synergy finders are reused across requests."""
+    return _one_per_app(request, "mapping_service", service, MappingService)
+
+
+def get_events(request: Request, service: ServiceDep) -> EventService:
+    """One EventService per app (it holds no state beyond the service it wraps)."""
+    return _one_per_app(request, "event_service", service, EventService)
+
+
+def get_jobs(request: Request) -> JobRegistry:
+    """One job registry per app: a job outlives the request that submitted it."""
+    registry: JobRegistry | None = getattr(request.app.state, "jobs", None)
+    if registry is None:
+        registry = request.app.state.jobs = JobRegistry()
+    return registry
+
+
+MappingDep = Annotated[MappingService, Depends(get_mapping)]
+EventsDep = Annotated[EventService, Depends(get_events)]
+JobsDep = Annotated[JobRegistry, Depends(get_jobs)]

@@ -282,7 +282,7 @@ def candidates(
         filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
         options = DiversityOptions(diversity, min_sme_share, min_newcomer_share, max_per_country)
         result = service.candidates(partnership_id, top_k, filters, options)
-        name = service.store.get_partnership(partnership_id).name
+        name = service.get_partnership(partnership_id).name
     if output == "json":
         console.print_json(json.dumps(candidates_json(result), ensure_ascii=False))
     else:
@@ -307,9 +307,9 @@ def stats(store: StoreOption = None) -> None:
     """Counts of what the store holds."""
     with handled():
         service = open_service(store)
-        counts = service.store.counts()
+        counts = service.counts()
     console.print(
-        f"{service.store.description}: {counts.organisations} organisations, {counts.partnerships} partnerships, "
+        f"{service.store_description}: {counts.organisations} organisations, {counts.partnerships} partnerships, "
         f"{counts.memberships} memberships"
     )
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -439,6 +440,55 @@ class EventService:
 
     def agenda(self, event_id: str, attendee_id: str) -> Agenda:
         return self.agendas(event_id, [attendee_id])[0]
+
+    # -- entry points of the API and the CLI (what both did by hand around the methods above) ---
+    def find_attendees(
+        self, event_id: str, group: str | None = None, text: str | None = None
+    ) -> list[Attendee]:
+        """Attendees of ``group`` whose person or organisation name contains ``text`` (either case)."""
+        items = self.attendees(event_id)
+        if group is not None:
+            items = [a for a in items if a.group == group]
+        if text:
+            needle = text.lower()
+            items = [a for a in items if needle in a.person.lower() or needle in a.org_name.lower()]
+        return items
+
+    def schedule_with(
+        self,
+        event_id: str,
+        *,
+        keep_previous: bool,
+        floor: int | None,
+        time_limit: float,
+        mip_rel_gap: float,
+        solver: Literal["milp", "greedy"],
+        progress: Progress | None = None,
+    ) -> Schedule:
+        """:meth:`schedule` with the solver settings a user gives; no ``floor`` means the event's
+        ``min_meetings``."""
+        event = self.get_event(event_id)
+        options = ScheduleOptions(
+            floor=event.min_meetings if floor is None else floor,
+            time_limit=time_limit,
+            mip_rel_gap=mip_rel_gap,
+            solver=solver,
+        )
+        return self.schedule(event_id, keep_previous=keep_previous, options=options, progress=progress)
+
+    def outcome(self, event_id: str) -> tuple[Event, list[Attendee], Schedule]:
+        """The event, its attendees and its stored schedule: what summaries and exports are made of
+        (``NotFoundError`` for an unknown event, then for an event not scheduled yet)."""
+        event = self.get_event(event_id)
+        schedule = self.get_schedule(event_id)
+        return event, self.attendees(event_id), schedule
+
+    def overview(self) -> list[tuple[Event, int, Schedule | None]]:
+        """Every event with its number of attendees and its stored schedule, if any."""
+        return [
+            (e, len(self.repo.attendees(e.event_id)), self.repo.schedule(e.event_id))
+            for e in self.list_events()
+        ]
 
 
 def _invalid(message: str, issues: list[FieldIssue]) -> InvalidInputError:

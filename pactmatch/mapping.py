@@ -11,6 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
+from domain.errors import FieldIssue, InvalidInputError
 from domain.models import partnership_text
 from domain.regions import check_region_filter
 from matching.gaps import GapMapper, GapReport, Progress, RegionView, region_stakeholders
@@ -144,3 +145,23 @@ class MappingService:
             examples_per_type=examples_per_type,
             max_partnerships=max_partnerships,
         )
+
+    # -- for the API and the CLI ----------------------------------------------------------------
+    @property
+    def store_description(self) -> str:
+        """The store the reports come from, for their headers."""
+        return self.service.store_description
+
+    def check_partnership_ids(self, partnership_ids: Sequence[str] | None) -> None:
+        """``InvalidInputError`` naming the unknown ones, so a batch of gap reports fails before it
+        is queued rather than in the middle of the run. No ids (every partnership) need no check,
+        nor the snapshot it reads."""
+        if not partnership_ids:
+            return
+        known = self.service.snapshot().partnership_index
+        unknown = [p for p in partnership_ids if p not in known]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown partnership(s): {', '.join(unknown[:10])}" + (" …" if len(unknown) > 10 else ""),
+                [FieldIssue("partnership_ids", f"{len(unknown)} unknown id(s), e.g. {unknown[0]!r}")],
+            )

@@ -13,13 +13,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from domain.candidates import CandidateFilters, CandidateRow
 from domain.errors import ConflictError, InvalidInputError
-from domain.models import Membership, Organisation, Partnership, organisation_text, partnership_text
+from domain.models import Membership, Organisation, Partnership, Role, organisation_text, partnership_text
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
-from graph.base import CandidateReads, CandidateSource, EntityKind, GraphStore
+from graph.base import (
+    CandidateReads,
+    CandidateSource,
+    EntityKind,
+    GraphStore,
+    OrganisationFilter,
+    Page,
+    PartnershipFilter,
+    StoreCounts,
+)
 from matching.candidate_search import (
     CandidateSearch,
     Read,
@@ -40,6 +50,7 @@ from matching.diversity import OVERFETCH, DiversityOptions, diversify_recommenda
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
 from matching.types import Recommendation
+from pactmatch.filters import organisation_filter, partnership_filter
 from pactmatch.heap import long_lived
 from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
@@ -233,6 +244,75 @@ class PactmatchService:
     def delete_membership(self, org_id: str, partnership_id: str) -> None:
         self.store.delete_membership(org_id, partnership_id)
         self.refresh_embeddings(org_ids=[org_id])
+
+    # -- reads, deletes, the CORDIS upload and the store itself (API and CLI) ---------------
+    def import_cordis(
+        self, projects: Path, participants: Path, progress: Progress | None = None
+    ) -> ImportReport:
+        """Read a CORDIS export (:meth:`read_cordis`) and import it (:meth:`import_batch`), the
+        source named after the two files. The CLI runs the two steps itself, to show that it is
+        reading before the import's progress bars start."""
+        batch = self.read_cordis(projects, participants)
+        return self.import_batch(batch, f"{projects.name} + {participants.name}", progress=progress)
+
+    def get_organisation(self, org_id: str) -> Organisation:
+        return self.store.get_organisation(org_id)
+
+    def list_organisations(self, flt: OrganisationFilter, offset: int, limit: int) -> Page[Organisation]:
+        """A page of the organisations ``flt`` selects; its country and region are checked first
+        (``InvalidInputError``), whichever way the user typed them."""
+        return self.store.list_organisations(organisation_filter(flt), offset, limit)
+
+    def memberships_of(self, org_id: str) -> list[Membership]:
+        """The organisation's memberships; ``NotFoundError`` for an unknown organisation (an
+        organisation in no partnership has an empty list)."""
+        self.store.get_organisation(org_id)
+        return self.store.memberships(org_id=org_id)
+
+    def delete_organisation(self, org_id: str) -> None:
+        """Delete the organisation and its memberships; ``NotFoundError`` if absent."""
+        self.store.delete_organisation(org_id)
+
+    def get_partnership(self, partnership_id: str) -> Partnership:
+        return self.store.get_partnership(partnership_id)
+
+    def list_partnerships(self, flt: PartnershipFilter, offset: int, limit: int) -> Page[Partnership]:
+        """A page of the partnerships ``flt`` selects; its region is checked first."""
+        return self.store.list_partnerships(partnership_filter(flt), offset, limit)
+
+    def members(self, partnership_id: str) -> list[Membership]:
+        """The partnership's memberships; ``NotFoundError`` for an unknown partnership."""
+        self.store.get_partnership(partnership_id)
+        return self.store.memberships(partnership_id=partnership_id)
+
+    def delete_partnership(self, partnership_id: str) -> None:
+        self.store.delete_partnership(partnership_id)
+
+    def put_member(
+        self, partnership_id: str, org_id: str, role: Role, since: date | None = None
+    ) -> tuple[Membership, bool]:
+        """Add an organisation to a partnership or change its role (:meth:`put_membership`); the
+        membership and whether it was added.
+
+        The ids are looked up as given before a membership is made of them, so an unknown
+        partnership (checked first) or organisation is ``NotFoundError`` whatever its spelling.
+        """
+        self.store.get_partnership(partnership_id)
+        self.store.get_organisation(org_id)
+        membership = Membership(org_id=org_id, partnership_id=partnership_id, role=role, since=since)
+        return membership, self.put_membership(membership)
+
+    def counts(self) -> StoreCounts:
+        return self.store.counts()
+
+    @property
+    def store_description(self) -> str:
+        """What the store is, for ``/health``, ``stats`` and report headers (never credentials)."""
+        return self.store.description
+
+    def close(self) -> None:
+        """Close the store (the API at shutdown)."""
+        self.store.close()
 
     # -- embeddings -------------------------------------------------------------------------
     def refresh_embeddings(

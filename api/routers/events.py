@@ -8,161 +8,37 @@ thread pool and the event loop stays free).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Query, Response, status
 
-from api.deps import ServiceDep
+from api.deps import EventsDep
 from api.routers.common import Limit, Offset
-from api.schemas import PagePublic
-from domain.errors import FieldIssue, InvalidInputError
-from domain.events import (
-    MAX_ATTENDEES,
-    Agenda,
-    Attendee,
+from api.schemas.common import PagePublic
+from api.schemas.events import (
+    AgendaPublic,
+    AttendeeBatch,
     AttendeeCreate,
     AttendeePatch,
-    DroppedMeeting,
-    Event,
+    AttendeePublic,
     EventCreate,
-    EventSummary,
-    Meeting,
-    Schedule,
-    ScheduleStats,
-    UnmatchedAttendee,
+    EventPublic,
+    EventSummaryPublic,
+    RegisterFromStore,
+    RegistrationPublic,
+    SchedulePagePublic,
+    ScheduleRequest,
+    ScheduleRunPublic,
+    registration_public,
+    schedule_run_public,
 )
-from domain.models import Identifier, StakeholderType
-from domain.regions import check_region_filter, normalise_country
-from matching.events import ScheduleOptions
 from pactmatch.event_exports import agenda_ics, agendas_csv, summarise, summary_csv, summary_html
-from pactmatch.event_service import EventService, RegistrationReport, StoreSelection
+from pactmatch.event_service import StoreSelection
+from pactmatch.filters import check_place
 
 router = APIRouter(prefix="/events", tags=["events"])
 
-MAX_BATCH = 1000
 _T = TypeVar("_T")
-
-
-def get_events(request: Request, service: ServiceDep) -> EventService:
-    """One EventService per app (it holds no state beyond the service it wraps)."""
-    current: EventService | None = getattr(request.app.state, "event_service", None)
-    if current is None or current.service is not service:
-        current = EventService(service)
-        request.app.state.event_service = current
-    return current
-
-
-EventsDep = Annotated[EventService, Depends(get_events)]
-
-
-# -- models at the edge -----------------------------------------------------------------------
-
-
-class EventPublic(Event):
-    pass
-
-
-class AttendeePublic(Attendee):
-    pass
-
-
-class AgendaPublic(Agenda):
-    pass
-
-
-class EventSummaryPublic(EventSummary):
-    pass
-
-
-class AttendeeBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    attendees: list[AttendeeCreate] = Field(min_length=1, max_length=MAX_BATCH)
-
-
-class RegisterFromStore(BaseModel):
-    """Which organisations of the store to register; offers and wants come from their profiles."""
-
-    model_config = ConfigDict(extra="forbid")
-    partnership_id: Identifier | None = None
-    country: str | None = Field(default=None, max_length=10)
-    region: str | None = Field(default=None, max_length=10)
-    stakeholder_type: StakeholderType | None = None
-    limit: int = Field(default=300, ge=1, le=MAX_ATTENDEES)
-    group: Identifier | None = None
-    person: str = Field(default="Delegate", min_length=1, max_length=200)
-    order: Literal["active", "name"] = "active"
-
-
-class IssuePublic(BaseModel):
-    field: str
-    message: str
-
-
-class RegistrationPublic(BaseModel):
-    registered: int
-    attendee_ids: list[str]
-    skipped: list[str]
-    errors: list[IssuePublic]
-    seconds: float
-
-
-class ScheduleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    keep_previous: bool = Field(default=True, description="pin the meetings of the stored schedule")
-    time_limit: float = Field(default=20.0, gt=0, le=120, description="seconds for the selection MILP")
-    mip_gap: float = Field(default=0.01, ge=0, le=0.5)
-    floor: int | None = Field(default=None, ge=0, le=48, description="default: the event's min_meetings")
-    solver: Literal["milp", "greedy"] = "milp"
-
-
-class ScheduleRunPublic(BaseModel):
-    """The outcome of a scheduling run (the meetings themselves: GET .../schedule or the agendas)."""
-
-    event_id: str
-    generated_at: datetime
-    encoder: str
-    attendees: int
-    meetings: int
-    stats: ScheduleStats
-    unmatched: list[UnmatchedAttendee]
-    dropped: list[DroppedMeeting]
-    warnings: list[str]
-
-
-class SchedulePagePublic(BaseModel):
-    event_id: str
-    generated_at: datetime
-    stats: ScheduleStats
-    total: int
-    offset: int
-    limit: int
-    meetings: list[Meeting]
-
-
-def _registration(report: RegistrationReport) -> RegistrationPublic:
-    return RegistrationPublic(
-        registered=len(report.registered),
-        attendee_ids=[a.attendee_id for a in report.registered],
-        skipped=report.skipped,
-        errors=[IssuePublic(field=e.field, message=e.message) for e in report.errors],
-        seconds=report.seconds,
-    )
-
-
-def _run(schedule: Schedule) -> ScheduleRunPublic:
-    return ScheduleRunPublic(
-        event_id=schedule.event_id,
-        generated_at=schedule.generated_at,
-        encoder=schedule.encoder,
-        attendees=schedule.attendees,
-        meetings=len(schedule.meetings),
-        stats=schedule.stats,
-        unmatched=list(schedule.unmatched),
-        dropped=list(schedule.dropped),
-        warnings=list(schedule.warnings),
-    )
 
 
 def _page(items: list[_T], offset: int, limit: int) -> tuple[list[_T], int]:
@@ -221,27 +97,18 @@ def register_attendee(event_id: str, body: AttendeeCreate, events: EventsDep) ->
 @router.post("/{event_id}/attendees/batch", response_model=RegistrationPublic)
 def register_batch(event_id: str, body: AttendeeBatch, events: EventsDep) -> RegistrationPublic:
     """Register up to 1,000 attendees; bad rows are reported (field and row), the rest registered."""
-    return _registration(events.register_many(event_id, body.attendees))
+    return registration_public(events.register_many(event_id, body.attendees))
 
 
 @router.post("/{event_id}/attendees/from-store", response_model=RegistrationPublic)
 def register_from_store(event_id: str, body: RegisterFromStore, events: EventsDep) -> RegistrationPublic:
     """Register organisations of the store (filters as in organisation listing), most active first."""
-    try:
-        country = normalise_country(body.country) if body.country else None
-    except ValueError as exc:
-        raise InvalidInputError(str(exc), [FieldIssue("country", str(exc))]) from exc
+    country, region = check_place(body.country, body.region, country_field="country")
     selection = StoreSelection(
-        partnership_id=body.partnership_id,
-        country=country,
-        region=check_region_filter(body.region) if body.region else None,
-        stakeholder_type=body.stakeholder_type,
-        limit=body.limit,
-        group=body.group,
-        person=body.person,
-        order=body.order,
-    )
-    return _registration(events.register_from_store(event_id, selection))
+        partnership_id=body.partnership_id, country=country, region=region, stakeholder_type=body.stakeholder_type,
+        limit=body.limit, group=body.group, person=body.person, order=body.order,
+    )  # fmt: skip
+    return registration_public(events.register_from_store(event_id, selection))
 
 
 @router.get("/{event_id}/attendees", response_model=PagePublic[AttendeePublic])
@@ -253,13 +120,7 @@ def list_attendees(
     group: str | None = None,
     q: Annotated[str | None, Query(max_length=200, description="person or organisation contains")] = None,
 ) -> PagePublic[AttendeePublic]:
-    items = events.attendees(event_id)
-    if group is not None:
-        items = [a for a in items if a.group == group]
-    if q:
-        needle = q.lower()
-        items = [a for a in items if needle in a.person.lower() or needle in a.org_name.lower()]
-    page, total = _page(items, offset, limit)
+    page, total = _page(events.find_attendees(event_id, group, q), offset, limit)
     return PagePublic[AttendeePublic](
         items=[AttendeePublic.model_validate(a.model_dump()) for a in page],
         total=total,
@@ -297,14 +158,15 @@ def schedule_event(
 ) -> ScheduleRunPublic:
     """Choose introductions and build every agenda (pins the previous schedule's meetings by default)."""
     req = body or ScheduleRequest()
-    event = events.get_event(event_id)
-    options = ScheduleOptions(
-        floor=event.min_meetings if req.floor is None else req.floor,
+    schedule = events.schedule_with(
+        event_id,
+        keep_previous=req.keep_previous,
+        floor=req.floor,
         time_limit=req.time_limit,
         mip_rel_gap=req.mip_gap,
         solver=req.solver,
     )
-    return _run(events.schedule(event_id, keep_previous=req.keep_previous, options=options))
+    return schedule_run_public(schedule)
 
 
 @router.get("/{event_id}/schedule", response_model=SchedulePagePublic)
@@ -380,9 +242,7 @@ def get_summary(
     event_id: str, events: EventsDep, fmt: SummaryFormat = "json"
 ) -> Response | EventSummaryPublic:
     """The organiser summary: distribution of meetings, unmatched attendees with reasons, scores."""
-    event = events.get_event(event_id)
-    schedule = events.get_schedule(event_id)
-    attendees = events.attendees(event_id)
+    event, attendees, schedule = events.outcome(event_id)
     if fmt == "csv":
         return Response(summary_csv(event, attendees, schedule), media_type="text/csv; charset=utf-8")
     summary = summarise(event, attendees, schedule)

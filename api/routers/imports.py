@@ -15,17 +15,18 @@ from fastapi import APIRouter, Body, File, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep
-from api.routers.common import report_public
-from api.schemas import ImportReportPublic
+from api.schemas.imports import ImportReportPublic, import_report_public
 from domain.errors import InvalidInputError
-from pactmatch.importers import read_csv_files
+from pactmatch.importers import ImportReport, read_csv_files
 from pactmatch.importers.native import parse_json_document
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 
-def _status(report_ok: bool, response: Response) -> None:
-    response.status_code = status.HTTP_200_OK if report_ok else status.HTTP_422_UNPROCESSABLE_CONTENT
+def _answer(report: ImportReport, response: Response) -> ImportReportPublic:
+    """The report, with 422 when rows were rejected."""
+    response.status_code = status.HTTP_200_OK if report.ok else status.HTTP_422_UNPROCESSABLE_CONTENT
+    return import_report_public(report)
 
 
 @router.post("/json", response_model=ImportReportPublic)
@@ -37,8 +38,7 @@ def import_json(
     response: Response,
 ) -> ImportReportPublic:
     report = service.import_batch(parse_json_document(document, "request"), "request")
-    _status(report.ok, response)
-    return report_public(report)
+    return _answer(report, response)
 
 
 async def _spool(upload: UploadFile | None, folder: Path, name: str) -> Path | None:
@@ -71,8 +71,7 @@ async def import_csv(
         batch = await run_in_threadpool(read_csv_files, *paths)
         source = ", ".join(p.name for p in paths if p)
         report = await run_in_threadpool(service.import_batch, batch, source)
-    _status(report.ok, response)
-    return report_public(report)
+    return _answer(report, response)
 
 
 @router.post("/cordis", response_model=ImportReportPublic)
@@ -87,7 +86,5 @@ async def import_cordis(
         p_path = await _spool(projects, folder, "projects.csv")
         q_path = await _spool(participants, folder, "participants.csv")
         assert p_path is not None and q_path is not None
-        batch = await run_in_threadpool(service.read_cordis, p_path, q_path)
-        report = await run_in_threadpool(service.import_batch, batch, f"{p_path.name} + {q_path.name}")
-    _status(report.ok, response)
-    return report_public(report)
+        report = await run_in_threadpool(service.import_cordis, p_path, q_path)
+    return _answer(report, response)

@@ -14,20 +14,26 @@ import io
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ServiceDep, SettingsDep
+from api.deps import JobsDep, MappingDep, SettingsDep
+from api.schemas.mapping import (
+    GapBatchRequest,
+    GapReportPublic,
+    GapRequest,
+    JobPublic,
+    RegionViewPublic,
+    SynergyBatchRequest,
+    SynergyListPublic,
+    TargetMixPublic,
+    job_public,
+)
 from domain.errors import FieldIssue, InvalidInputError
-from domain.models import Identifier
 from matching.synergies import PAIR_KINDS
 from matching.target_mix import TargetMix, parse_target_mix
-from pactmatch.jobs import Job, JobRegistry, JobStatus
 from pactmatch.mapping import MappingService
 from pactmatch.reports import (
-    GapReportPublic,
-    RegionViewPublic,
     ReportFormat,
     ReportMeta,
     gap_report_public,
@@ -37,7 +43,6 @@ from pactmatch.reports import (
     write_region,
     write_synergies,
 )
-from pactmatch.reports.models import SynergyListPublic
 
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
@@ -50,28 +55,7 @@ FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "JSON, or a CSV / HTML file with ?format=",
     }
 }
-MAX_BATCH_IDS = 100_000
 
-
-# -- dependencies --------------------------------------------------------------------------------
-def get_mapping(request: Request, service: ServiceDep) -> MappingService:
-    """One MappingService per app, so its fitted synergy finders are reused across requests."""
-    current: MappingService | None = getattr(request.app.state, "mapping_service", None)
-    if current is None or current.service is not service:
-        current = MappingService(service)
-        request.app.state.mapping_service = current
-    return current
-
-
-def get_jobs(request: Request) -> JobRegistry:
-    registry: JobRegistry | None = getattr(request.app.state, "jobs", None)
-    if registry is None:
-        registry = request.app.state.jobs = JobRegistry()
-    return registry
-
-
-MappingDep = Annotated[MappingService, Depends(get_mapping)]
-JobsDep = Annotated[JobRegistry, Depends(get_jobs)]
 FormatQuery = Annotated[
     Literal["json", "csv", "html"], Query(alias="format", description="json (default), csv or html")
 ]
@@ -80,53 +64,6 @@ Level = Annotated[
     Query(ge=0, le=3, description="NUTS level of the coverage check (default: the scope as declared)"),
 ]
 CandidatesPerGap = Annotated[int, Query(ge=0, le=50, description="candidates proposed per gap")]
-
-
-# -- models at the edge --------------------------------------------------------------------------
-class GapRequest(BaseModel):
-    """Gap report options with an optional target mix for this request only."""
-
-    model_config = ConfigDict(extra="forbid")
-    level: int | None = Field(default=None, ge=0, le=3)
-    candidates_per_gap: int = Field(default=5, ge=0, le=50)
-    target_mix: dict[str, Any] | None = Field(
-        default=None, description="same shape as matching/data/target_mix.json; overrides what it names"
-    )
-
-
-class GapBatchRequest(GapRequest):
-    format: Literal["json", "csv", "html"] = "json"
-    partnership_ids: list[Identifier] | None = Field(
-        default=None, max_length=MAX_BATCH_IDS, description="default: every partnership"
-    )
-
-
-class SynergyBatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    top_k: int = Field(default=5, ge=1, le=50, description="partners kept per partnership")
-    recruits: int = Field(default=0, ge=0, le=5, description="members of each side proposed to the other")
-    pair_kinds: list[Literal[PAIR_KINDS]] | None = None  # type: ignore[valid-type]
-    format: Literal["json", "csv", "html"] = "json"
-
-
-class JobPublic(BaseModel):
-    job_id: str
-    kind: str
-    status: JobStatus
-    phase: str
-    done: int
-    total: int
-    percent: float | None = Field(description="of the current phase")
-    elapsed_seconds: float
-    items: int = Field(description="items written, once succeeded")
-    error: str | None
-    status_url: str
-    result_url: str | None = Field(description="set once the job succeeded")
-
-
-class TargetMixPublic(BaseModel):
-    stored_override: bool = Field(description="whether an override is saved with the store")
-    effective: dict[str, Any] = Field(description="the defaults with the stored override applied")
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -149,23 +86,6 @@ def _file(text: str, fmt: str, filename: str) -> Response:
     )
 
 
-def _job_public(job: Job) -> JobPublic:
-    return JobPublic(
-        job_id=job.job_id,
-        kind=job.kind,
-        status=job.status,
-        phase=job.phase,
-        done=job.done,
-        total=job.total,
-        percent=round(100.0 * job.done / job.total, 1) if job.total else None,
-        elapsed_seconds=round(job.elapsed, 2),
-        items=job.items,
-        error=job.error,
-        status_url=f"/jobs/{job.job_id}",
-        result_url=f"/jobs/{job.job_id}/result" if job.status == JobStatus.SUCCEEDED else None,
-    )
-
-
 def _gap_report(
     mapping: MappingService, partnership_id: str, body: GapRequest, fmt: str
 ) -> GapReportPublic | Response:
@@ -184,7 +104,7 @@ def _gap_report(
         [report],
         _fmt(fmt),
         out,
-        ReportMeta(f"Membership gaps — {report.name}", store=mapping.service.store.description),
+        ReportMeta(f"Membership gaps — {report.name}", store=mapping.store_description),
     )
     return _file(out.getvalue(), fmt, f"gaps-{partnership_id}")
 
@@ -252,7 +172,7 @@ def partnership_synergies(
         items,
         _fmt(fmt),
         out,
-        ReportMeta(f"Synergies — {partnership_id}", store=mapping.service.store.description),
+        ReportMeta(f"Synergies — {partnership_id}", store=mapping.store_description),
     )
     return _file(out.getvalue(), fmt, f"synergies-{partnership_id}")
 
@@ -283,7 +203,7 @@ def region_stakeholders(
         view,
         _fmt(fmt),
         out,
-        ReportMeta(f"Region {view.code} {view.label}", store=mapping.service.store.description),
+        ReportMeta(f"Region {view.code} {view.label}", store=mapping.store_description),
     )
     return _file(out.getvalue(), fmt, f"region-{view.code}")
 
@@ -333,15 +253,8 @@ def submit_gap_reports(
     download ``result_url`` when it has succeeded."""
     mix = _target_mix(body.target_mix)
     ids = body.partnership_ids
-    if ids:
-        known = mapping.service.snapshot().partnership_index
-        unknown = [p for p in ids if p not in known]
-        if unknown:
-            raise InvalidInputError(
-                f"unknown partnership(s): {', '.join(unknown[:10])}" + (" …" if len(unknown) > 10 else ""),
-                [FieldIssue("partnership_ids", f"{len(unknown)} unknown id(s), e.g. {unknown[0]!r}")],
-            )
-    meta = ReportMeta("Membership gaps — all partnerships", store=mapping.service.store.description)
+    mapping.check_partnership_ids(ids)
+    meta = ReportMeta("Membership gaps — all partnerships", store=mapping.store_description)
 
     def work(path: Path, progress: Any) -> int:
         reports = mapping.gap_reports(
@@ -358,7 +271,7 @@ def submit_gap_reports(
         "gap-reports", work, media_type=MEDIA_TYPES[body.format], filename=f"gap-reports.{body.format}"
     )
     response.headers["Location"] = f"/jobs/{job.job_id}"
-    return _job_public(job)
+    return job_public(job)
 
 
 @jobs_router.post("/synergy-reports", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
@@ -366,7 +279,7 @@ def submit_synergy_reports(
     body: SynergyBatchRequest, mapping: MappingDep, jobs: JobsDep, response: Response
 ) -> JobPublic:
     """Every partnership's best partners (each pair once, best first) as a background job."""
-    meta = ReportMeta("Synergies — all partnerships", store=mapping.service.store.description)
+    meta = ReportMeta("Synergies — all partnerships", store=mapping.store_description)
 
     def work(path: Path, progress: Any) -> int:
         pairs = mapping.all_synergies(
@@ -382,18 +295,18 @@ def submit_synergy_reports(
         filename=f"synergy-reports.{body.format}",
     )
     response.headers["Location"] = f"/jobs/{job.job_id}"
-    return _job_public(job)
+    return job_public(job)
 
 
 @jobs_router.get("/jobs", response_model=list[JobPublic])
 def list_jobs(jobs: JobsDep) -> list[JobPublic]:
     """Known jobs, newest first (the oldest finished ones are forgotten after a while)."""
-    return [_job_public(j) for j in jobs.list()]
+    return [job_public(j) for j in jobs.list()]
 
 
 @jobs_router.get("/jobs/{job_id}", response_model=JobPublic)
 def get_job(job_id: str, jobs: JobsDep) -> JobPublic:
-    return _job_public(jobs.get(job_id))
+    return job_public(jobs.get(job_id))
 
 
 @jobs_router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=FILE_RESPONSES)

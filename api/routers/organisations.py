@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ServiceDep
-from api.routers.common import Limit, Offset
-from api.schemas import MembershipPublic, OrganisationCreate, OrganisationPublic, PagePublic
-from domain.errors import InvalidInputError
+from api.routers.common import Limit, Offset, check_body_id
+from api.schemas.common import PagePublic
+from api.schemas.memberships import MembershipPublic
+from api.schemas.organisations import OrganisationCreate, OrganisationPublic
 from domain.models import Ecosystem, Organisation, StakeholderType
-from domain.regions import check_region_filter, normalise_country
 from graph.base import OrganisationFilter
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
@@ -34,8 +34,7 @@ def put_organisation(
     org_id: str, body: OrganisationCreate, service: ServiceDep, response: Response
 ) -> OrganisationPublic:
     """Create or replace an organisation (201 when created)."""
-    if body.org_id != org_id:
-        raise InvalidInputError("org_id in the body differs from the URL")
+    check_body_id("org_id", org_id, body.org_id)
     org = Organisation.model_validate(body.model_dump())
     if service.put_organisation(org):
         response.status_code = status.HTTP_201_CREATED
@@ -44,7 +43,7 @@ def put_organisation(
 
 @router.get("/{org_id}", response_model=OrganisationPublic)
 def get_organisation(org_id: str, service: ServiceDep) -> OrganisationPublic:
-    return _public(service.store.get_organisation(org_id))
+    return _public(service.get_organisation(org_id))
 
 
 @router.get("", response_model=PagePublic[OrganisationPublic])
@@ -60,20 +59,16 @@ def list_organisations(
     q: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
     partnership_id: Annotated[str | None, Query(description="members of this partnership")] = None,
 ) -> PagePublic[OrganisationPublic]:
-    try:
-        iso = normalise_country(country) if country else None
-    except ValueError as exc:
-        raise InvalidInputError(f"country: {exc}") from exc
     flt = OrganisationFilter(
-        country=iso,
-        region=check_region_filter(region) if region else None,
+        country=country,
+        region=region,
         stakeholder_type=stakeholder_type,
         sme=sme,
         ecosystem=ecosystem,
         name_contains=q,
         partnership_id=partnership_id,
     )
-    page = service.store.list_organisations(flt, offset, limit)
+    page = service.list_organisations(flt, offset, limit)
     return PagePublic[OrganisationPublic](
         items=[_public(o) for o in page.items], total=page.total, offset=page.offset, limit=page.limit
     )
@@ -81,11 +76,10 @@ def list_organisations(
 
 @router.get("/{org_id}/memberships", response_model=list[MembershipPublic])
 def organisation_memberships(org_id: str, service: ServiceDep) -> list[MembershipPublic]:
-    service.store.get_organisation(org_id)
-    return [MembershipPublic.model_validate(m.model_dump()) for m in service.store.memberships(org_id=org_id)]
+    return [MembershipPublic.model_validate(m.model_dump()) for m in service.memberships_of(org_id)]
 
 
 @router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_organisation(org_id: str, service: ServiceDep) -> Response:
-    service.store.delete_organisation(org_id)
+    service.delete_organisation(org_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,18 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import ServiceDep, SettingsDep
-from api.routers.common import Limit, Offset, candidate_list_public
-from api.schemas import (
-    CandidateListPublic,
-    MembershipPublic,
-    MembershipPut,
-    PagePublic,
-    PartnershipCreate,
-    PartnershipPublic,
-)
-from domain.errors import InvalidInputError
-from domain.models import Ecosystem, Membership, Partnership, PartnershipKind, StakeholderType
-from domain.regions import check_region_filter
+from api.routers.common import Limit, Offset, check_body_id
+from api.schemas.candidates import CandidateListPublic, candidate_list_public
+from api.schemas.common import PagePublic
+from api.schemas.memberships import MembershipPublic, MembershipPut
+from api.schemas.partnerships import PartnershipCreate, PartnershipPublic
+from domain.models import Ecosystem, Partnership, PartnershipKind, StakeholderType
 from graph.base import PartnershipFilter
 from matching.diversity import DiversityOptions
 from pactmatch.filters import build_filters
@@ -42,8 +36,7 @@ def create_partnership(body: PartnershipCreate, service: ServiceDep) -> Partners
 def put_partnership(
     partnership_id: str, body: PartnershipCreate, service: ServiceDep, response: Response
 ) -> PartnershipPublic:
-    if body.partnership_id != partnership_id:
-        raise InvalidInputError("partnership_id in the body differs from the URL")
+    check_body_id("partnership_id", partnership_id, body.partnership_id)
     p = Partnership.model_validate(body.model_dump())
     if service.put_partnership(p):
         response.status_code = status.HTTP_201_CREATED
@@ -52,7 +45,7 @@ def put_partnership(
 
 @router.get("/{partnership_id}", response_model=PartnershipPublic)
 def get_partnership(partnership_id: str, service: ServiceDep) -> PartnershipPublic:
-    return _public(service.store.get_partnership(partnership_id))
+    return _public(service.get_partnership(partnership_id))
 
 
 @router.get("", response_model=PagePublic[PartnershipPublic])
@@ -67,13 +60,9 @@ def list_partnerships(
     parent_id: str | None = None,
 ) -> PagePublic[PartnershipPublic]:
     flt = PartnershipFilter(
-        kind=kind,
-        region=check_region_filter(region) if region else None,
-        ecosystem=ecosystem,
-        name_contains=q,
-        parent_id=parent_id,
+        kind=kind, region=region, ecosystem=ecosystem, name_contains=q, parent_id=parent_id
     )
-    page = service.store.list_partnerships(flt, offset, limit)
+    page = service.list_partnerships(flt, offset, limit)
     return PagePublic[PartnershipPublic](
         items=[_public(p) for p in page.items], total=page.total, offset=page.offset, limit=page.limit
     )
@@ -81,17 +70,13 @@ def list_partnerships(
 
 @router.delete("/{partnership_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_partnership(partnership_id: str, service: ServiceDep) -> Response:
-    service.store.delete_partnership(partnership_id)
+    service.delete_partnership(partnership_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{partnership_id}/members", response_model=list[MembershipPublic])
 def list_members(partnership_id: str, service: ServiceDep) -> list[MembershipPublic]:
-    service.store.get_partnership(partnership_id)
-    return [
-        MembershipPublic.model_validate(m.model_dump())
-        for m in service.store.memberships(partnership_id=partnership_id)
-    ]
+    return [MembershipPublic.model_validate(m.model_dump()) for m in service.members(partnership_id)]
 
 
 @router.put("/{partnership_id}/members/{org_id}", response_model=MembershipPublic)
@@ -99,12 +84,10 @@ def put_member(
     partnership_id: str, org_id: str, body: MembershipPut, service: ServiceDep, response: Response
 ) -> MembershipPublic:
     """Add an organisation to a partnership (or change its role); 201 when added."""
-    service.store.get_partnership(partnership_id)
-    service.store.get_organisation(org_id)
-    m = Membership(org_id=org_id, partnership_id=partnership_id, role=body.role, since=body.since)
-    if service.put_membership(m):
+    membership, added = service.put_member(partnership_id, org_id, body.role, body.since)
+    if added:
         response.status_code = status.HTTP_201_CREATED
-    return MembershipPublic.model_validate(m.model_dump())
+    return MembershipPublic.model_validate(membership.model_dump())
 
 
 @router.delete("/{partnership_id}/members/{org_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -25,8 +25,6 @@ from rich.table import Table
 from domain.errors import FieldIssue, InvalidInputError
 from domain.events import AttendeeCreate, AttendeeGroup, Event, EventCreate, Schedule, SlotSpec
 from domain.models import Ecosystem, StakeholderType
-from domain.regions import check_region_filter, normalise_country
-from matching.events import ScheduleOptions
 from pactmatch.event_exports import (
     agenda_ics,
     agenda_json,
@@ -37,6 +35,7 @@ from pactmatch.event_exports import (
     write_exports,
 )
 from pactmatch.event_service import EventService, RegistrationReport, StoreSelection
+from pactmatch.filters import check_place
 from pactmatch.importers import read_attendee_file
 
 _M = TypeVar("_M", EventCreate, AttendeeCreate)
@@ -225,15 +224,13 @@ def register(app: typer.Typer) -> None:
     def list_events(store: StoreOption = None) -> None:
         """Events in the store."""
         with handled():
-            svc = service_for(store)
-            events = svc.list_events()
+            events = service_for(store).overview()
             table = Table(title=f"{len(events)} event(s)")
             for col in ("id", "name", "date", "slots", "tables", "attendees", "scheduled"):
                 table.add_column(col)
-            for e in events:
-                schedule = svc.repo.schedule(e.event_id)
+            for e, attendees, schedule in events:
                 table.add_row(
-                    e.event_id, e.name, str(e.date), str(len(e.slots)), str(e.tables), str(len(svc.repo.attendees(e.event_id))),
+                    e.event_id, e.name, str(e.date), str(len(e.slots)), str(e.tables), str(attendees),
                     f"{schedule.generated_at:%Y-%m-%d %H:%M}" if schedule else "no",
                 )  # fmt: skip
         console.print(table)
@@ -334,10 +331,11 @@ def register(app: typer.Typer) -> None:
         if order not in ("active", "name"):
             raise fail("--order: active or name", 2)
         with handled():
+            country, region = check_place(country, region, country_field="country")
             selection = StoreSelection(
                 partnership_id=partnership,
-                country=_country(country),
-                region=check_region_filter(region) if region else None,
+                country=country,
+                region=region,
                 stakeholder_type=stakeholder_type,
                 limit=limit,
                 group=group,
@@ -403,15 +401,17 @@ def register(app: typer.Typer) -> None:
         """Choose introductions and build every attendee's agenda (keeps confirmed meetings unless --fresh)."""
         with handled():
             svc = service_for(store, encoder)
-            event = svc.get_event(event_id)
-            options = ScheduleOptions(
-                floor=event.min_meetings if floor is None else floor,
-                time_limit=time_limit,
-                mip_rel_gap=mip_gap,
-                solver="greedy" if greedy else "milp",
-            )
+            svc.get_event(event_id)  # an unknown event fails before the progress bars start
             with progress_callback() as progress:
-                result = svc.schedule(event_id, keep_previous=not fresh, options=options, progress=progress)
+                result = svc.schedule_with(
+                    event_id,
+                    keep_previous=not fresh,
+                    floor=floor,
+                    time_limit=time_limit,
+                    mip_rel_gap=mip_gap,
+                    solver="greedy" if greedy else "milp",
+                    progress=progress,
+                )
         print_schedule(result)
 
     @event_app.command("agenda")
@@ -454,10 +454,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The organiser's summary: meetings per attendee, unmatched attendees and why, scores."""
         with handled():
-            svc = service_for(store)
-            event = svc.get_event(event_id)
-            result = svc.get_schedule(event_id)
-            people = svc.attendees(event_id)
+            event, people, result = service_for(store).outcome(event_id)
             s = summarise(event, people, result)
             if output_format == "json":
                 write_or_print(s.model_dump_json(indent=2), output)
@@ -490,10 +487,8 @@ def register(app: typer.Typer) -> None:
         """Write every agenda (JSON, CSV, one .ics per attendee) and the summary (JSON, CSV, HTML)."""
         with handled():
             svc = service_for(store)
-            event = svc.get_event(event_id)
-            written = write_exports(
-                out, event, svc.attendees(event_id), svc.get_schedule(event_id), svc.agendas(event_id)
-            )
+            event, people, result = svc.outcome(event_id)
+            written = write_exports(out, event, people, result, svc.agendas(event_id))
         console.print(f"wrote {len(written)} file(s) to {out}")
 
 
@@ -521,12 +516,3 @@ def _validated(model: type[_M], data: object) -> _M:
         raise InvalidInputError(
             "invalid input: " + "; ".join(f"{i.field}: {i.message}" for i in issues), issues
         ) from exc
-
-
-def _country(value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return normalise_country(value)
-    except ValueError as exc:
-        raise InvalidInputError(f"country: {exc}", [FieldIssue("country", str(exc))]) from exc

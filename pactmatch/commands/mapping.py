@@ -243,7 +243,7 @@ def register(app: typer.Typer) -> None:
             mapping = MappingService(open_service(store, encoder))
             meta = ReportMeta(
                 "Membership gaps" + (f" — {partnership_id}" if partnership_id else " — all partnerships"),
-                store=mapping.service.store.description,
+                store=mapping.store_description,
                 parameters={
                     "level": "scope" if level is None else level,
                     "candidates per gap": candidates_per_gap,
@@ -301,10 +301,11 @@ def register(app: typer.Typer) -> None:
         with handled():
             _one_or_all(partnership_id, all_)
             chosen = resolve_format(fmt, out)
-            mapping = MappingService(open_service(store, encoder))
+            service = open_service(store, encoder)
+            mapping = MappingService(service)
             meta = ReportMeta(
                 "Synergies" + (f" — {partnership_id}" if partnership_id else " — all partnerships"),
-                store=mapping.service.store.description,
+                store=mapping.store_description,
                 parameters={"top k": top_k},
             )
             if partnership_id:
@@ -315,7 +316,7 @@ def register(app: typer.Typer) -> None:
                     pair_kinds=pair_kind,
                 )
                 if chosen == "table":
-                    name = mapping.service.store.get_partnership(partnership_id).name
+                    name = service.get_partnership(partnership_id).name
                     print_synergies(console, found, f"Partnerships to work with {name} ({partnership_id})")
                     return
                 with output(out) as fh:
@@ -382,7 +383,7 @@ def register(app: typer.Typer) -> None:
                     view,
                     _fmt(chosen),
                     fh,
-                    ReportMeta(f"Region {view.code} {view.label}", store=mapping.service.store.description),
+                    ReportMeta(f"Region {view.code} {view.label}", store=mapping.store_description),
                 )
 
     mix_app = typer.Typer(

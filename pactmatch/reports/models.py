@@ -161,11 +161,6 @@ class SynergyPairPublic(BaseModel):
     model: str
 
 
-class SynergyListPublic(BaseModel):
-    partnership_id: str
-    items: list[SynergyPairPublic]
-
-
 class OrgInRegionPublic(BaseModel):
     org_id: str
     name: str

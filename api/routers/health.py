@@ -1,0 +1,23 @@
+"""``GET /health``: the store the API serves and what it holds, and the encoder it embeds with."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import ServiceDep
+from api.schemas.health import HealthPublic
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/health", response_model=HealthPublic)
+def health(service: ServiceDep) -> HealthPublic:
+    counts = service.counts()
+    return HealthPublic(
+        status="ok",
+        store=service.store_description,
+        organisations=counts.organisations,
+        partnerships=counts.partnerships,
+        memberships=counts.memberships,
+        encoder=service.model_name,
+    )

@@ -1,0 +1,153 @@
+"""Match-making events: events, attendees, registrations, schedules, agendas, summaries.
+
+What clients send for an event or an attendee (:class:`EventCreate`, :class:`AttendeeCreate`,
+:class:`AttendeePatch`) is the domain's own input model, re-exported here: the CLI validates its
+options and files with the same models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import IssuePublic
+from domain.events import (
+    MAX_ATTENDEES,
+    Agenda,
+    Attendee,
+    AttendeeCreate,
+    AttendeePatch,
+    DroppedMeeting,
+    Event,
+    EventCreate,
+    EventSummary,
+    Meeting,
+    Schedule,
+    ScheduleStats,
+    UnmatchedAttendee,
+)
+from domain.models import Identifier, StakeholderType
+from pactmatch.event_service import RegistrationReport
+
+__all__ = [
+    "MAX_BATCH",
+    "AgendaPublic",
+    "AttendeeBatch",
+    "AttendeeCreate",
+    "AttendeePatch",
+    "AttendeePublic",
+    "EventCreate",
+    "EventPublic",
+    "EventSummaryPublic",
+    "RegisterFromStore",
+    "RegistrationPublic",
+    "SchedulePagePublic",
+    "ScheduleRequest",
+    "ScheduleRunPublic",
+    "registration_public",
+    "schedule_run_public",
+]
+
+MAX_BATCH = 1000
+
+
+class EventPublic(Event):
+    pass
+
+
+class AttendeePublic(Attendee):
+    pass
+
+
+class AgendaPublic(Agenda):
+    pass
+
+
+class EventSummaryPublic(EventSummary):
+    pass
+
+
+class AttendeeBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    attendees: list[AttendeeCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RegisterFromStore(BaseModel):
+    """Which organisations of the store to register; offers and wants come from their profiles."""
+
+    model_config = ConfigDict(extra="forbid")
+    partnership_id: Identifier | None = None
+    country: str | None = Field(default=None, max_length=10)
+    region: str | None = Field(default=None, max_length=10)
+    stakeholder_type: StakeholderType | None = None
+    limit: int = Field(default=300, ge=1, le=MAX_ATTENDEES)
+    group: Identifier | None = None
+    person: str = Field(default="Delegate", min_length=1, max_length=200)
+    order: Literal["active", "name"] = "active"
+
+
+class RegistrationPublic(BaseModel):
+    registered: int
+    attendee_ids: list[str]
+    skipped: list[str]
+    errors: list[IssuePublic]
+    seconds: float
+
+
+class ScheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keep_previous: bool = Field(default=True, description="pin the meetings of the stored schedule")
+    time_limit: float = Field(default=20.0, gt=0, le=120, description="seconds for the selection MILP")
+    mip_gap: float = Field(default=0.01, ge=0, le=0.5)
+    floor: int | None = Field(default=None, ge=0, le=48, description="default: the event's min_meetings")
+    solver: Literal["milp", "greedy"] = "milp"
+
+
+class ScheduleRunPublic(BaseModel):
+    """The outcome of a scheduling run (the meetings themselves: GET .../schedule or the agendas)."""
+
+    event_id: str
+    generated_at: datetime
+    encoder: str
+    attendees: int
+    meetings: int
+    stats: ScheduleStats
+    unmatched: list[UnmatchedAttendee]
+    dropped: list[DroppedMeeting]
+    warnings: list[str]
+
+
+class SchedulePagePublic(BaseModel):
+    event_id: str
+    generated_at: datetime
+    stats: ScheduleStats
+    total: int
+    offset: int
+    limit: int
+    meetings: list[Meeting]
+
+
+def registration_public(report: RegistrationReport) -> RegistrationPublic:
+    return RegistrationPublic(
+        registered=len(report.registered),
+        attendee_ids=[a.attendee_id for a in report.registered],
+        skipped=report.skipped,
+        errors=[IssuePublic(field=e.field, message=e.message) for e in report.errors],
+        seconds=report.seconds,
+    )
+
+
+def schedule_run_public(schedule: Schedule) -> ScheduleRunPublic:
+    return ScheduleRunPublic(
+        event_id=schedule.event_id,
+        generated_at=schedule.generated_at,
+        encoder=schedule.encoder,
+        attendees=schedule.attendees,
+        meetings=len(schedule.meetings),
+        stats=schedule.stats,
+        unmatched=list(schedule.unmatched),
+        dropped=list(schedule.dropped),
+        warnings=list(schedule.warnings),
+    )
