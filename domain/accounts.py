@@ -1,0 +1,138 @@
+"""Who may use the service: users and their role grants, API keys, sessions, and the audit log.
+
+A user holds any number of grants, each a role with the partnership, event or organisation it
+applies to (``coordinator`` of two partnerships, say); ``admin`` applies to everything. Secrets
+are never stored: passwords as Argon2 hashes, API keys and session ids as SHA-256 hashes of
+random tokens (they carry 256 bits of entropy, so a fast hash is as safe as a slow one there,
+and every request checks one).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from domain.models import Identifier
+
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{1,63}$")
+
+
+def _username(value: str) -> str:
+    if not _USERNAME.match(value):
+        raise ValueError(
+            "a user name is 2-64 characters: letters, digits and . _ @ + - (starting with a letter or digit)"
+        )
+    return value
+
+
+#: A login name (an e-mail address works too).
+Username = Annotated[str, AfterValidator(_username)]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # support staff: everything
+    COORDINATOR = "coordinator"  # of a partnership
+    ORGANISER = "organiser"  # of a match-making event
+    MEMBER = "member"  # of an organisation: its own profile
+
+    @property
+    def scope_kind(self) -> str | None:
+        """What a grant of this role applies to (``None``: everything, no scope)."""
+        return _SCOPE_KINDS[self]
+
+
+_SCOPE_KINDS: dict[Role, str | None] = {
+    Role.ADMIN: None,
+    Role.COORDINATOR: "partnership",
+    Role.ORGANISER: "event",
+    Role.MEMBER: "organisation",
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Grant(_Frozen):
+    """One role, with the id of the partnership, event or organisation it applies to."""
+
+    role: Role
+    scope: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _scoped(self) -> Grant:
+        kind = self.role.scope_kind
+        if kind is None and self.scope is not None:
+            raise ValueError("scope: admin applies to everything and takes no scope")
+        if kind is not None and self.scope is None:
+            raise ValueError(f"scope: a {self.role.value} grant needs the {kind} id it applies to")
+        return self
+
+    def label(self) -> str:
+        return self.role.value if self.scope is None else f"{self.role.value} of {self.scope}"
+
+
+class User(_Frozen):
+    """An account. ``failed_logins`` and ``locked_until`` slow down password guessing."""
+
+    name: Username
+    password_hash: str = Field(repr=False)
+    grants: tuple[Grant, ...] = ()
+    created_at: datetime
+    password_changed_at: datetime
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+
+    def has(self, role: Role, scope: str | None = None) -> bool:
+        return any(g.role == role and (scope is None or g.scope == scope) for g in self.grants)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has(Role.ADMIN)
+
+    def scopes(self, role: Role) -> list[str]:
+        """The ids this user holds ``role`` for, sorted."""
+        return sorted(g.scope for g in self.grants if g.role == role and g.scope is not None)
+
+
+class ApiKey(_Frozen):
+    """An API key: ``key_id`` is the public part of the key (its lookup prefix), shown in lists."""
+
+    key_id: str
+    user: str
+    secret_hash: str = Field(repr=False)
+    label: str = Field(default="", max_length=200)
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Session(_Frozen):
+    """A signed-in browser: the cookie holds a random token, the store only its hash."""
+
+    token_hash: str = Field(repr=False)
+    user: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class AuditEntry(_Frozen):
+    """One write: who did it, when, through which interface, on what, and what changed.
+
+    ``changes`` maps a field to its ``[before, after]`` values, for profiles and memberships.
+    """
+
+    at: datetime
+    actor: str
+    via: str = Field(description="api | page | cli")
+    action: str = Field(description="e.g. organisation.update, membership.delete, user.grant")
+    target: str = Field(description="the ids written, e.g. 'organisation acme' or 'p1/acme'")
+    changes: dict[str, list[Any]] = Field(default_factory=dict)
