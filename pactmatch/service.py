@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -279,6 +279,10 @@ class PactmatchService:
     def list_partnerships(self, flt: PartnershipFilter, offset: int, limit: int) -> Page[Partnership]:
         """A page of the partnerships ``flt`` selects; its region is checked first."""
         return self.store.list_partnerships(partnership_filter(flt), offset, limit)
+
+    def iter_partnerships(self) -> Iterator[Partnership]:
+        """Every partnership (the demo's showcase, exports)."""
+        return self.store.iter_partnerships()
 
     def members(self, partnership_id: str) -> list[Membership]:
         """The partnership's memberships; ``NotFoundError`` for an unknown partnership."""

@@ -12,10 +12,11 @@ from typing import Annotated
 
 import typer
 
+from pactmatch.cli.common import console, handled, settings_for
+
 
 def register(app: typer.Typer) -> None:
     """Add ``arcadedb`` to the CLI."""
-    from pactmatch.cli import console, handled, settings_for
 
     @app.command()
     def arcadedb(

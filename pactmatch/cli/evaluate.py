@@ -36,6 +36,15 @@ from matching.evaluation.harness import (
 from matching.evaluation.split import temporal_split
 from matching.learned import ESTIMATORS, LearnedRecommender, check_estimator
 from matching.recommender import HeuristicRecommender
+from pactmatch.cli.common import (
+    EncoderOption,
+    StoreOption,
+    console,
+    handled,
+    open_service,
+    progress_callback,
+    settings_for,
+)
 from pactmatch.importers import read_cordis
 from pactmatch.importers.cordis import PROJECT_COLUMNS
 from pactmatch.importers.report import RowError, read_csv
@@ -203,15 +212,6 @@ def target_lines(result: EvaluationResult) -> list[str]:
 
 def register(app: typer.Typer) -> None:
     """Add ``evaluate`` and ``fit`` to the CLI."""
-    from pactmatch.cli import (
-        EncoderOption,
-        StoreOption,
-        console,
-        handled,
-        open_service,
-        progress_callback,
-        settings_for,
-    )
 
     @app.command()
     def evaluate(

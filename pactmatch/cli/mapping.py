@@ -22,6 +22,15 @@ from domain.errors import InvalidInputError, PactmatchError
 from matching.gaps import GapReport
 from matching.synergies import PAIR_KINDS, SynergyPair
 from matching.target_mix import TargetMix, parse_target_mix
+from pactmatch.cli.common import (
+    EncoderOption,
+    StoreOption,
+    console,
+    err_console,
+    handled,
+    open_service,
+    progress_callback,
+)
 from pactmatch.mapping import MappingService
 from pactmatch.reports import (
     FORMATS,
@@ -187,15 +196,6 @@ def print_synergies(
 
 def register(app: typer.Typer) -> None:
     """Add ``gaps``, ``synergies``, ``region`` and ``target-mix`` to the CLI."""
-    from pactmatch.cli import (
-        EncoderOption,
-        StoreOption,
-        console,
-        err_console,
-        handled,
-        open_service,
-        progress_callback,
-    )
 
     FormatOpt = Annotated[
         str | None,

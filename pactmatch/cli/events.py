@@ -25,6 +25,16 @@ from rich.table import Table
 from domain.errors import FieldIssue, InvalidInputError
 from domain.events import AttendeeCreate, AttendeeGroup, Event, EventCreate, Schedule, SlotSpec
 from domain.models import Ecosystem, StakeholderType
+from pactmatch.cli.common import (
+    EncoderOption,
+    StoreOption,
+    console,
+    err_console,
+    fail,
+    handled,
+    open_service,
+    progress_callback,
+)
 from pactmatch.event_exports import (
     agenda_ics,
     agenda_json,
@@ -78,16 +88,6 @@ def parse_groups(specs: list[str]) -> tuple[AttendeeGroup, ...]:
 
 def register(app: typer.Typer) -> None:
     """Add the ``event`` command group to the CLI."""
-    from pactmatch.cli import (
-        EncoderOption,
-        StoreOption,
-        console,
-        err_console,
-        fail,
-        handled,
-        open_service,
-        progress_callback,
-    )
 
     app.add_typer(event_app, name="event")
 

@@ -1,0 +1,5 @@
+"""``python -m pactmatch.cli``."""
+
+from pactmatch.cli import main
+
+main()

