@@ -24,6 +24,16 @@ ARCADEDB_PASSWORD = "pactmatch-test"
 _databases = itertools.count(1)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start linting the Cypher builders' cases in the background when the session runs them:
+    Neo4j's analysis takes tenths of a second per statement, and the tests before them hide it."""
+    if any(item.nodeid.startswith("tests/graph/test_cypher_lint.py") for item in session.items):
+        from tests.conftest import CYPHER_LINTER
+        from tests.graph.test_cypher_lint import prefetch_cases
+
+        prefetch_cases(CYPHER_LINTER)
+
+
 @pytest.fixture(scope="session")
 def arcadedb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArcadeDBServer]:
     """One ArcadeDB server (with Bolt) for the whole session, stopped at the end."""
