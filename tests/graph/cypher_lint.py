@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from graph.cypher import Label, Rel
 
@@ -343,6 +343,14 @@ class _Recording:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
+    # Dunder methods are looked up on the type, never through __getattr__.
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._inner.__exit__(*exc)
+
 
 class RecordingTransaction(_Recording):
     """A managed or explicit transaction whose ``run`` is recorded."""
@@ -350,13 +358,6 @@ class RecordingTransaction(_Recording):
     def run(self, query: Any, parameters: dict[str, Any] | None = None, **kwparameters: Any) -> Any:
         self._log.record(query, parameters, kwparameters)
         return self._inner.run(query, parameters, **kwparameters)
-
-    def __enter__(self) -> RecordingTransaction:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self._inner.__exit__(*exc)
 
 
 class RecordingSession(_Recording):
@@ -381,13 +382,6 @@ class RecordingSession(_Recording):
     def begin_transaction(self, *args: Any, **kwargs: Any) -> RecordingTransaction:
         return RecordingTransaction(self._inner.begin_transaction(*args, **kwargs), self._log)
 
-    def __enter__(self) -> RecordingSession:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self._inner.__exit__(*exc)
-
 
 class RecordingDriver(_Recording):
     """A ``neo4j.Driver`` whose sessions (and ``execute_query``) record every statement sent."""
@@ -398,15 +392,9 @@ class RecordingDriver(_Recording):
     def execute_query(
         self, query_: Any, parameters_: dict[str, Any] | None = None, *args: Any, **kwargs: Any
     ) -> Any:
+        # Its keyword arguments ending in "_" configure the call; the others are query parameters.
         self._log.record(query_, parameters_, {k: v for k, v in kwargs.items() if not k.endswith("_")})
         return self._inner.execute_query(query_, parameters_, *args, **kwargs)
-
-    def __enter__(self) -> RecordingDriver:
-        self._inner.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> Any:
-        return self._inner.__exit__(*exc)
 
 
 def check_sent(
