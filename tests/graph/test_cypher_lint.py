@@ -181,29 +181,27 @@ CANDIDATE_CASES: dict[str, Callable[[], list[Case]]] = {
         for name, s in ((name, _flt(f)) for name, f in _FILTERS)
     ],
     "candidate_context": lambda: [Case("candidate_context", cypher.candidate_context(PROPS))],
-    "candidate_neighbourhood": lambda: [Case("candidate_neighbourhood", cypher.candidate_neighbourhood())],
-    "candidate_vector_search": lambda: [
-        Case(f"candidate_vector_search({name})", cypher.candidate_vector_search(_flt(f)))
-        for name, f in _NONE_AND_ALL
+    "candidate_nearest": lambda: [
+        Case(f"candidate_nearest({name})", cypher.candidate_nearest(_flt(f))) for name, f in _NONE_AND_ALL
     ],
-    # The anchor depends on which filter is set: every filter alone, each dialect's cosine.
-    "candidate_exact_search": lambda: [
+    # The anchor depends on which filter is set: every filter alone; each dialect's cosine or none.
+    "candidate_closest": lambda: [
         Case(
-            f"candidate_exact_search({name}, {cos})",
-            cypher.candidate_exact_search(f, _flt(f), PROPS, COSINES[cos]),
+            f"candidate_closest({name}, {cos})",
+            cypher.candidate_closest(f, _flt(f), PROPS, COSINES_OR_NONE[cos]),
         )
-        for (name, f), cos in zip(_FILTERS, itertools.cycle(COSINES), strict=False)
+        for (name, f), cos in zip(_FILTERS, itertools.cycle(COSINES_OR_NONE), strict=False)
     ],
-    "candidate_regional": lambda: [
+    "candidate_inside": lambda: [
         Case(
-            f"candidate_regional({name}, {cos})",
-            cypher.candidate_regional(_flt(f), PROPS, COSINES_OR_NONE[cos]),
+            f"candidate_inside({name}, {cos})", cypher.candidate_inside(_flt(f), PROPS, COSINES_OR_NONE[cos])
         )
         for (name, f), cos in zip(itertools.cycle(_NONE_AND_ALL), COSINES_OR_NONE, strict=False)
     ],
-    "candidate_linked": lambda: [
+    "candidate_columns": lambda: [
         Case(
-            f"candidate_linked({name}, {cos})", cypher.candidate_linked(_flt(f), PROPS, COSINES_OR_NONE[cos])
+            f"candidate_columns({name}, {cos})",
+            cypher.candidate_columns(_flt(f), PROPS, COSINES_OR_NONE[cos]),
         )
         for (name, f), cos in zip(itertools.cycle(_NONE_AND_ALL), COSINES_OR_NONE, strict=False)
     ],
