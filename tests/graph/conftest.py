@@ -9,7 +9,7 @@ server exists on the build machines; ArcadeDB is the real Bolt server the suite 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -75,3 +75,31 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
         s.close()
     else:
         yield request.getfixturevalue("bolt_store")
+
+
+@pytest.fixture
+def reopen(store: GraphStore, request: pytest.FixtureRequest) -> Iterator[Callable[[], GraphStore]]:
+    """Opens another store on the data of ``store``, as another process of the service would
+    (for the embedded store: another SQLite connection to the file); all closed at the end."""
+    opened: list[GraphStore] = []
+
+    def another() -> GraphStore:
+        if isinstance(store, EmbeddedStore):
+            other: GraphStore = EmbeddedStore(store.path)
+        else:
+            assert isinstance(store, Neo4jStore)
+            server: ArcadeDBServer = request.getfixturevalue("arcadedb")
+            other = Neo4jStore.connect(
+                server.bolt_uri,
+                user=server.user,
+                password=server.password,
+                database=store.database,
+                dialect="arcadedb",
+                http_url=server.http_url,
+            )
+        opened.append(other)
+        return other
+
+    yield another
+    for other in opened:
+        other.close()
