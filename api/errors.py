@@ -5,21 +5,30 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.pages import is_page, page_error
 from domain.errors import (
+    AuthenticationError,
     ConflictError,
     EncoderError,
     InvalidInputError,
     NotFoundError,
     PactmatchError,
+    PermissionDeniedError,
     StoreUnavailableError,
     StoreWriteError,
+    TooManyRequestsError,
 )
 
 log = logging.getLogger("pactmatch.api")
 
 _STATUS: list[tuple[type[PactmatchError], int]] = [
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
+    (TooManyRequestsError, 429),
     (NotFoundError, 404),
     (InvalidInputError, 422),
     (ConflictError, 409),
@@ -33,9 +42,13 @@ def status_for(exc: PactmatchError) -> int:
     return next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
 
 
-async def _handle(request: Request, exc: Exception) -> JSONResponse:
+async def _handle(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PactmatchError)
     status = status_for(exc)
+    if is_page(request):
+        if status >= 500:
+            log.warning("%s %s failed: %s", request.method, request.url.path, exc)
+        return page_error(request, status, exc)
     body: dict[str, object] = {"detail": str(exc)}
     if isinstance(exc, InvalidInputError) and exc.issues:
         body["detail"] = [
@@ -43,8 +56,22 @@ async def _handle(request: Request, exc: Exception) -> JSONResponse:
         ]
     if status >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc)
-    return JSONResponse(status_code=status, content=body)
+    headers = {}
+    if isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequestsError):
+        headers["Retry-After"] = str(exc.retry_after)
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+async def _http(request: Request, exc: Exception) -> Response:
+    """Starlette's own errors (unknown path, wrong method): a page under ``/app``, JSON elsewhere."""
+    assert isinstance(exc, StarletteHTTPException)
+    if is_page(request):
+        return page_error(request, exc.status_code, exc)
+    return await http_exception_handler(request, exc)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(PactmatchError, _handle)
+    app.add_exception_handler(StarletteHTTPException, _http)

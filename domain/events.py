@@ -355,6 +355,8 @@ class Attendee(_AttendeeWishes):
     nuts_codes: tuple[str, ...] = Field(default=(), max_length=50)
     ecosystems: tuple[Ecosystem, ...] = ()
     registered_at: datetime | None = None
+    #: Agenda links carry this number; raising it revokes every link given out before.
+    agenda_link_version: int = Field(default=0, ge=0)
 
     @field_validator("country", mode="before")
     @classmethod

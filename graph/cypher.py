@@ -127,7 +127,7 @@ def embedding_properties(model: str) -> EmbeddingProperties:
     if not model.strip():
         raise InvalidInputError("model: an embedding model name is required")
     slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:40] or "model"
-    digest = hashlib.sha1(model.encode("utf-8")).hexdigest()[:8]
+    digest = hashlib.sha1(model.encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
     return EmbeddingProperties(
         vector=check_identifier(f"emb_{slug}_{digest}"), text_hash=check_identifier(f"embh_{slug}_{digest}")
     )

@@ -9,12 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from threadpoolctl import ThreadpoolController
 
+from domain.accounts import Actor, Grant, Role
 from domain.models import Membership, Organisation, Partnership
 from embeddings import EmbeddingCache
 from graph.embedded import EmbeddedStore
+from pactmatch.accounts import AccountService
 from pactmatch.service import PactmatchService
 from tests.graph.cypher_lint import CypherLinter, RecordingDriver, SentStatement, StatementLog, check_sent
 
@@ -164,3 +168,32 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{CYPHER_LINTER.ran} linted now, the rest cached) in {CYPHER_LINTER.seconds:.1f} s; "
             f"the Bolt tests waited {_waited[0]:.1f} s for it"
         )
+
+
+#: The password every test account gets (10+ characters, as accounts require).
+TEST_PASSWORD = "test-password-1"
+
+
+def api_key(app: FastAPI, name: str, *grants: Grant) -> str:
+    """A user ``name`` with ``grants`` in the app's store, and a new API key of theirs."""
+    accounts: AccountService = app.state.accounts
+    setup = Actor.cli("tests")
+    if accounts.store.get_user(name) is None:
+        accounts.add_user(name, TEST_PASSWORD, list(grants), setup)
+    return accounts.create_key(name, "tests", setup)[1]
+
+
+def client_as(app: FastAPI, name: str, *grants: Grant) -> TestClient:
+    """A test client of ``app`` that sends an API key of a user holding ``grants``."""
+    client = TestClient(app)
+    client.headers["Authorization"] = f"Bearer {api_key(app, name, *grants)}"
+    return client
+
+
+def admin_client(app: FastAPI) -> TestClient:
+    """A test client that calls the API as an admin (what every feature test of the API needs)."""
+    return client_as(app, "test-admin", Grant(role=Role.ADMIN))
+
+
+#: Who the tests' own service writes are made by (the audit log needs someone).
+TEST_ACTOR = Actor.cli("tests")

@@ -119,6 +119,7 @@ LIST_SAMPLES: dict[str, Any] = {
     "partnership_id": "p1",
     "kind": "regional",
     "parent_id": "p0",
+    "actor": "ann",
 }
 
 
@@ -219,6 +220,11 @@ def _cases(builder: Callable[..., str], *choices: Sequence[Any]) -> Callable[[],
 
 
 BUILDER_CASES: dict[str, Callable[[], list[Case]]] = {
+    "audit_log": lambda: list_cases(cypher.audit_log),
+    "delete_sessions": lambda: [
+        Case(f"delete_sessions(by_user={u}, expired={e})", cypher.delete_sessions(by_user=u, expired=e))
+        for u, e in itertools.product((False, True), repeat=2)
+    ],
     "schema_statements": lambda: [
         Case(f"schema_statements()[{i}]", s) for i, s in enumerate(cypher.schema_statements())
     ],

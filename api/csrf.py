@@ -1,0 +1,66 @@
+"""CSRF protection for every state-changing request that a browser's cookies could authorise.
+
+``asgi-csrf`` (Datasette's middleware) implements the double-submit-cookie pattern: a signed
+``csrftoken`` cookie must match a ``csrftoken`` form field or an ``x-csrftoken`` header on every
+POST, PUT, PATCH and DELETE. Requests with no cookies at all (scripts) and requests carrying
+``Authorization: Bearer`` (API keys, which a browser never adds by itself) are not at risk and pass.
+Pages put the token in their forms from ``request.scope["csrftoken"]()``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from asgi_csrf import Errors, asgi_csrf, error_messages  # type: ignore[import-untyped]
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from domain.errors import PactmatchError
+
+
+async def _answer(send: Send, status: int, detail: list[dict[str, Any]]) -> None:
+    """An error in the API's one shape, sent from here (outside the app's exception handlers)."""
+    body = json.dumps({"detail": detail}).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse(scope: Scope, send: Send, reason: Errors) -> None:
+    """403 (the middleware's own answer is an HTML page)."""
+    message = f"CSRF check failed: {error_messages.get(reason, reason)}"
+    await _answer(send, 403, [{"loc": ["csrftoken"], "msg": message, "type": "csrf"}])
+
+
+class CsrfProtection:
+    """``asgi_csrf`` as a Starlette middleware class (``app.add_middleware``).
+
+    The signing secret is asked for on the first request, not when the app is built: it may live
+    in the store, and building an app must not need the store to answer (a server whose store is
+    down still starts and says 503).
+    """
+
+    def __init__(self, app: ASGIApp, *, signing_secret: Callable[[], str], secure: bool = False) -> None:
+        self._inner, self._secret, self._secure = app, signing_secret, secure
+        self._app: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._inner(scope, receive, send)
+            return
+        if self._app is None:
+            try:
+                secret = self._secret()
+            except PactmatchError as exc:  # the store holding the key is down: say so, as any route would
+                await _answer(send, 503, [{"loc": [], "msg": str(exc), "type": "store_unavailable"}])
+                return
+            self._app = asgi_csrf(
+                self._inner, signing_secret=secret, cookie_secure=self._secure, send_csrf_failed=_refuse
+            )
+        await self._app(scope, receive, send)
