@@ -15,7 +15,17 @@ from api.csrf import CsrfProtection
 from api.limits import BodySizeLimit
 from api.pages import auth as auth_pages
 from api.rate_limits import RateLimits
-from api.routers import accounts, events, health, imports, mapping, organisations, partnerships
+from api.routers import (
+    accounts,
+    events,
+    health,
+    home,
+    imports,
+    mapping,
+    organisations,
+    outreach,
+    partnerships,
+)
 from pactmatch import __version__
 from pactmatch.accounts import AccountService, signing_key
 from pactmatch.heap import freeze_heap
@@ -75,6 +85,8 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(mapping.router)
     app.include_router(health.router)
     app.include_router(accounts.router)
+    app.include_router(outreach.router)
+    app.include_router(home.router)
     app.include_router(auth_pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     return app
