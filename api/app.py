@@ -14,6 +14,9 @@ from api import errors
 from api.csrf import CsrfProtection
 from api.limits import BodySizeLimit
 from api.pages import auth as auth_pages
+from api.pages import organisations as organisation_pages
+from api.pages import partnerships as partnership_pages
+from api.pages import support as support_pages
 from api.rate_limits import RateLimits
 from api.routers import accounts, events, health, imports, mapping, organisations, partnerships
 from pactmatch import __version__
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(mapping.router)
     app.include_router(health.router)
     app.include_router(accounts.router)
-    app.include_router(auth_pages.router)
+    for pages in (auth_pages, partnership_pages, organisation_pages, support_pages):
+        app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -72,6 +73,16 @@ async def _http(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A request that does not validate: a page under ``/app`` (naming the fields), JSON elsewhere."""
+    assert isinstance(exc, RequestValidationError)
+    if is_page(request):
+        fields = ", ".join(str(e["loc"][-1]) for e in exc.errors())
+        return page_error(request, 422, InvalidInputError(f"Check these fields: {fields}."))
+    return await request_validation_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(PactmatchError, _handle)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(RequestValidationError, _invalid)

@@ -23,4 +23,14 @@ if ! cmp -s "$LINT/package-lock.json" "$LINT/node_modules/.pactmatch-lock.json";
   npm ci --prefix "$LINT" --no-audit --no-fund --loglevel=error
   cp "$LINT/package-lock.json" "$LINT/node_modules/.pactmatch-lock.json"
 fi
+# Debian's Chromium for the browser tests (Playwright drives it; its own browser download cannot
+# work on these machines). Installed when missing, so CI runs those tests on a fresh machine.
+if [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+  else
+    echo "setup: the browser tests need Chromium at /usr/bin/chromium (apt-get install chromium, as root)" >&2
+    exit 1
+  fi
+fi
 echo "pactmatch is set up in .venv ($(.venv/bin/python --version)), Cypher linter with Node.js $(node --version)"
