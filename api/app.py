@@ -14,6 +14,7 @@ from api import errors
 from api.csrf import CsrfProtection
 from api.limits import BodySizeLimit
 from api.pages import auth as auth_pages
+from api.pages import events as event_pages
 from api.pages import organisations as organisation_pages
 from api.pages import partnerships as partnership_pages
 from api.pages import support as support_pages
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(mapping.router)
     app.include_router(health.router)
     app.include_router(accounts.router)
-    for pages in (auth_pages, partnership_pages, organisation_pages, support_pages):
+    for pages in (auth_pages, partnership_pages, organisation_pages, support_pages, event_pages):
         app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     return app

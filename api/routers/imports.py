@@ -15,6 +15,7 @@ from fastapi import APIRouter, Body, File, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
+from api.csrf import FormCsrf
 from api.deps import ServiceDep
 from api.rate_limits import Operation, limited
 from api.schemas.imports import ImportReportPublic, import_report_public
@@ -61,7 +62,7 @@ async def _spool(upload: UploadFile | None, folder: Path, name: str) -> Path | N
     return target
 
 
-@router.post("/csv", response_model=ImportReportPublic)
+@router.post("/csv", response_model=ImportReportPublic, dependencies=[FormCsrf])
 async def import_csv(
     service: ServiceDep,
     response: Response,
@@ -86,7 +87,7 @@ async def import_csv(
     return _answer(report, response)
 
 
-@router.post("/cordis", response_model=ImportReportPublic)
+@router.post("/cordis", response_model=ImportReportPublic, dependencies=[FormCsrf])
 async def import_cordis(
     service: ServiceDep,
     response: Response,

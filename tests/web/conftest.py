@@ -53,7 +53,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     settings = Settings(store=str(root / "store"), encoder="hashing", cache_dir=root / "cache")
     app = create_app(settings)
     service = app.state.service
-    _, showcase = load_demo(service, TEST_ACTOR)
+    load_demo(service, TEST_ACTOR)
     accounts: AccountService = app.state.accounts
     for name, grant in (
         ("admin", Grant(role=Role.ADMIN)),
