@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BeforeValidator
 
 from domain.accounts import Actor, Role
 from domain.errors import AuthenticationError
@@ -36,6 +37,10 @@ _TITLES = {
     429: ("Too many requests", "Wait a moment and try again."),
     503: ("Unavailable", "The store cannot be reached right now; try again shortly."),
 }
+
+
+#: A query parameter a form sent empty ("any") means no filter: ``Annotated[E | None, Query(), EMPTY_IS_NONE]``.
+EMPTY_IS_NONE = BeforeValidator(lambda value: value or None)
 
 
 @cache

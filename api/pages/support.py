@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import require
 from api.deps import JobsDep, MappingDep
-from api.pages import PREFIX, region_choices, render
+from api.pages import EMPTY_IS_NONE, PREFIX, region_choices, render
 from api.rate_limits import Operation, limited
 from domain.accounts import Actor
 from domain.models import Ecosystem, PartnershipKind
@@ -189,8 +189,8 @@ def dashboard_page(
     request: Request,
     actor: Admin,
     jobs: JobsDep,
-    kind: Annotated[PartnershipKind | None, Query()] = None,
-    ecosystem: Annotated[Ecosystem | None, Query()] = None,
+    kind: Annotated[PartnershipKind | None, Query(), EMPTY_IS_NONE] = None,
+    ecosystem: Annotated[Ecosystem | None, Query(), EMPTY_IS_NONE] = None,
     country: Annotated[str, Query(max_length=2)] = "",
     requirement: Annotated[str, Query(max_length=200)] = "",
     sort: Annotated[str, Query(max_length=20)] = "unmet",
