@@ -499,6 +499,19 @@ class EventService:
         self.audit.record(actor, "agenda-link.create", f"event {event_id}: attendee {attendee_id}")
         return token, datetime.now(UTC) + AGENDA_LINK_LIFETIME
 
+    def agenda_links(self, event_id: str, *, actor: Actor) -> list[tuple[Attendee, str, datetime]]:
+        """Every attendee's link (as :meth:`agenda_link` makes them) with its expiry, made with one
+        read of the attendees and one audit entry for the lot (what publishing an event does)."""
+        self.repo.get_event(event_id)
+        expires = datetime.now(UTC) + AGENDA_LINK_LIFETIME
+        attendees = self.repo.attendees(event_id)
+        links = [
+            (a, self._links.dumps([event_id, a.attendee_id, a.agenda_link_version]), expires)
+            for a in attendees
+        ]
+        self.audit.record(actor, "agenda-link.create", f"event {event_id}: {len(links)} attendees")
+        return links
+
     def revoke_agenda_links(self, event_id: str, attendee_id: str, *, actor: Actor) -> None:
         """Make every link given out for this attendee so far stop working."""
         self.repo.get_event(event_id)

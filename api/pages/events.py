@@ -27,7 +27,7 @@ from domain.accounts import Actor
 from domain.errors import AuthenticationError, FieldIssue, InvalidInputError, NotFoundError
 from domain.events import AttendeeGroup, AttendeePatch, Event, EventCreate, SlotSpec
 from domain.models import StakeholderType
-from pactmatch.event_exports import summarise, summary_charts
+from pactmatch.event_exports import summarise
 from pactmatch.event_service import StoreSelection
 from pactmatch.filters import check_place
 from pactmatch.importers.attendees import read_attendee_file
@@ -285,9 +285,7 @@ def meeting_action(
 def event_summary_page(request: Request, event_id: str, actor: Organiser, events: EventsDep) -> Response:
     event, attendees, schedule = events.outcome(event_id)
     summary = summarise(event, attendees, schedule)
-    return render(
-        request, "event_summary.html.j2", actor, event=event, s=summary, charts=summary_charts(summary)
-    )
+    return render(request, "event_summary.html.j2", actor, event=event, s=summary)
 
 
 # -- publishing: private agenda links ------------------------------------------------------------------------
@@ -296,10 +294,10 @@ def agenda_links_page(request: Request, event_id: str, actor: Organiser, events:
     """Every attendee's private agenda link, to send them (made now; older ones keep working until revoked)."""
     event = events.get_event(event_id)
     base = str(request.base_url).rstrip("/")
-    links = []
-    for a in events.attendees(event_id):
-        token, expires = events.agenda_link(event_id, a.attendee_id, actor=actor)
-        links.append({"attendee": a, "url": f"{base}{PREFIX}/agenda/{token}", "expires": expires})
+    links = [
+        {"attendee": a, "url": f"{base}{PREFIX}/agenda/{token}", "expires": expires}
+        for a, token, expires in events.agenda_links(event_id, actor=actor)
+    ]
     return render(request, "agenda_links.html.j2", actor, event=event, links=links)
 
 

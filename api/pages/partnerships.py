@@ -25,7 +25,6 @@ from matching.types import Recommendation
 from pactmatch.filters import build_filters
 from pactmatch.permissions import Action
 from pactmatch.reports import gap_report_public
-from pactmatch.reports.charts import composition_chart
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 Coordinator = Annotated[Actor, require(Action.PARTNERSHIP_INSIGHTS, "partnership_id")]
@@ -95,7 +94,7 @@ def partnership_page(
     return render(
         request, "partnership.html.j2", actor, partnership=partnership, members=shown,
         page={"total": len(members), "offset": offset, "limit": PAGE}, page_url=page_url, sort=sort,
-        sort_url=sort_url, report=report, chart=composition_chart(report), gaps=gaps,
+        sort_url=sort_url, report=report, gaps=gaps,
     )  # fmt: skip
 
 

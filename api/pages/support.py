@@ -37,7 +37,6 @@ from pactmatch.reports import (
     write_gaps,
     write_synergies,
 )
-from pactmatch.reports.charts import region_types_chart, requirement_frequency_chart
 from pactmatch.reports.models import SynergyPairPublic
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -65,9 +64,7 @@ def regions_page(
 @router.get("/regions/{code}", response_class=HTMLResponse, name="region_page")
 def region_page(request: Request, code: str, actor: Reader, mapping: MappingDep) -> Response:
     view = region_view_public(mapping.region(code, examples_per_type=10, max_partnerships=50))
-    rows = [(r.stakeholder_type.label, r.organisations, r.unaffiliated) for r in view.by_type]
-    chart = region_types_chart(rows, f"{view.code} {view.label}")
-    return render(request, "region.html.j2", actor, view=view, chart=chart)
+    return render(request, "region.html.j2", actor, view=view)
 
 
 # -- synergies ---------------------------------------------------------------------------------------
@@ -79,7 +76,8 @@ def synergies_page(
     mapping: MappingDep,
 ) -> Response:
     """The partnerships this one should work with, each pair explained, with its bridging members."""
-    pairs = [synergy_pair_public(p) for p in mapping.synergies(partnership_id, top_k=10, recruits_per_pair=3)]
+    # The page shows each pair's bridging members, not recruits: asking for none saves a candidate search.
+    pairs = [synergy_pair_public(p) for p in mapping.synergies(partnership_id, top_k=10, recruits_per_pair=0)]
     return render(
         request, "synergies.html.j2", actor, partnership_id=partnership_id, pairs=pairs, overall=False
     )
@@ -209,7 +207,6 @@ def dashboard_page(
     ]  # fmt: skip
     picked.sort(key=SORTS.get(sort.removeprefix("-"), SORTS["unmet"]), reverse=sort.startswith("-"))
     totals = Counter(u for r in picked for u in r.unmet)
-    chart = requirement_frequency_chart(list(totals.items()), len(picked))
     params = {"kind": kind.value if kind else "", "ecosystem": ecosystem.value if ecosystem else "",
               "country": country, "requirement": requirement}  # fmt: skip
 
@@ -218,7 +215,7 @@ def dashboard_page(
 
     return render(
         request, "dashboard.html.j2", actor, job=job, covered=covered, rows=picked[offset : offset + PAGE],
-        page={"total": len(picked), "offset": offset, "limit": PAGE}, totals=totals.most_common(), chart=chart,
+        page={"total": len(picked), "offset": offset, "limit": PAGE}, totals=totals.most_common(),
         params=params, sort=sort, page_url=lambda at: url(offset=at), sort_url=lambda by: url(sort=by),
         requirement_url=lambda label: url(requirement=label), kinds=list(PartnershipKind), ecosystems=list(Ecosystem),
     )  # fmt: skip
