@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import errors
-from api.limits import BodySizeLimit
 from api.routers import events, health, imports, mapping, organisations, partnerships
 from pactmatch import __version__
 from pactmatch.heap import freeze_heap
@@ -38,11 +37,11 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
         version=__version__,
         description="Partner matching and stakeholder mapping for Pact for Skills partnerships.",
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,  # 413, streamed (chunked) bodies counted as they arrive
     )
     app.state.settings = settings
     app.state.service = service
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(organisations.router)
     app.include_router(partnerships.router)

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from domain.candidates import CandidateFilters, CandidateRow
-from domain.errors import ConflictError, InvalidInputError
+from domain.errors import ConflictError, FieldIssue, InvalidInputError
 from domain.models import Membership, Organisation, Partnership, Role, organisation_text, partnership_text
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import (
@@ -227,7 +227,8 @@ class PactmatchService:
         if partnership.parent_id and not self.store.existing_ids(
             EntityKind.PARTNERSHIP, [partnership.parent_id]
         ):
-            raise InvalidInputError(f"unknown parent partnership {partnership.parent_id!r}")
+            message = f"unknown parent partnership {partnership.parent_id!r}"
+            raise InvalidInputError(message, [FieldIssue("parent_id", message)])
         counts = self.store.import_batch(partnerships=[partnership])
         members = [m.org_id for m in self.store.memberships(partnership_id=partnership.partnership_id)]
         self.refresh_embeddings(org_ids=members, partnership_ids=[partnership.partnership_id])

@@ -73,9 +73,8 @@ def _target_mix(raw: dict[str, Any] | None) -> TargetMix | None:
     try:
         return parse_target_mix(raw, "target_mix")
     except InvalidInputError as exc:
-        raise InvalidInputError(
-            str(exc), [FieldIssue(f"target_mix.{i.field}", i.message) for i in exc.issues]
-        ) from exc
+        issues = [FieldIssue(f"target_mix.{i.field}", i.message) for i in exc.issues]
+        raise InvalidInputError(str(exc), issues or [FieldIssue("target_mix", str(exc))]) from exc
 
 
 def _file(text: str, fmt: str, filename: str) -> Response:

@@ -98,10 +98,8 @@ def test_bad_input_gets_clear_errors(client: TestClient) -> None:
     assert client.get("/organisations/nope").status_code == 404
     r = client.get("/partnerships/rsp/candidates", params={"top_k": 1000})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "top_k"]
-    assert (
-        "unknown NUTS code"
-        in client.get("/partnerships/rsp/candidates", params={"region": "QQ1"}).json()["detail"]
-    )
+    r = client.get("/partnerships/rsp/candidates", params={"region": "QQ1"})
+    assert r.status_code == 422 and "unknown NUTS code 'QQ1'" in r.json()["detail"][0]["msg"]
     assert client.get("/partnerships/rsp/candidates", params={"type": "wizard"}).status_code == 422
     bad = client.post(
         "/organisations",
