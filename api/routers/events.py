@@ -13,7 +13,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import EventsDep
-from api.routers.common import Limit, Offset
+from api.routers.common import Limit, Offset, StrictJSONRoute
 from api.schemas.common import PagePublic
 from api.schemas.events import (
     AgendaPublic,
@@ -36,7 +36,7 @@ from pactmatch.event_exports import agenda_ics, agendas_csv, summarise, summary_
 from pactmatch.event_service import StoreSelection
 from pactmatch.filters import check_place
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"], route_class=StrictJSONRoute)
 
 _T = TypeVar("_T")
 
@@ -117,7 +117,7 @@ def list_attendees(
     events: EventsDep,
     offset: Offset = 0,
     limit: Limit = 50,
-    group: str | None = None,
+    group: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=200, description="person or organisation contains")] = None,
 ) -> PagePublic[AttendeePublic]:
     page, total = _page(events.find_attendees(event_id, group, q), offset, limit)

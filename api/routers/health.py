@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import ServiceDep
+from api.routers.common import StrictJSONRoute
 from api.schemas.health import HealthPublic
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["meta"], route_class=StrictJSONRoute)
 
 
 @router.get("/health", response_model=HealthPublic)

@@ -15,12 +15,13 @@ from fastapi import APIRouter, Body, File, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep
+from api.routers.common import StrictJSONRoute
 from api.schemas.imports import ImportReportPublic, import_report_public
 from domain.errors import InvalidInputError
 from pactmatch.importers import ImportReport, read_csv_files
 from pactmatch.importers.native import parse_json_document
 
-router = APIRouter(prefix="/imports", tags=["imports"])
+router = APIRouter(prefix="/imports", tags=["imports"], route_class=StrictJSONRoute)
 
 
 def _answer(report: ImportReport, response: Response) -> ImportReportPublic:

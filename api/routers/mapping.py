@@ -15,9 +15,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from api.deps import JobsDep, MappingDep, SettingsDep
+from api.routers.common import StrictJSONRoute
+from api.schemas.common import RegionFilter
 from api.schemas.mapping import (
     GapBatchRequest,
     GapReportPublic,
@@ -30,6 +33,7 @@ from api.schemas.mapping import (
     job_public,
 )
 from domain.errors import FieldIssue, InvalidInputError
+from domain.models import MAX_ENUM_LIST
 from matching.synergies import PAIR_KINDS
 from matching.target_mix import TargetMix, parse_target_mix
 from pactmatch.mapping import MappingService
@@ -114,7 +118,7 @@ def _fmt(fmt: str) -> ReportFormat:
 
 
 # -- gaps ----------------------------------------------------------------------------------------
-gaps_router = APIRouter(prefix="/partnerships", tags=["gaps"])
+gaps_router = APIRouter(prefix="/partnerships", tags=["gaps"], route_class=StrictJSONRoute)
 
 
 @gaps_router.get("/{partnership_id}/gaps", response_model=GapReportPublic, responses=FILE_RESPONSES)
@@ -141,7 +145,7 @@ def partnership_gaps_with_options(
 
 
 # -- synergies -----------------------------------------------------------------------------------
-synergies_router = APIRouter(prefix="/partnerships", tags=["synergies"])
+synergies_router = APIRouter(prefix="/partnerships", tags=["synergies"], route_class=StrictJSONRoute)
 
 
 @synergies_router.get(
@@ -155,7 +159,10 @@ def partnership_synergies(
     recruits: Annotated[
         int, Query(ge=0, le=20, description="members of each side proposed to the other")
     ] = 3,
-    pair_kind: Annotated[list[str] | None, Query(description=f"keep only: {', '.join(PAIR_KINDS)}")] = None,
+    pair_kind: Annotated[
+        list[Literal[PAIR_KINDS]] | None,  # type: ignore[valid-type]
+        Query(max_length=MAX_ENUM_LIST, description=f"keep only: {', '.join(PAIR_KINDS)}"),
+    ] = None,
     fmt: FormatQuery = "json",
 ) -> SynergyListPublic | Response:
     """Partnerships to work with, best first: shared themes, bridging organisations, overlapping regions,
@@ -177,12 +184,12 @@ def partnership_synergies(
 
 
 # -- regions -------------------------------------------------------------------------------------
-regions_router = APIRouter(prefix="/regions", tags=["regions"])
+regions_router = APIRouter(prefix="/regions", tags=["regions"], route_class=StrictJSONRoute)
 
 
 @regions_router.get("/{code}/stakeholders", response_model=RegionViewPublic, responses=FILE_RESPONSES)
 def region_stakeholders(
-    code: str,
+    code: Annotated[RegionFilter, PathParam(description="NUTS code, any level")],
     mapping: MappingDep,
     examples: Annotated[
         int, Query(ge=0, le=500, description="unaffiliated organisations listed per type")
@@ -208,7 +215,7 @@ def region_stakeholders(
 
 
 # -- target mix ----------------------------------------------------------------------------------
-target_mix_router = APIRouter(prefix="/target-mix", tags=["gaps"])
+target_mix_router = APIRouter(prefix="/target-mix", tags=["gaps"], route_class=StrictJSONRoute)
 
 
 def _mix_public(mapping: MappingService) -> TargetMixPublic:
@@ -241,7 +248,7 @@ def delete_target_mix(mapping: MappingDep) -> Response:
 
 
 # -- batch jobs ----------------------------------------------------------------------------------
-jobs_router = APIRouter(tags=["jobs"])
+jobs_router = APIRouter(tags=["jobs"], route_class=StrictJSONRoute)
 
 
 @jobs_router.post("/gap-reports", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)

@@ -99,7 +99,8 @@ def test_bad_input_gets_clear_errors(client: TestClient) -> None:
     r = client.get("/partnerships/rsp/candidates", params={"top_k": 1000})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "top_k"]
     r = client.get("/partnerships/rsp/candidates", params={"region": "QQ1"})
-    assert r.status_code == 422 and "unknown NUTS code 'QQ1'" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "region", 0]
+    assert "unknown NUTS code 'QQ1'" in r.json()["detail"][0]["msg"]
     assert client.get("/partnerships/rsp/candidates", params={"type": "wizard"}).status_code == 422
     bad = client.post(
         "/organisations",
