@@ -1,10 +1,12 @@
-"""What several routers share: strict JSON bodies, paging parameters, checks."""
+"""What several routers share: strict JSON bodies, paging parameters, download headers, checks."""
 
 from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Coroutine
+from email.utils import encode_rfc2231
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
@@ -78,6 +80,18 @@ class StrictJSONRoute(APIRoute):
             return await handler(_StrictJSONRequest(request.scope, request.receive))
 
         return strict
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """``Content-Disposition`` for a download named after ids the client chose: the name as sent
+    in RFC 5987's ``filename*`` (UTF-8, percent-encoded by the standard library's RFC 2231 encoder)
+    and an ASCII ``filename`` for clients that predate it. Headers are Latin-1, so ``łódź-rsp``
+    cannot go in as it is, and quotes or line breaks in an id must not break out of the header."""
+    letters = "".join(c for c in unicodedata.normalize("NFKD", filename) if not unicodedata.combining(c))
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", letters)
+    return {
+        "Content-Disposition": f'attachment; filename="{fallback}"; filename*={encode_rfc2231(filename, "UTF-8")}'
+    }
 
 
 def check_body_id(field: str, in_url: str, in_body: str) -> None:

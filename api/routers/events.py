@@ -13,7 +13,7 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Body, Query, Response, status
 
 from api.deps import EventsDep
-from api.routers.common import Limit, Offset, StrictJSONRoute
+from api.routers.common import Limit, Offset, StrictJSONRoute, attachment
 from api.schemas.common import PagePublic
 from api.schemas.events import (
     AgendaPublic,
@@ -199,11 +199,10 @@ def get_agenda(
     if fmt == "csv":
         return Response(agendas_csv([agenda]), media_type="text/csv; charset=utf-8")
     if fmt == "ics":
-        filename = f"{event_id}-{attendee_id}.ics".replace('"', "")
         return Response(
             agenda_ics(agenda, events.get_event(event_id)),
             media_type="text/calendar; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers=attachment(f"{event_id}-{attendee_id}.ics"),
         )
     return AgendaPublic.model_validate(agenda.model_dump())
 

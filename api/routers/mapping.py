@@ -19,7 +19,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from api.deps import JobsDep, MappingDep, SettingsDep
-from api.routers.common import StrictJSONRoute
+from api.routers.common import StrictJSONRoute, attachment
 from api.schemas.common import RegionFilter
 from api.schemas.mapping import (
     GapBatchRequest,
@@ -82,11 +82,7 @@ def _target_mix(raw: dict[str, Any] | None) -> TargetMix | None:
 
 
 def _file(text: str, fmt: str, filename: str) -> Response:
-    return Response(
-        content=text,
-        media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
-    )
+    return Response(content=text, media_type=MEDIA_TYPES[fmt], headers=attachment(f"{filename}.{fmt}"))
 
 
 def _gap_report(
