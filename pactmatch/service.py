@@ -57,7 +57,7 @@ from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
 from pactmatch.ranker_repository import RankerRepository
 from pactmatch.rankers import Ranker, RankerFactory, default_ranker, heuristic_ranker
 from pactmatch.settings import Settings
-from pactmatch.stores import open_store
+from pactmatch.stores import open_store, public_description
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
@@ -312,8 +312,13 @@ class PactmatchService:
 
     @property
     def store_description(self) -> str:
-        """What the store is, for ``/health``, ``stats`` and report headers (never credentials)."""
+        """What the store is, for the CLI's ``stats`` (never credentials; an embedded store's path)."""
         return self.store.description
+
+    @property
+    def public_store_description(self) -> str:
+        """What the store is, for ``/health`` and report headers: no path of the server's."""
+        return public_description(self.store)
 
     def close(self) -> None:
         """Close the store (the API at shutdown)."""

@@ -16,7 +16,7 @@ def health(service: ServiceDep) -> HealthPublic:
     counts = service.counts()
     return HealthPublic(
         status="ok",
-        store=service.store_description,
+        store=service.public_store_description,
         organisations=counts.organisations,
         partnerships=counts.partnerships,
         memberships=counts.memberships,

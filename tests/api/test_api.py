@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,17 @@ def test_real_cordis_slice_through_the_api(client: TestClient, tmp_path: Path) -
     members = {m["org_id"] for m in real.get(f"/partnerships/{pid}/members").json()}
     assert len(cands["items"]) == 10 and not members & {i["org_id"] for i in cands["items"]}
     assert cands["items"][0]["score"] >= cands["items"][-1]["score"] > 0
+
+
+def test_no_server_path_in_health_or_report_metadata(client: TestClient, tmp_path: Path) -> None:
+    health = client.get("/health").json()
+    assert health["store"] == "embedded store 'store'"
+    p = {"partnership_id": "p1", "name": "P", "kind": "regional", "scope_regions": ["BE2"]}
+    assert client.post("/partnerships", json=p).status_code == 201
+    html = client.get("/partnerships/p1/gaps", params={"format": "html"}).text
+    job = client.post("/gap-reports", json={"format": "json"}).json()
+    client.app.state.jobs.wait(job["job_id"])  # type: ignore[attr-defined]
+    meta = json.loads(client.get(f"/jobs/{job['job_id']}/result").text)["meta"]
+    assert meta["store"] == "embedded store 'store'"
+    for text in (json.dumps(health), html, json.dumps(meta)):
+        assert str(tmp_path) not in text
