@@ -4,15 +4,38 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from api import errors
-from api.routers import events, health, imports, mapping, organisations, partnerships
+from api.csrf import CsrfProtection
+from api.pages import auth as auth_pages
+from api.pages import events as event_pages
+from api.pages import organisations as organisation_pages
+from api.pages import partnerships as partnership_pages
+from api.pages import support as support_pages
+from api.rate_limits import RateLimits
+from api.routers import accounts, events, health, imports, mapping, organisations, partnerships
 from pactmatch import __version__
+from pactmatch.accounts import AccountService, signing_key
 from pactmatch.heap import freeze_heap
+from pactmatch.jobs import JobRegistry
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+class _App(FastAPI):
+    """FastAPI with :class:`api.errors.DeclaredBodyLimit` around its whole middleware stack: the
+    only place a 413 for a declared length can still be answered in the one error shape."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return errors.DeclaredBodyLimit(super().build_middleware_stack(), self.max_body_size)
 
 
 def create_app(settings: Settings | None = None, service: PactmatchService | None = None) -> FastAPI:
@@ -32,21 +55,40 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
         yield
         owned.close()
 
-    app = FastAPI(
+    app = _App(
         title="pactmatch",
         version=__version__,
         description="Partner matching and stakeholder mapping for Pact for Skills partnerships.",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,  # 413, streamed (chunked) bodies counted as they arrive
+        max_body_size=settings.max_body_bytes,  # 413; streamed (chunked) bodies counted as they arrive
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.accounts = AccountService(service.store)
+    app.state.rate_limits = RateLimits(settings.rate_limit)
+    app.state.jobs = JobRegistry(max_per_owner=settings.max_jobs_per_user)
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    store = service.store
+
+    @cache
+    def key() -> str:
+        return signing_key(store, secret)
+
+    app.state.signing_key = key
     errors.install(app)
+    # FastAPI's max_body_size wraps every user middleware, so the CSRF check's reading of a form
+    # body is counted too (CsrfProtection answers that 413 in the one error shape).
+    app.add_middleware(CsrfProtection, signing_secret=key, secure=settings.secure_cookies)
 
     app.include_router(organisations.router)
     app.include_router(partnerships.router)
     app.include_router(imports.router)
     app.include_router(events.router)
+    app.include_router(events.attendee_router)
     app.include_router(mapping.router)
     app.include_router(health.router)
+    app.include_router(accounts.router)
+    for pages in (auth_pages, partnership_pages, organisation_pages, support_pages, event_pages):
+        app.include_router(pages.router)
+    app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     return app

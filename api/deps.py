@@ -49,15 +49,16 @@ def get_mapping(request: Request, service: ServiceDep) -> MappingService:
 
 
 def get_events(request: Request, service: ServiceDep) -> EventService:
-    """One EventService per app (it holds no state beyond the service it wraps)."""
-    return _one_per_app(request, "event_service", service, EventService)
+    """One EventService per app (it holds no state beyond the service it wraps and the key that
+    signs attendees' agenda links)."""
+    return _one_per_app(
+        request, "event_service", service, lambda s: EventService(s, request.app.state.signing_key)
+    )
 
 
 def get_jobs(request: Request) -> JobRegistry:
-    """One job registry per app: a job outlives the request that submitted it."""
-    registry: JobRegistry | None = getattr(request.app.state, "jobs", None)
-    if registry is None:
-        registry = request.app.state.jobs = JobRegistry()
+    """The app's job registry (made at start-up): a job outlives the request that submitted it."""
+    registry: JobRegistry = request.app.state.jobs
     return registry
 
 

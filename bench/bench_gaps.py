@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from domain.accounts import Actor
 from domain.candidates import CandidateFilters
 from embeddings import EmbeddingCache
 from graph.embedded import EmbeddedStore
@@ -69,7 +70,7 @@ def main() -> None:
         service = PactmatchService(EmbeddedStore(Path(tmp) / "store"), encoder=args.encoder, cache=cache)
         t0 = time.perf_counter()
         batch = read_cordis(args.data / "projects.csv", args.data / "participants.csv")
-        report = service.import_batch(batch, "CORDIS consortia")
+        report = service.import_batch(batch, "CORDIS consortia", actor=Actor.cli("bench"))
         t_import = time.perf_counter() - t0
         counts = service.store.counts()
         print(

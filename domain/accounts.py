@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from domain.models import Identifier
 
@@ -29,8 +29,11 @@ def _username(value: str) -> str:
     return value
 
 
-#: A login name (an e-mail address works too).
-Username = Annotated[str, AfterValidator(_username)]
+#: A login name (an e-mail address works too). Its JSON schema states the rule the validator
+#: checks, so the OpenAPI document says which names pass.
+Username = Annotated[
+    str, AfterValidator(_username), WithJsonSchema({"type": "string", "pattern": _USERNAME.pattern})
+]
 
 
 class Role(StrEnum):
@@ -136,3 +139,42 @@ class AuditEntry(_Frozen):
     action: str = Field(description="e.g. organisation.update, membership.delete, user.grant")
     target: str = Field(description="the ids written, e.g. 'organisation acme' or 'p1/acme'")
     changes: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class Actor(_Frozen):
+    """Who is acting: a signed-in user (through the API or a page), the CLI, or nobody.
+
+    The CLI acts as admin on the store it opens: whoever can open the store file (or holds the
+    database credentials) owns it.
+    """
+
+    name: str
+    via: str = Field(description="api | page | cli")
+    user: User | None = None
+    key_id: str | None = None
+
+    @classmethod
+    def anonymous(cls, via: str = "api") -> Actor:
+        return cls(name="", via=via)
+
+    @classmethod
+    def cli(cls, who: str) -> Actor:
+        return cls(name=f"cli:{who}", via="cli")
+
+    @classmethod
+    def of(cls, user: User, via: str, key_id: str | None = None) -> Actor:
+        return cls(name=user.name, via=via, user=user, key_id=key_id)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user is not None or self.via == "cli"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.via == "cli" or (self.user is not None and self.user.is_admin)
+
+    def has(self, role: Role, scope: str | None = None) -> bool:
+        return self.user is not None and self.user.has(role, scope)
+
+    def scopes(self, role: Role) -> list[str]:
+        return self.user.scopes(role) if self.user is not None else []

@@ -52,3 +52,23 @@ class StoreWriteError(PactmatchError):
 
 class EncoderError(PactmatchError):
     """An embedding model could not be loaded or used."""
+
+
+class AuthenticationError(PactmatchError):
+    """No valid credentials: a wrong password, an unknown or revoked key (maps to HTTP 401).
+
+    The message never says which part was wrong (user name or password), so it cannot be used to
+    find out who has an account.
+    """
+
+
+class PermissionDeniedError(PactmatchError):
+    """Valid credentials, but the action is not theirs to take (maps to HTTP 403)."""
+
+
+class TooManyRequestsError(PactmatchError):
+    """A rate limit, a lock-out or a full job queue (maps to HTTP 429 with ``Retry-After``)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))

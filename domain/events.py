@@ -366,6 +366,8 @@ class Attendee(_AttendeeWishes):
     nuts_codes: tuple[NutsCode, ...] = Field(default=(), max_length=MAX_CODES)
     ecosystems: tuple[Ecosystem, ...] = Field(default=(), max_length=MAX_ENUM_LIST)
     registered_at: datetime | None = None
+    #: Agenda links carry this number; raising it revokes every link given out before.
+    agenda_link_version: int = Field(default=0, ge=0)
 
     @field_validator("country")
     @classmethod

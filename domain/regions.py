@@ -109,6 +109,10 @@ class RegionIndex:
     def get(self, code: str) -> Region | None:
         return self._regions.get(code)
 
+    def all(self) -> list[Region]:
+        """Every region, by code (what a region picker offers)."""
+        return sorted(self._regions.values(), key=lambda r: r.code)
+
     def label(self, code: str) -> str:
         region = self._regions.get(code)
         return region.label if region else code

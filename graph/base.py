@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from domain.accounts import ApiKey, AuditEntry, Session, User
 from domain.candidates import CandidateFilters, CandidateRow, PartnershipContext
 from domain.graph_data import GraphData
 from domain.models import (
@@ -173,6 +175,64 @@ class GraphStore(Protocol):
 
     def delete_artifact(self, name: str) -> None:
         """Remove an artifact; ``NotFoundError`` if absent."""
+        ...
+
+    # -- accounts and the audit log ------------------------------------------------------------
+    # Not graph data: none of these writes changes version() (no snapshot is rebuilt on a login).
+    # Each write is atomic; the API key and session writes that several API processes make at
+    # once (last use, revocation) change their own fields only, so neither can undo the other.
+    def put_user(self, user: User) -> None:
+        """Create or replace the user ``user.name`` (grants, password hash, lock-out state)."""
+        ...
+
+    def get_user(self, name: str) -> User | None: ...
+
+    def list_users(self) -> list[User]:
+        """Every user, by name."""
+        ...
+
+    def delete_user(self, name: str) -> None:
+        """Delete the user with their API keys and sessions; ``NotFoundError`` if absent."""
+        ...
+
+    def add_api_key(self, key: ApiKey) -> None:
+        """Store a new key; ``ConflictError`` if its ``key_id`` is taken."""
+        ...
+
+    def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+    def list_api_keys(self, user: str | None = None) -> list[ApiKey]:
+        """Keys (of ``user``, or all), oldest first."""
+        ...
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        """Record a use of the key (``last_used_at``); nothing if it is gone."""
+        ...
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        """Mark the key revoked at ``at`` (kept, for the audit trail); ``NotFoundError`` if absent.
+        Revoking a revoked key keeps the first time."""
+        ...
+
+    def add_session(self, session: Session) -> None: ...
+
+    def get_session(self, token_hash: str) -> Session | None: ...
+
+    def delete_session(self, token_hash: str) -> None:
+        """End one session (nothing if it is gone)."""
+        ...
+
+    def delete_sessions(self, user: str, *, expired_before: datetime | None = None) -> int:
+        """End every session of ``user`` (``""``: of everyone) that expires before
+        ``expired_before`` (``None``: all of them); returns how many were ended."""
+        ...
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        """Add one entry to the append-only audit log."""
+        ...
+
+    def audit_log(self, offset: int, limit: int, *, actor: str | None = None) -> Page[AuditEntry]:
+        """Entries newest first (ties: last appended first), optionally of one actor."""
         ...
 
     # -- algorithms --------------------------------------------------------------------------

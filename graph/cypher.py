@@ -16,9 +16,16 @@ Graph model::
     (:Organisation|Partnership)-[:IN_ECOSYSTEM]->(:Ecosystem)
     (:Partnership)-[:DERIVED_FROM]->(:Partnership)
     (:Artifact {name, size, chunks}), (:ArtifactChunk {name, seq, data}), (:PactmatchMeta {key, value})
+    (:User {name, data}), (:ApiKey {key_id, user, secret_hash, label, created_at, last_used_at,
+    revoked_at}), (:Session {token_hash, user, created_at, expires_at}),
+    (:AuditEntry {seq, at, actor, data})
 
 Organisations and partnerships also keep their validated JSON (``data``) so reads return exactly
-the domain model that was written, plus the properties the queries filter on.
+the domain model that was written, plus the properties the queries filter on; so do users and
+audit entries. Accounts and the audit log are not graph data: no relationships, and keys and
+sessions name their user by a property (``user``). Their times are text of fixed width
+(:func:`graph.account_rows.stored_time`), so comparing and ordering the text compares and orders
+the times.
 """
 
 from __future__ import annotations
@@ -42,6 +49,10 @@ class Label(StrEnum):
     ARTIFACT = "Artifact"
     ARTIFACT_CHUNK = "ArtifactChunk"
     META = "PactmatchMeta"
+    USER = "User"
+    API_KEY = "ApiKey"
+    SESSION = "Session"
+    AUDIT_ENTRY = "AuditEntry"
 
 
 class Rel(StrEnum):
@@ -60,6 +71,9 @@ KEYS: dict[Label, str] = {
     Label.ECOSYSTEM: "code",
     Label.ARTIFACT: "name",
     Label.META: "key",
+    Label.USER: "name",
+    Label.API_KEY: "key_id",
+    Label.SESSION: "token_hash",
 }
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -113,7 +127,7 @@ def embedding_properties(model: str) -> EmbeddingProperties:
     if not model.strip():
         raise InvalidInputError("model: an embedding model name is required")
     slug = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:40] or "model"
-    digest = hashlib.sha1(model.encode("utf-8")).hexdigest()[:8]
+    digest = hashlib.sha1(model.encode("utf-8"), usedforsecurity=False).hexdigest()[:8]
     return EmbeddingProperties(
         vector=check_identifier(f"emb_{slug}_{digest}"), text_hash=check_identifier(f"embh_{slug}_{digest}")
     )
@@ -136,6 +150,11 @@ def schema_statements() -> list[str]:
         (Label.PARTNERSHIP, "parent_id"),
         (Label.PARTNERSHIP, "name"),
         (Label.ARTIFACT_CHUNK, "name"),
+        (Label.API_KEY, "user"),
+        (Label.SESSION, "user"),
+        (Label.SESSION, "expires_at"),
+        (Label.AUDIT_ENTRY, "at"),
+        (Label.AUDIT_ENTRY, "actor"),
     ]
     statements += [
         f"CREATE INDEX {label.value.lower()}_{prop} IF NOT EXISTS FOR (n:{label.value}) ON (n.{prop})"
@@ -395,6 +414,92 @@ GET_ARTIFACT = "MATCH (a:Artifact {name: $name}) RETURN a.chunks AS chunks, a.si
 GET_ARTIFACT_CHUNKS = "MATCH (c:ArtifactChunk {name: $name}) RETURN c.seq AS seq, c.data AS data ORDER BY seq"
 LIST_ARTIFACTS = "MATCH (a:Artifact) WHERE a.name STARTS WITH $prefix RETURN a.name AS name ORDER BY name"
 DELETE_ARTIFACT = "MATCH (a:Artifact {name: $name}) DELETE a RETURN count(*) AS n"
+
+
+# -- accounts and the audit log (written without the version bump) -----------------------------
+PUT_USER = "MERGE (u:User {name: $name}) SET u.data = $data"
+DELETE_USER = "MATCH (u:User {name: $name}) DELETE u RETURN count(*) AS n"
+DELETE_USER_API_KEYS = "MATCH (k:ApiKey {user: $name}) DELETE k"
+#: Created after :func:`existing_ids` found no key with this id, in the same transaction (the
+#: uniqueness constraint turns away a concurrent twin).
+ADD_API_KEY = (
+    "CREATE (:ApiKey {key_id: $key_id, user: $user, secret_hash: $secret_hash, label: $label, "
+    "created_at: $created_at, last_used_at: $last_used_at, revoked_at: $revoked_at})"
+)
+
+
+def _api_keys(match: str) -> str:
+    """The keys ``match`` binds to ``k``, with their fields as columns, oldest first."""
+    return (
+        f"{match} RETURN k.key_id AS key_id, k.user AS user, k.secret_hash AS secret_hash, "
+        "k.label AS label, k.created_at AS created_at, k.last_used_at AS last_used_at, "
+        "k.revoked_at AS revoked_at ORDER BY k.created_at, k.key_id"
+    )
+
+
+GET_API_KEY = _api_keys("MATCH (k:ApiKey {key_id: $key_id})")
+LIST_API_KEYS = _api_keys("MATCH (k:ApiKey)")
+LIST_USER_API_KEYS = _api_keys("MATCH (k:ApiKey {user: $user})")
+#: Each sets its own property only, so a use recorded at the same time never undoes a revocation.
+#: Both read the property they set in the SET itself, so Neo4j write-locks the key before reading:
+#: the latest use wins and the first revocation stays, whatever the order of concurrent writers
+#: (ArcadeDB, whose transactions are optimistic, fails the later writer instead, and the driver
+#: retries it on the changed key).
+TOUCH_API_KEY = (
+    "MATCH (k:ApiKey {key_id: $key_id}) SET k.last_used_at = "
+    "CASE WHEN k.last_used_at IS NULL OR k.last_used_at < $at THEN $at ELSE k.last_used_at END"
+)
+REVOKE_API_KEY = (
+    "MATCH (k:ApiKey {key_id: $key_id}) SET k.revoked_at = coalesce(k.revoked_at, $at) RETURN count(k) AS n"
+)
+
+#: Created after :func:`existing_ids` found no session with this token, as ADD_API_KEY.
+ADD_SESSION = (
+    "CREATE (:Session {token_hash: $token_hash, user: $user, created_at: $created_at, "
+    "expires_at: $expires_at})"
+)
+GET_SESSION = (
+    "MATCH (s:Session {token_hash: $token_hash}) RETURN s.token_hash AS token_hash, s.user AS user, "
+    "s.created_at AS created_at, s.expires_at AS expires_at"
+)
+DELETE_SESSION = "MATCH (s:Session {token_hash: $token_hash}) DELETE s"
+
+
+def delete_sessions(*, by_user: bool, expired: bool) -> str:
+    """End the sessions (of ``$user``; expiring before ``$before``); one row ``n``: how many."""
+    match = "MATCH (s:Session {user: $user})" if by_user else "MATCH (s:Session)"
+    where = " WHERE s.expires_at < $before" if expired else ""
+    return f"{match}{where} DELETE s RETURN count(*) AS n"
+
+
+INIT_AUDIT_SEQ = "MERGE (m:PactmatchMeta {key: 'audit_seq'}) ON CREATE SET m.value = 0"
+#: The entry's ``seq`` comes from a counter incremented in the same transaction, as the version
+#: is: the increment write-locks the counter (see TOUCH_API_KEY), so appends are serialised and a
+#: later append always gets a higher ``seq``, whichever process makes it. It breaks ties of ``at``.
+#: ``seq`` has no uniqueness constraint on purpose: ArcadeDB's transactions are optimistic, and of
+#: two appends that read the same counter value it failed the second with a constraint violation
+#: (not retried) before noticing the counter's concurrent change (a transient error, which the
+#: driver retries, giving it the next number).
+APPEND_AUDIT = (
+    "MERGE (m:PactmatchMeta {key: 'audit_seq'}) SET m.value = coalesce(m.value, 0) + 1 "
+    "WITH m CREATE (:AuditEntry {seq: m.value, at: $at, actor: $actor, data: $data})"
+)
+
+
+def audit_log(*, actor: str | None = None) -> tuple[Statement, Statement]:
+    """(count, page with ``$offset``/``$limit``) of the audit log, newest first, ties by ``seq``
+    (the last appended first); optionally of one actor."""
+    match = "MATCH (a:AuditEntry)"
+    params: dict[str, Any] = {}
+    if actor is not None:
+        match = "MATCH (a:AuditEntry {actor: $actor})"
+        params["actor"] = actor
+    count = Statement(f"{match} RETURN count(a) AS total", dict(params))
+    page = Statement(
+        f"{match} RETURN a.data AS data ORDER BY a.at DESC, a.seq DESC SKIP $offset LIMIT $limit",
+        dict(params),
+    )
+    return count, page
 
 
 # -- candidate retrieval -------------------------------------------------------------------------

@@ -13,15 +13,25 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from domain.accounts import ApiKey, AuditEntry, Session, User
 from domain.errors import ConflictError, NotFoundError, StoreUnavailableError, StoreWriteError
 from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
 from domain.models import Membership, Organisation, Partnership, Role
+from graph.account_rows import (
+    API_KEY_FIELDS,
+    SESSION_FIELDS,
+    api_key_row,
+    audit_row,
+    session_row,
+    stored_time,
+)
 from graph.base import (
     EntityKind,
     ImportCounts,
@@ -32,7 +42,8 @@ from graph.base import (
     UpsertCounts,
 )
 
-SCHEMA_VERSION = 1
+#: 2: users, API keys, sessions and the audit log.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -93,6 +104,35 @@ CREATE TABLE IF NOT EXISTS embeddings (
     vector BLOB NOT NULL,
     PRIMARY KEY (kind, model, item_id)
 );
+-- Accounts and the audit log (schema version 2). Times are graph.account_rows.stored_time text.
+CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    label TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys(user, created_at);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user, expires_at);
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions(expires_at);
+-- AUTOINCREMENT: seq never goes back, so among entries of the same time the highest is the last.
+CREATE TABLE IF NOT EXISTS audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_at ON audit_log(at, seq);
+CREATE INDEX IF NOT EXISTS audit_actor ON audit_log(actor, at, seq);
 """
 
 
@@ -113,8 +153,12 @@ class EmbeddedStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('version', '0')")
+            # Every schema change so far only adds tables and indexes (IF NOT EXISTS, above), so a
+            # file of an older schema is now upgraded: record that, never lowering a newer number.
             self._conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?), ('version', '0')",
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE "
+                "SET value = excluded.value WHERE CAST(value AS INTEGER) < CAST(excluded.value AS INTEGER)",
                 (str(SCHEMA_VERSION),),
             )
         except (OSError, sqlite3.Error) as exc:
@@ -127,8 +171,9 @@ class EmbeddedStore:
     def _write(self, *, data: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed whole, or rolled back whole on any error.
 
-        ``data=False`` for artifacts (fitted models, event documents): they are not part of the
-        snapshot, so writing them must not invalidate the snapshot caches keyed by ``version()``.
+        ``data=False`` for artifacts (fitted models, event documents), accounts and the audit log:
+        they are not part of the snapshot, so writing them must not invalidate the snapshot caches
+        keyed by ``version()``.
         """
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -146,7 +191,21 @@ class EmbeddedStore:
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         # sqlite3 rows are untyped; callers convert each column to its domain type.
         with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(
+                    f"reading the embedded store at {self.path} failed: {exc}"
+                ) from exc
+
+    @contextmanager
+    def _account_write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A write of accounts or the audit log: not graph data, so ``version()`` stays."""
+        try:
+            with self._write(data=False) as conn:
+                yield conn
+        except sqlite3.Error as exc:
+            raise StoreWriteError(f"{what} failed and was rolled back: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:
@@ -181,7 +240,7 @@ class EmbeddedStore:
             chunk = ids[start : start + 900]
             marks = ",".join("?" * len(chunk))
             for item_id, data in conn.execute(
-                f"SELECT {key}, {column} FROM {table} WHERE {key} IN ({marks})",
+                f"SELECT {key}, {column} FROM {table} WHERE {key} IN ({marks})",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in; every value is a parameter)
                 chunk,
             ):
                 found[item_id] = data
@@ -354,9 +413,9 @@ class EmbeddedStore:
             )
             params.append(flt.partnership_id)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        total = int(str(self._read(f"SELECT count(*) FROM organisations o {clause}", params)[0][0]))
+        total = int(str(self._read(f"SELECT count(*) FROM organisations o {clause}", params)[0][0]))  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in; every value is a parameter)
         rows = self._read(
-            f"SELECT o.data FROM organisations o {clause} ORDER BY o.name, o.org_id LIMIT ? OFFSET ?",
+            f"SELECT o.data FROM organisations o {clause} ORDER BY o.name, o.org_id LIMIT ? OFFSET ?",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in; every value is a parameter)
             [*params, limit, offset],
         )
         items = [Organisation.model_validate_json(str(r[0])) for r in rows]
@@ -388,9 +447,9 @@ class EmbeddedStore:
             where.append("p.name LIKE ? ESCAPE '\\'")
             params.append(f"%{_escape_like(flt.name_contains)}%")
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        total = int(str(self._read(f"SELECT count(*) FROM partnerships p {clause}", params)[0][0]))
+        total = int(str(self._read(f"SELECT count(*) FROM partnerships p {clause}", params)[0][0]))  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in; every value is a parameter)
         rows = self._read(
-            f"SELECT p.data FROM partnerships p {clause} ORDER BY p.name, p.partnership_id LIMIT ? OFFSET ?",
+            f"SELECT p.data FROM partnerships p {clause} ORDER BY p.name, p.partnership_id LIMIT ? OFFSET ?",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in; every value is a parameter)
             [*params, limit, offset],
         )
         items = [Partnership.model_validate_json(str(r[0])) for r in rows]
@@ -409,7 +468,7 @@ class EmbeddedStore:
             params.append(partnership_id)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self._read(
-            f"SELECT org_id, partnership_id, role, since FROM memberships {clause} ORDER BY partnership_id, org_id",
+            f"SELECT org_id, partnership_id, role, since FROM memberships {clause} ORDER BY partnership_id, org_id",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in; every value is a parameter)
             params,
         )
         return [_membership(r) for r in rows]
@@ -491,6 +550,119 @@ class EmbeddedStore:
             if conn.execute("DELETE FROM artifacts WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFoundError("artifact", name)
 
+    # -- accounts and the audit log ---------------------------------------------------------
+    def put_user(self, user: User) -> None:
+        with self._account_write(f"saving user {user.name!r}") as conn:
+            conn.execute(
+                "INSERT INTO users(name, data) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data",
+                (user.name, user.model_dump_json()),
+            )
+
+    def get_user(self, name: str) -> User | None:
+        rows = self._read("SELECT data FROM users WHERE name = ?", (name,))
+        return User.model_validate_json(str(rows[0][0])) if rows else None
+
+    def list_users(self) -> list[User]:
+        return [
+            User.model_validate_json(str(data))
+            for (data,) in self._read("SELECT data FROM users ORDER BY name")
+        ]
+
+    def delete_user(self, name: str) -> None:
+        with self._account_write(f"deleting user {name!r}") as conn:
+            if conn.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFoundError("user", name)
+            conn.execute("DELETE FROM api_keys WHERE user = ?", (name,))
+            conn.execute("DELETE FROM sessions WHERE user = ?", (name,))
+
+    def add_api_key(self, key: ApiKey) -> None:
+        row = api_key_row(key)
+        with self._account_write(f"adding API key {key.key_id!r}") as conn:
+            added = conn.execute(
+                f"INSERT INTO api_keys({_API_KEY_COLUMNS}) VALUES ({_API_KEY_VALUES}) ON CONFLICT(key_id) DO NOTHING",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+                row,
+            ).rowcount
+            if not added:
+                raise ConflictError(f"API key {key.key_id!r} exists")
+
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        rows = self._read(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+        return _api_key(rows[0]) if rows else None
+
+    def list_api_keys(self, user: str | None = None) -> list[ApiKey]:
+        clause, params = ("WHERE user = ?", (user,)) if user is not None else ("", ())
+        rows = self._read(
+            f"SELECT {_API_KEY_COLUMNS} FROM api_keys {clause} ORDER BY created_at, key_id",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+            params,
+        )
+        return [_api_key(r) for r in rows]
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        when = stored_time(at)
+        with self._account_write(f"recording a use of API key {key_id!r}") as conn:
+            # The latest use wins, whichever process records it last.
+            conn.execute(
+                "UPDATE api_keys SET last_used_at = ? WHERE key_id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                (when, key_id, when),
+            )
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        when = stored_time(at)
+        with self._account_write(f"revoking API key {key_id!r}") as conn:
+            if (
+                conn.execute(
+                    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE key_id = ?",
+                    (when, key_id),
+                ).rowcount
+                == 0
+            ):
+                raise NotFoundError("API key", key_id)
+
+    def add_session(self, session: Session) -> None:
+        row = session_row(session)
+        with self._account_write("adding a session") as conn:
+            added = conn.execute(
+                f"INSERT INTO sessions({_SESSION_COLUMNS}) VALUES ({_SESSION_VALUES}) ON CONFLICT(token_hash) DO NOTHING",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+                row,
+            ).rowcount
+            if not added:
+                raise ConflictError("a session with this token exists")
+
+    def get_session(self, token_hash: str) -> Session | None:
+        rows = self._read(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE token_hash = ?", (token_hash,))  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+        return Session.model_validate(dict(zip(SESSION_FIELDS, rows[0], strict=True))) if rows else None
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._account_write("ending a session") as conn:
+            conn.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    def delete_sessions(self, user: str, *, expired_before: datetime | None = None) -> int:
+        where: list[str] = []
+        params: list[str] = []
+        if user:
+            where.append("user = ?")
+            params.append(user)
+        if expired_before is not None:
+            where.append("expires_at < ?")
+            params.append(stored_time(expired_before))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self._account_write("ending sessions") as conn:
+            return int(conn.execute(f"DELETE FROM sessions {clause}", params).rowcount)  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        row = audit_row(entry)
+        with self._account_write("appending to the audit log") as conn:
+            conn.execute("INSERT INTO audit_log(at, actor, data) VALUES (:at, :actor, :data)", row)
+
+    def audit_log(self, offset: int, limit: int, *, actor: str | None = None) -> Page[AuditEntry]:
+        clause, params = ("WHERE actor = ?", [actor]) if actor is not None else ("", [])
+        total = int(str(self._read(f"SELECT count(*) FROM audit_log {clause}", params)[0][0]))  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+        rows = self._read(
+            f"SELECT data FROM audit_log {clause} ORDER BY at DESC, seq DESC LIMIT ? OFFSET ?",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+            [*params, limit, offset],
+        )
+        return Page([AuditEntry.model_validate_json(str(r[0])) for r in rows], total, offset, limit)
+
     # -- algorithms -------------------------------------------------------------------------
     def read_graph(self, model: str) -> GraphData:
         with self._lock:
@@ -545,6 +717,16 @@ def _region_keys(org: Organisation) -> set[str]:
     if org.country:
         keys.add(nuts_country(org.country))
     return keys
+
+
+_API_KEY_COLUMNS = ", ".join(API_KEY_FIELDS)
+_API_KEY_VALUES = ", ".join(f":{name}" for name in API_KEY_FIELDS)
+_SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
+_SESSION_VALUES = ", ".join(f":{name}" for name in SESSION_FIELDS)
+
+
+def _api_key(row: tuple[Any, ...]) -> ApiKey:
+    return ApiKey.model_validate(dict(zip(API_KEY_FIELDS, row, strict=True)))
 
 
 def _membership(row: tuple[Any, ...]) -> Membership:

@@ -20,8 +20,8 @@ Design notes
   each (Bolt servers cap a message; ArcadeDB's cap is 16 MiB and it *hangs* the client beyond
   it). Either all statements commit or none does; a failure names the statement's batch.
 * Every data write transaction ends by bumping the ``(:PactmatchMeta {key: 'version'})`` counter,
-  the service's snapshot cache key (it also serialises writers, which is what we want); artifact
-  writes leave it alone, as in the embedded store.
+  the service's snapshot cache key (it also serialises writers, which is what we want); writes
+  of artifacts, accounts and the audit log leave it alone, as in the embedded store.
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from domain.accounts import ApiKey, AuditEntry, Session, User
 from domain.candidates import CandidateFilters, CandidateRow, ContextMember, PartnershipContext
 from domain.errors import (
     ConflictError,
@@ -48,6 +49,7 @@ from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
 from domain.models import Membership, Organisation, Partnership, Role, StakeholderType
 from domain.regions import ancestors, nuts_country
 from graph import cypher
+from graph.account_rows import api_key_row, audit_row, session_row, stored_time
 from graph.base import (
     CandidateReads,
     EntityKind,
@@ -341,8 +343,9 @@ class Neo4jStore:
     def _write(self, work: Callable[[Any], T], what: str | Callable[[], str], *, data: bool = True) -> T:
         """Run ``work`` in one managed write transaction that also bumps the version counter.
 
-        ``data=False`` for artifacts: they are not snapshot data, so writing them must not
-        invalidate the caches keyed by :meth:`version` (as in the embedded store).
+        ``data=False`` for artifacts, accounts and the audit log: they are not snapshot data, so
+        writing them must not invalidate the caches keyed by :meth:`version` (as in the embedded
+        store).
         """
 
         def unit(tx: Any) -> T:
@@ -369,6 +372,7 @@ class Neo4jStore:
         for statement in cypher.schema_statements():
             self._run_schema(statement)
         self._run_schema(cypher.INIT_VERSION)
+        self._run_schema(cypher.INIT_AUDIT_SEQ)
 
     def close(self) -> None:
         self._driver.close()
@@ -839,6 +843,117 @@ class Neo4jStore:
 
         self._write(work, f"deleting artifact {name!r}", data=False)
 
+    # -- accounts and the audit log ---------------------------------------------------------------
+    # Not graph data: every write here is data=False, so version() stays.
+    def put_user(self, user: User) -> None:
+        self._write(
+            lambda tx: tx.run(cypher.PUT_USER, name=user.name, data=user.model_dump_json()).consume(),
+            f"saving user {user.name!r}",
+            data=False,
+        )
+
+    def get_user(self, name: str) -> User | None:
+        data = self._one_data(Label.USER, name)
+        return None if data is None else User.model_validate_json(data)
+
+    def list_users(self) -> list[User]:
+        return [User.model_validate_json(data) for data in self._all_data(Label.USER)]
+
+    def delete_user(self, name: str) -> None:
+        def work(tx: Any) -> None:
+            if _count(tx.run(cypher.DELETE_USER, name=name)) == 0:
+                raise NotFoundError("user", name)
+            tx.run(cypher.DELETE_USER_API_KEYS, name=name).consume()
+            tx.run(cypher.delete_sessions(by_user=True, expired=False), user=name).consume()
+
+        self._write(work, f"deleting user {name!r}", data=False)
+
+    def add_api_key(self, key: ApiKey) -> None:
+        row = api_key_row(key)
+
+        def work(tx: Any) -> None:
+            if tx.run(cypher.existing_ids(Label.API_KEY), ids=[key.key_id]).single() is not None:
+                raise ConflictError(f"API key {key.key_id!r} exists")
+            tx.run(cypher.ADD_API_KEY, row).consume()
+
+        self._write(work, f"adding API key {key.key_id!r}", data=False)
+
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        keys = self._api_keys(cypher.GET_API_KEY, {"key_id": key_id})
+        return keys[0] if keys else None
+
+    def list_api_keys(self, user: str | None = None) -> list[ApiKey]:
+        if user is None:
+            return self._api_keys(cypher.LIST_API_KEYS, {})
+        return self._api_keys(cypher.LIST_USER_API_KEYS, {"user": user})
+
+    def _api_keys(self, statement: str, params: dict[str, Any]) -> list[ApiKey]:
+        return self._read(
+            lambda tx: [ApiKey.model_validate(r.data()) for r in tx.run(statement, params)],
+            "reading API keys",
+        )
+
+    def touch_api_key(self, key_id: str, at: datetime) -> None:
+        when = stored_time(at)
+        self._write(
+            lambda tx: tx.run(cypher.TOUCH_API_KEY, key_id=key_id, at=when).consume(),
+            f"recording a use of API key {key_id!r}",
+            data=False,
+        )
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        when = stored_time(at)
+
+        def work(tx: Any) -> None:
+            if _count(tx.run(cypher.REVOKE_API_KEY, key_id=key_id, at=when)) == 0:
+                raise NotFoundError("API key", key_id)
+
+        self._write(work, f"revoking API key {key_id!r}", data=False)
+
+    def add_session(self, session: Session) -> None:
+        row = session_row(session)
+
+        def work(tx: Any) -> None:
+            if tx.run(cypher.existing_ids(Label.SESSION), ids=[session.token_hash]).single() is not None:
+                raise ConflictError("a session with this token exists")
+            tx.run(cypher.ADD_SESSION, row).consume()
+
+        self._write(work, "adding a session", data=False)
+
+    def get_session(self, token_hash: str) -> Session | None:
+        def work(tx: Any) -> Session | None:
+            record = tx.run(cypher.GET_SESSION, token_hash=token_hash).single()
+            return None if record is None else Session.model_validate(record.data())
+
+        return self._read(work, "reading a session")
+
+    def delete_session(self, token_hash: str) -> None:
+        self._write(
+            lambda tx: tx.run(cypher.DELETE_SESSION, token_hash=token_hash).consume(),
+            "ending a session",
+            data=False,
+        )
+
+    def delete_sessions(self, user: str, *, expired_before: datetime | None = None) -> int:
+        statement = cypher.delete_sessions(by_user=bool(user), expired=expired_before is not None)
+        params = {}
+        if user:
+            params["user"] = user
+        if expired_before is not None:
+            params["before"] = stored_time(expired_before)
+        return self._write(lambda tx: _count(tx.run(statement, params)), "ending sessions", data=False)
+
+    def append_audit(self, entry: AuditEntry) -> None:
+        row = audit_row(entry)
+        self._write(
+            lambda tx: tx.run(cypher.APPEND_AUDIT, row).consume(), "appending to the audit log", data=False
+        )
+
+    def audit_log(self, offset: int, limit: int, *, actor: str | None = None) -> Page[AuditEntry]:
+        count, page = cypher.audit_log(actor=actor)
+        total, rows = self._page(count, page, offset, limit, "reading the audit log")
+        return Page([AuditEntry.model_validate_json(d) for d in rows], total, offset, limit)
+
     # -- algorithms -----------------------------------------------------------------------------
     def read_graph(self, model: str) -> GraphData:
         """Everything, read in one transaction (a consistent view)."""
@@ -994,6 +1109,12 @@ def _row(r: Sequence[Any], similarity: object, eligible: bool) -> CandidateRow:
     """A candidate from a ``[*CANDIDATE_ROW, ...]`` list (see :data:`graph.cypher.CANDIDATE_ROW`)."""
     sim = None if similarity is None else float(similarity)  # type: ignore[arg-type]
     return CandidateRow(str(r[0]), str(r[4]), str(r[1]), _TYPES[r[2]], tuple(r[3] or ()), sim, eligible)
+
+
+def _count(result: Any) -> int:
+    """The ``n`` column of a statement's single row (0 without one)."""
+    record = result.single()
+    return 0 if record is None else int(record["n"] or 0)
 
 
 def _version_of(record: Any) -> int:

@@ -347,7 +347,7 @@ class SynergyFinder:
             # words in most texts ("skills", "partnership") say nothing about a pair
             max_df=0.5 if len(docs) >= 4 else 1.0,
             ngram_range=(1, 2),
-            token_pattern=r"(?u)\b[^\W\d_][\w-]{2,}\b",
+            token_pattern=r"(?u)\b[^\W\d_][\w-]{2,}\b",  # nosec B106  (reviewed: a regular expression for words, not a password)
             dtype=np.float32,
         )
         try:

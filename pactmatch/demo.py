@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import importlib.resources
+import secrets
+from dataclasses import dataclass
+from datetime import date, time
 from pathlib import Path
 
-from domain.errors import PactmatchError
+from domain.accounts import Actor, Grant, Role
+from domain.errors import NotFoundError, PactmatchError
+from domain.events import EventCreate, SlotSpec
 from domain.models import Partnership
+from pactmatch.accounts import AccountService
+from pactmatch.event_service import EventService, StoreSelection
 from pactmatch.importers import ImportReport, read_json
 from pactmatch.service import PactmatchService, Progress
 
@@ -19,11 +26,11 @@ def demo_dataset_path() -> Path:
 
 
 def load_demo(
-    service: PactmatchService, progress: Progress | None = None
+    service: PactmatchService, actor: Actor, progress: Progress | None = None
 ) -> tuple[ImportReport, list[Partnership]]:
     """Import the demo dataset; returns the report and the partnerships to show first (those with
     deliberate gaps: regional, then large-scale)."""
-    report = service.import_batch(read_json(demo_dataset_path()), "demo.json", progress=progress)
+    report = service.import_batch(read_json(demo_dataset_path()), "demo.json", progress=progress, actor=actor)
 
     def showcase_order(p: Partnership) -> tuple[int, str]:
         kind = p.kind.value
@@ -36,3 +43,54 @@ def load_demo(
     if not partnerships:
         raise PactmatchError("the demo dataset holds no partnerships")
     return report, partnerships
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    name: str
+    password: str
+    grants: str
+
+
+DEMO_EVENT = EventCreate(
+    event_id="demo-brokerage-day",
+    name="Demo brokerage day",
+    date=date(2027, 3, 16),
+    location="Brussels",
+    slots=tuple(SlotSpec(start=time(9 + i // 2, 30 * (i % 2)), duration_minutes=25) for i in range(8)),
+    tables=20,
+    default_max_meetings=6,
+    min_meetings=2,
+)
+
+
+def create_demo_accounts(
+    service: PactmatchService, showcase: list[Partnership], actor: Actor
+) -> list[DemoLogin]:
+    """A demo admin, a coordinator of the first showcase partnership and an organiser of a demo
+    event (made here, with 40 attendees from the store), each with a new random password; users
+    that exist already (the demo ran before on this store) get a new one."""
+    events = EventService(service)
+    try:
+        events.get_event(str(DEMO_EVENT.event_id))
+    except NotFoundError:
+        events.create_event(DEMO_EVENT, actor=actor)
+        events.register_from_store(
+            str(DEMO_EVENT.event_id), StoreSelection(limit=40, person="Demo attendee"), actor=actor
+        )
+    accounts = AccountService(service.store)
+    wanted = [
+        ("demo-admin", Grant(role=Role.ADMIN)),
+        ("demo-coordinator", Grant(role=Role.COORDINATOR, scope=showcase[0].partnership_id)),
+        ("demo-organiser", Grant(role=Role.ORGANISER, scope=str(DEMO_EVENT.event_id))),
+    ]
+    logins = []
+    for name, grant in wanted:
+        password = secrets.token_urlsafe(12)
+        if accounts.store.get_user(name) is None:
+            accounts.add_user(name, password, [grant], actor)
+        else:
+            accounts.grant(name, grant, actor)
+            accounts.set_password(name, password, actor)
+        logins.append(DemoLogin(name, password, grant.label()))
+    return logins

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import ValidationError
 from scipy import sparse
 
-from domain.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError
+from domain.accounts import Actor, Grant, Role
+from domain.errors import AuthenticationError, ConflictError, FieldIssue, InvalidInputError, NotFoundError
 from domain.events import (
     MAX_ATTENDEES,
     Agenda,
@@ -40,6 +43,7 @@ from embeddings import embed_texts
 from graph.base import OrganisationFilter
 from matching.events import ScheduleOptions, build_participants, met_before_pairs, plan_meetings
 from matching.snapshot import Snapshot
+from pactmatch.accounts import AccountService, changed_fields, signing_key
 from pactmatch.event_profiles import ProfileWishes, partner_type_counts, profile_wishes
 from pactmatch.event_repository import EventRepository
 from pactmatch.event_schedules import (
@@ -52,6 +56,8 @@ from pactmatch.event_schedules import (
 from pactmatch.service import PactmatchService, Progress
 
 _LOCK = threading.RLock()
+#: How long an agenda link works (an event is over long before; revoking ends it at once).
+AGENDA_LINK_LIFETIME = timedelta(days=90)
 
 
 @dataclass
@@ -79,22 +85,39 @@ class StoreSelection:
 class EventService:
     """Everything an organiser does with an event; the API and the CLI call only this."""
 
-    def __init__(self, service: PactmatchService) -> None:
+    def __init__(
+        self, service: PactmatchService, signing_secret: str | Callable[[], str] | None = None
+    ) -> None:
         self.service = service
         self.repo = EventRepository(service.store)
+        self.accounts = AccountService(service.store)
+        self.audit = service.audit
+        self._signing_secret = signing_secret
+
+    @cached_property
+    def _links(self) -> URLSafeTimedSerializer:
+        """Attendees open their agenda through a link signed with this (made on first use: the
+        key may live in the store)."""
+        secret = self._signing_secret
+        key = secret() if callable(secret) else signing_key(self.service.store, secret)
+        return URLSafeTimedSerializer(key, salt="agenda-link")
 
     # -- events -------------------------------------------------------------------------------
-    def create_event(self, body: EventCreate) -> Event:
-        """Create an event; ``ConflictError`` when the id exists (use :meth:`replace_event`)."""
+    def create_event(self, body: EventCreate, *, actor: Actor) -> Event:
+        """Create an event; ``ConflictError`` when the id exists (use :meth:`replace_event`).
+        An organiser who is not an admin becomes the new event's organiser."""
         event_id = body.event_id or slugify(f"{body.name}-{body.date.isoformat()}")
         with _LOCK:
             if self.repo.exists(event_id):
                 raise ConflictError(f"event {event_id!r} already exists")
             event = body.to_event(event_id, datetime.now(UTC))
             self.repo.put_event(event)
+        self.audit.record(actor, "event.create", f"event {event_id}")
+        if actor.user is not None and not actor.is_admin:
+            self.accounts.grant(actor.user.name, Grant(role=Role.ORGANISER, scope=event_id), actor)
         return event
 
-    def replace_event(self, event_id: str, body: EventCreate) -> tuple[Event, bool]:
+    def replace_event(self, event_id: str, body: EventCreate, *, actor: Actor) -> tuple[Event, bool]:
         """Create or replace; registered attendees must still fit (their slots and groups)."""
         if body.event_id is not None and body.event_id != event_id:
             message = "event_id in the body differs from the URL"
@@ -111,6 +134,7 @@ class EventService:
             if issues:
                 raise _invalid("registered attendees do not fit the new event", issues[:50])
             self.repo.put_event(event)
+        self.audit.record(actor, "event.create" if created else "event.update", f"event {event_id}")
         return event, created
 
     def get_event(self, event_id: str) -> Event:
@@ -119,9 +143,10 @@ class EventService:
     def list_events(self) -> list[Event]:
         return self.repo.list_events()
 
-    def delete_event(self, event_id: str) -> None:
+    def delete_event(self, event_id: str, *, actor: Actor) -> None:
         with _LOCK:
             self.repo.delete_event(event_id)
+        self.audit.record(actor, "event.delete", f"event {event_id}")
 
     # -- attendees ----------------------------------------------------------------------------
     def attendees(self, event_id: str) -> list[Attendee]:
@@ -134,9 +159,9 @@ class EventService:
                 return a
         raise NotFoundError("attendee", attendee_id)
 
-    def register(self, event_id: str, body: AttendeeCreate) -> Attendee:
+    def register(self, event_id: str, body: AttendeeCreate, *, actor: Actor) -> Attendee:
         """Register one attendee (``InvalidInputError`` naming the field when it does not fit)."""
-        report = self.register_many(event_id, [body], strict=True)
+        report = self.register_many(event_id, [body], strict=True, actor=actor)
         return report.registered[0]
 
     def register_many(
@@ -146,6 +171,7 @@ class EventService:
         *,
         strict: bool = False,
         progress: Progress | None = None,
+        actor: Actor,
     ) -> RegistrationReport:
         """Register attendees in one write. With ``strict`` any problem rejects the whole batch;
         otherwise bad rows are reported (field and row) and the rest registered."""
@@ -180,7 +206,7 @@ class EventService:
             raise _invalid("registration rejected", report.errors)
         for _, body, org, _ in prepared:
             if body.organisation is not None:  # a new organisation joins the store (matchable elsewhere too)
-                self.service.put_organisation(org)
+                self.service.put_organisation(org, actor=actor)
         with _LOCK:
             current = self.repo.attendees(event_id)
             taken = {a.attendee_id for a in current}
@@ -205,6 +231,13 @@ class EventService:
                 taken.add(attendee_id)
                 report.registered.append(attendee)
             self.repo.put_attendees(event_id, current)
+        if report.registered:
+            self.audit.record(
+                actor,
+                "event.register",
+                f"event {event_id}: attendees {', '.join(a.attendee_id for a in report.registered[:20])}"
+                + (f" and {len(report.registered) - 20} more" if len(report.registered) > 20 else ""),
+            )
         report.seconds = time.perf_counter() - started
         return report
 
@@ -217,7 +250,7 @@ class EventService:
         return profile_wishes(org, projects, partner_type_counts(snapshot, org.org_id))
 
     def register_from_store(
-        self, event_id: str, selection: StoreSelection, progress: Progress | None = None
+        self, event_id: str, selection: StoreSelection, progress: Progress | None = None, *, actor: Actor
     ) -> RegistrationReport:
         """Register organisations of the store, offers and wants taken from their profiles."""
         if not 1 <= selection.limit <= MAX_ATTENDEES:
@@ -254,11 +287,17 @@ class EventService:
             AttendeeCreate(org_id=o.org_id, person=selection.person, group=group)
             for o in orgs[: selection.limit]
         ]
-        report = self.register_many(event_id, bodies, progress=progress) if bodies else RegistrationReport()
+        report = (
+            self.register_many(event_id, bodies, progress=progress, actor=actor)
+            if bodies
+            else RegistrationReport()
+        )
         report.skipped = skipped
         return report
 
-    def update_attendee(self, event_id: str, attendee_id: str, patch: AttendeePatch) -> Attendee:
+    def update_attendee(
+        self, event_id: str, attendee_id: str, patch: AttendeePatch, *, actor: Actor
+    ) -> Attendee:
         event = self.repo.get_event(event_id)
         with _LOCK:
             current = self.repo.attendees(event_id)
@@ -278,10 +317,16 @@ class EventService:
                         raise _invalid("attendee does not fit the event", issues)
                     current[k] = updated
                     self.repo.put_attendees(event_id, current)
+                    self.audit.record(
+                        actor,
+                        "attendee.update",
+                        f"event {event_id}: attendee {attendee_id}",
+                        changed_fields(a, updated),
+                    )
                     return updated
         raise NotFoundError("attendee", attendee_id)
 
-    def remove_attendee(self, event_id: str, attendee_id: str) -> None:
+    def remove_attendee(self, event_id: str, attendee_id: str, *, actor: Actor) -> None:
         """Cancel a registration; the next schedule keeps the partner's other meetings."""
         self.repo.get_event(event_id)
         with _LOCK:
@@ -290,6 +335,7 @@ class EventService:
             if len(kept) == len(current):
                 raise NotFoundError("attendee", attendee_id)
             self.repo.put_attendees(event_id, kept)
+        self.audit.record(actor, "attendee.delete", f"event {event_id}: attendee {attendee_id}")
 
     # -- scheduling ---------------------------------------------------------------------------
     def schedule(
@@ -299,6 +345,7 @@ class EventService:
         keep_previous: bool = True,
         options: ScheduleOptions | None = None,
         progress: Progress | None = None,
+        actor: Actor,
     ) -> Schedule:
         """Generate (or regenerate) the event's agendas and store them.
 
@@ -345,6 +392,7 @@ class EventService:
         )
         with _LOCK:
             self.repo.put_schedule(schedule)
+        self.audit.record(actor, "event.schedule", f"event {event_id}: {len(schedule.meetings)} meetings", {})
         return schedule
 
     def _wish_vectors(
@@ -439,6 +487,50 @@ class EventService:
             for aid in wanted
         ]
 
+    # -- attendees' own agenda links ------------------------------------------------------------
+    def agenda_link(self, event_id: str, attendee_id: str, *, actor: Actor) -> tuple[str, datetime]:
+        """A token that opens this attendee's agenda (``/agenda/{token}``), and when it expires.
+
+        Signed, not stored: it carries the event, the attendee and their link version, so it
+        works on every API process and stops working when the version moves on
+        (:meth:`revoke_agenda_links`) or after :data:`AGENDA_LINK_LIFETIME`.
+        """
+        attendee = self.get_attendee(event_id, attendee_id)
+        token = self._links.dumps([event_id, attendee_id, attendee.agenda_link_version])
+        self.audit.record(actor, "agenda-link.create", f"event {event_id}: attendee {attendee_id}")
+        return token, datetime.now(UTC) + AGENDA_LINK_LIFETIME
+
+    def revoke_agenda_links(self, event_id: str, attendee_id: str, *, actor: Actor) -> None:
+        """Make every link given out for this attendee so far stop working."""
+        self.repo.get_event(event_id)
+        with _LOCK:
+            current = self.repo.attendees(event_id)
+            for k, a in enumerate(current):
+                if a.attendee_id == attendee_id:
+                    current[k] = a.model_copy(update={"agenda_link_version": a.agenda_link_version + 1})
+                    self.repo.put_attendees(event_id, current)
+                    break
+            else:
+                raise NotFoundError("attendee", attendee_id)
+        self.audit.record(actor, "agenda-link.revoke", f"event {event_id}: attendee {attendee_id}")
+
+    def agenda_for_link(self, token: str) -> Agenda:
+        """The agenda an attendee's link opens; ``AuthenticationError`` (one message for every
+        reason, so a guessed token learns nothing) when it is forged, expired or revoked."""
+        refused = AuthenticationError(
+            "this agenda link is not valid (any more): ask the organiser for a new one"
+        )
+        try:
+            event_id, attendee_id, version = self._links.loads(
+                token, max_age=int(AGENDA_LINK_LIFETIME.total_seconds())
+            )
+            attendee = self.get_attendee(str(event_id), str(attendee_id))
+        except (BadSignature, NotFoundError, ValueError, TypeError) as exc:
+            raise refused from exc
+        if attendee.agenda_link_version != version:
+            raise refused
+        return self.agenda(str(event_id), attendee.attendee_id)
+
     def agenda(self, event_id: str, attendee_id: str) -> Agenda:
         return self.agendas(event_id, [attendee_id])[0]
 
@@ -465,6 +557,7 @@ class EventService:
         mip_rel_gap: float,
         solver: Literal["milp", "greedy"],
         progress: Progress | None = None,
+        actor: Actor,
     ) -> Schedule:
         """:meth:`schedule` with the solver settings a user gives; no ``floor`` means the event's
         ``min_meetings``."""
@@ -475,7 +568,9 @@ class EventService:
             mip_rel_gap=mip_rel_gap,
             solver=solver,
         )
-        return self.schedule(event_id, keep_previous=keep_previous, options=options, progress=progress)
+        return self.schedule(
+            event_id, keep_previous=keep_previous, options=options, progress=progress, actor=actor
+        )
 
     def outcome(self, event_id: str) -> tuple[Event, list[Attendee], Schedule]:
         """The event, its attendees and its stored schedule: what summaries and exports are made of

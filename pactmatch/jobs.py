@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
-from domain.errors import ConflictError, NotFoundError, PactmatchError
+from domain.errors import ConflictError, NotFoundError, PactmatchError, TooManyRequestsError
 
 
 class JobStatus(StrEnum):
@@ -59,6 +59,7 @@ class Job:
     created_at: float
     media_type: str
     filename: str
+    owner: str = ""
     phase: str = ""
     done: int = 0
     total: int = 0
@@ -77,8 +78,11 @@ class Job:
 class JobRegistry:
     """Submit, poll, cancel and collect background jobs."""
 
-    def __init__(self, keep: int = 20) -> None:
+    def __init__(self, keep: int = 20, max_per_owner: int = 2) -> None:
         self.keep = keep
+        #: Queued or running jobs one owner may have at once: the queue runs one job at a time,
+        #: so one user submitting many would make everybody else wait behind them.
+        self.max_per_owner = max_per_owner
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cancel: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -87,7 +91,9 @@ class JobRegistry:
         # Files go when the registry does (app shutdown, interpreter exit).
         self._finalizer = weakref.finalize(self, _cleanup, self._executor, self._dir)
 
-    def submit(self, kind: str, work: Work, *, media_type: str, filename: str) -> Job:
+    def submit(self, kind: str, work: Work, *, media_type: str, filename: str, owner: str) -> Job:
+        """Queue ``work``; ``TooManyRequestsError`` when ``owner`` already has
+        :attr:`max_per_owner` jobs queued or running."""
         job = Job(
             job_id=uuid.uuid4().hex,
             kind=kind,
@@ -95,8 +101,16 @@ class JobRegistry:
             created_at=time.time(),
             media_type=media_type,
             filename=filename,
+            owner=owner,
         )
         with self._lock:
+            active = sum(j.owner == owner and j.status not in FINISHED for j in self._jobs.values())
+            if active >= self.max_per_owner:
+                raise TooManyRequestsError(
+                    f"{owner} already has {active} job(s) queued or running (at most {self.max_per_owner}); "
+                    "wait for one to finish or cancel it",
+                    30,
+                )
             self._jobs[job.job_id] = job
             self._cancel[job.job_id] = threading.Event()
             self._forget_old()

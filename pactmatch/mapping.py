@@ -11,12 +11,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
+from domain.accounts import Actor
 from domain.errors import FieldIssue, InvalidInputError
 from domain.models import partnership_text
 from domain.regions import check_region_filter
 from matching.gaps import GapMapper, GapReport, Progress, RegionView, region_stakeholders
 from matching.synergies import SynergyFinder, SynergyPair
 from matching.target_mix import TARGET_MIX_ARTIFACT, TargetMix, effective_target_mix, parse_target_mix
+from pactmatch.accounts import changed_fields
 from pactmatch.service import PactmatchService
 
 _FINDER_CACHE_SIZE = 4
@@ -36,11 +38,14 @@ class MappingService:
         raw = self.service.store.get_artifact(TARGET_MIX_ARTIFACT)
         return None if raw is None else parse_target_mix(raw, f"stored artifact {TARGET_MIX_ARTIFACT!r}")
 
-    def put_target_mix(self, mix: TargetMix) -> None:
+    def put_target_mix(self, mix: TargetMix, *, actor: Actor) -> None:
+        before = self.stored_target_mix()
         self.service.store.put_artifact(TARGET_MIX_ARTIFACT, mix.model_dump_json(indent=2).encode("utf-8"))
+        self.service.audit.record(actor, "target-mix.update", "target mix", changed_fields(before, mix))
 
-    def delete_target_mix(self) -> None:
+    def delete_target_mix(self, *, actor: Actor) -> None:
         self.service.store.delete_artifact(TARGET_MIX_ARTIFACT)
+        self.service.audit.record(actor, "target-mix.reset", "target mix")
 
     def target_mix(self, override: TargetMix | None = None) -> TargetMix:
         """Defaults ⊕ the stored override ⊕ ``override``."""

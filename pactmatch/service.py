@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any, TypeVar
 
+from domain.accounts import Actor
 from domain.candidates import CandidateFilters, CandidateRow
-from domain.errors import ConflictError, FieldIssue, InvalidInputError
+from domain.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError
 from domain.models import Membership, Organisation, Partnership, Role, organisation_text, partnership_text
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import (
@@ -25,6 +27,7 @@ from graph.base import (
     CandidateSource,
     EntityKind,
     GraphStore,
+    ImportCounts,
     OrganisationFilter,
     Page,
     PartnershipFilter,
@@ -50,6 +53,7 @@ from matching.diversity import OVERFETCH, DiversityOptions, diversify_recommenda
 from matching.recommender import DEFAULT_WEIGHTS, HeuristicRecommender, query_for_partnership
 from matching.snapshot import Snapshot
 from matching.types import Recommendation
+from pactmatch.accounts import AuditTrail, changed_fields
 from pactmatch.filters import organisation_filter, partnership_filter
 from pactmatch.heap import long_lived
 from pactmatch.importers.cordis import participant_project_ids, read_cordis
@@ -63,6 +67,8 @@ from pactmatch.stores import open_store, public_description
 Progress = Callable[[str, int, int], None]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Candidates per source on the database path, and how far a source whose bound keeps that pool
 #: from provably holding the top k may be widened (see matching.candidate_search).
@@ -123,6 +129,7 @@ class PactmatchService:
         self._encoder_spec = encoder if isinstance(encoder, str) else None
         self._encoder: Encoder | None = None if isinstance(encoder, str) else encoder
         self.cache = cache
+        self.audit = AuditTrail(store)
         self.ranker_factory = ranker_factory
         self._cached = _Cache()
         self._learned_check: tuple[tuple[str, str] | None, bool] = (None, False)
@@ -149,7 +156,9 @@ class PactmatchService:
         return self.encoder.name  # adapters know their name without loading weights
 
     # -- imports ----------------------------------------------------------------------------
-    def import_batch(self, batch: ParsedBatch, source: str, progress: Progress | None = None) -> ImportReport:
+    def import_batch(
+        self, batch: ParsedBatch, source: str, progress: Progress | None = None, *, actor: Actor
+    ) -> ImportReport:
         """Write the valid rows of ``batch`` in one transaction, then embed what changed.
 
         Memberships whose organisation or partnership is neither in the batch nor in the store are
@@ -191,6 +200,7 @@ class PactmatchService:
         if progress:
             progress("write", 0, 1)
         report.counts = self.store.import_batch(batch.organisations, partnerships, memberships)
+        self.audit.record(actor, "import", source, _import_changes(report.counts))
         if progress:
             progress("write", 1, 1)
         stats = self.refresh_embeddings(progress=progress)
@@ -206,55 +216,95 @@ class PactmatchService:
         return read_cordis(projects, participants, known_projects=known)
 
     # -- single writes (API) ----------------------------------------------------------------
-    def create_organisation(self, org: Organisation) -> None:
+    # Each write names its actor and lands in the audit log with the fields it changed.
+    def create_organisation(self, org: Organisation, *, actor: Actor) -> None:
         """Create; ``ConflictError`` if the id is taken (``put_organisation`` replaces)."""
         if self.store.existing_ids(EntityKind.ORGANISATION, [org.org_id]):
             raise ConflictError(f"organisation {org.org_id!r} already exists")
-        self.put_organisation(org)
+        self.put_organisation(org, actor=actor)
 
-    def create_partnership(self, partnership: Partnership) -> None:
+    def create_partnership(self, partnership: Partnership, *, actor: Actor) -> None:
         if self.store.existing_ids(EntityKind.PARTNERSHIP, [partnership.partnership_id]):
             raise ConflictError(f"partnership {partnership.partnership_id!r} already exists")
-        self.put_partnership(partnership)
+        self.put_partnership(partnership, actor=actor)
 
-    def put_organisation(self, org: Organisation) -> bool:
+    def put_organisation(self, org: Organisation, *, actor: Actor) -> bool:
         """Create or replace; returns True when it was created."""
+        before = self._existing(self.store.get_organisation, org.org_id)
         counts = self.store.import_batch(organisations=[org])
+        self.audit.record(
+            actor, _verb("organisation", before), f"organisation {org.org_id}", changed_fields(before, org)
+        )
         self.refresh_embeddings(org_ids=[org.org_id])
         return counts.organisations.created == 1
 
-    def put_partnership(self, partnership: Partnership) -> bool:
+    def put_partnership(self, partnership: Partnership, *, actor: Actor) -> bool:
         if partnership.parent_id and not self.store.existing_ids(
             EntityKind.PARTNERSHIP, [partnership.parent_id]
         ):
             message = f"unknown parent partnership {partnership.parent_id!r}"
             raise InvalidInputError(message, [FieldIssue("parent_id", message)])
+        before = self._existing(self.store.get_partnership, partnership.partnership_id)
         counts = self.store.import_batch(partnerships=[partnership])
+        self.audit.record(
+            actor,
+            _verb("partnership", before),
+            f"partnership {partnership.partnership_id}",
+            changed_fields(before, partnership),
+        )
         members = [m.org_id for m in self.store.memberships(partnership_id=partnership.partnership_id)]
         self.refresh_embeddings(org_ids=members, partnership_ids=[partnership.partnership_id])
         return counts.partnerships.created == 1
 
-    def put_membership(self, membership: Membership) -> bool:
+    def put_membership(self, membership: Membership, *, actor: Actor) -> bool:
+        before = self._membership(membership.org_id, membership.partnership_id)
         try:
             counts = self.store.import_batch(memberships=[membership])
         except ConflictError as exc:
             raise InvalidInputError(str(exc)) from exc
+        self.audit.record(
+            actor,
+            _verb("membership", before),
+            f"membership {membership.org_id} in {membership.partnership_id}",
+            changed_fields(before, membership),
+        )
         self.refresh_embeddings(org_ids=[membership.org_id])
         return counts.memberships.created == 1
 
-    def delete_membership(self, org_id: str, partnership_id: str) -> None:
+    def delete_membership(self, org_id: str, partnership_id: str, *, actor: Actor) -> None:
+        before = self._membership(org_id, partnership_id)
         self.store.delete_membership(org_id, partnership_id)
+        self.audit.record(
+            actor,
+            "membership.delete",
+            f"membership {org_id} in {partnership_id}",
+            changed_fields(before, None),
+        )
         self.refresh_embeddings(org_ids=[org_id])
+
+    def _membership(self, org_id: str, partnership_id: str) -> Membership | None:
+        return next(
+            (m for m in self.store.memberships(org_id=org_id) if m.partnership_id == partnership_id), None
+        )
+
+    @staticmethod
+    def _existing(get: Callable[[str], T], item_id: str) -> T | None:
+        try:
+            return get(item_id)
+        except NotFoundError:
+            return None
 
     # -- reads, deletes, the CORDIS upload and the store itself (API and CLI) ---------------
     def import_cordis(
-        self, projects: Path, participants: Path, progress: Progress | None = None
+        self, projects: Path, participants: Path, progress: Progress | None = None, *, actor: Actor
     ) -> ImportReport:
         """Read a CORDIS export (:meth:`read_cordis`) and import it (:meth:`import_batch`), the
         source named after the two files. The CLI runs the two steps itself, to show that it is
         reading before the import's progress bars start."""
         batch = self.read_cordis(projects, participants)
-        return self.import_batch(batch, f"{projects.name} + {participants.name}", progress=progress)
+        return self.import_batch(
+            batch, f"{projects.name} + {participants.name}", progress=progress, actor=actor
+        )
 
     def get_organisation(self, org_id: str) -> Organisation:
         return self.store.get_organisation(org_id)
@@ -270,9 +320,13 @@ class PactmatchService:
         self.store.get_organisation(org_id)
         return self.store.memberships(org_id=org_id)
 
-    def delete_organisation(self, org_id: str) -> None:
+    def delete_organisation(self, org_id: str, *, actor: Actor) -> None:
         """Delete the organisation and its memberships; ``NotFoundError`` if absent."""
+        before = self.store.get_organisation(org_id)
         self.store.delete_organisation(org_id)
+        self.audit.record(
+            actor, "organisation.delete", f"organisation {org_id}", changed_fields(before, None)
+        )
 
     def get_partnership(self, partnership_id: str) -> Partnership:
         return self.store.get_partnership(partnership_id)
@@ -290,11 +344,15 @@ class PactmatchService:
         self.store.get_partnership(partnership_id)
         return self.store.memberships(partnership_id=partnership_id)
 
-    def delete_partnership(self, partnership_id: str) -> None:
+    def delete_partnership(self, partnership_id: str, *, actor: Actor) -> None:
+        before = self.store.get_partnership(partnership_id)
         self.store.delete_partnership(partnership_id)
+        self.audit.record(
+            actor, "partnership.delete", f"partnership {partnership_id}", changed_fields(before, None)
+        )
 
     def put_member(
-        self, partnership_id: str, org_id: str, role: Role, since: date | None = None
+        self, partnership_id: str, org_id: str, role: Role, since: date | None = None, *, actor: Actor
     ) -> tuple[Membership, bool]:
         """Add an organisation to a partnership or change its role (:meth:`put_membership`); the
         membership and whether it was added.
@@ -305,7 +363,7 @@ class PactmatchService:
         self.store.get_partnership(partnership_id)
         self.store.get_organisation(org_id)
         membership = Membership(org_id=org_id, partnership_id=partnership_id, role=role, since=since)
-        return membership, self.put_membership(membership)
+        return membership, self.put_membership(membership, actor=actor)
 
     def counts(self) -> StoreCounts:
         return self.store.counts()
@@ -577,3 +635,19 @@ def _partnership_title(p: Partnership) -> str:
     """How a partnership names an organisation's work: its title when there is one, else its name."""
     first_line = p.description.split("\n", 1)[0].strip()
     return first_line[:200] if first_line else p.name
+
+
+def _verb(kind: str, before: object | None) -> str:
+    return f"{kind}.{'update' if before is not None else 'create'}"
+
+
+def _import_changes(counts: ImportCounts) -> dict[str, list[Any]]:
+    """What an import wrote, per kind: ``{"organisations": [None, {"created": 3, ...}]}``."""
+    return {
+        kind: [None, {"created": c.created, "updated": c.updated, "unchanged": c.unchanged}]
+        for kind, c in (
+            ("organisations", counts.organisations),
+            ("partnerships", counts.partnerships),
+            ("memberships", counts.memberships),
+        )
+    }

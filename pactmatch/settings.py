@@ -34,3 +34,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=50 * 1024 * 1024, description="largest accepted request body")
     max_top_k: int = 200
     max_page_size: int = 500
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs CSRF tokens and attendee links; unset: a random key kept in the store, "
+        "so every API process of one store shares it",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="mark cookies Secure (set it behind HTTPS; requests that arrive over HTTPS get it anyway)",
+    )
+    rate_limit: str = Field(
+        default="30/minute",
+        description="per key, for each expensive operation (imports, batch reports, scheduling)",
+    )
+    max_jobs_per_user: int = Field(
+        default=2, ge=1, description="batch jobs one user may have queued or running"
+    )

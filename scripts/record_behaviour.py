@@ -8,7 +8,7 @@ Run it before and after a change on the same data and diff the two files::
     diff before.json after.json && echo identical
 
 It starts ``pactmatch serve`` on the given store (the process under test, nothing imported from
-the project), and records, for up to ``--partnerships`` partnerships: candidate lists with and
+the project), calls it with an admin's API key made through the CLI, and records, for up to ``--partnerships`` partnerships: candidate lists with and
 without filters and with diversity re-ranking, gap reports, synergies; region views of the
 partnerships' regions; and one match-making event built from the store and scheduled. Only the
 HTTP interface is used, so the script runs unchanged on either side of a refactoring. Scores are
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -115,6 +116,22 @@ def _event(client: httpx.Client, pids: list[str]) -> dict[str, Any]:
     return out
 
 
+def _admin_key(exe: Path, env: dict[str, str]) -> str:
+    """An API key of an admin made for the recording, through the CLI (as an operator would)."""
+    name = "behaviour-check"
+    subprocess.run(
+        [str(exe), "user", "add", name, "--role", "admin", "--password-stdin"],
+        input=secrets.token_urlsafe(16) + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )  # fmt: skip  (fails harmlessly when the user exists from an earlier recording)
+    made = subprocess.run(
+        [str(exe), "key", "create", "--user", name], env=env, capture_output=True, text=True, check=True
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -128,6 +145,7 @@ def main() -> None:
     port = _free_port()
     exe = Path(sys.executable).with_name("pactmatch")
     env = {**os.environ, "PACTMATCH_STORE": args.store, "PACTMATCH_ENCODER": args.encoder}
+    key = _admin_key(exe, env)
     server = subprocess.Popen(
         [str(exe), "serve", "--port", str(port), "--store", args.store, "--encoder", args.encoder],
         env=env,
@@ -135,7 +153,8 @@ def main() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600, headers=headers) as client:
             for _ in range(600):
                 try:
                     if client.get("/health").status_code == 200:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 
+from api.auth import require
 from api.deps import EventsDep
+from api.rate_limits import Operation, limited
 from api.routers.common import Limit, Offset, StrictJSONRoute, attachment
 from api.schemas.common import PagePublic
 from api.schemas.events import (
+    AgendaLinkPublic,
     AgendaPublic,
     AttendeeBatch,
     AttendeeCreate,
@@ -32,11 +35,16 @@ from api.schemas.events import (
     registration_public,
     schedule_run_public,
 )
+from domain.accounts import Actor
 from pactmatch.event_exports import agenda_ics, agendas_csv, summarise, summary_csv, summary_html
 from pactmatch.event_service import StoreSelection
 from pactmatch.filters import check_place
+from pactmatch.permissions import Action, visible_events
 
 router = APIRouter(prefix="/events", tags=["events"], route_class=StrictJSONRoute)
+#: Everything on an event is its organisers' (and admins'); the permission returns who acts.
+Organiser = Annotated[Actor, require(Action.MANAGE_EVENT, "event_id")]
+Manage = require(Action.MANAGE_EVENT, "event_id")
 
 _T = TypeVar("_T")
 
@@ -49,14 +57,24 @@ def _page(items: list[_T], offset: int, limit: int) -> tuple[list[_T], int]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=EventPublic)
-def create_event(body: EventCreate, events: EventsDep) -> EventPublic:
-    """Create an event; 409 when the id exists (PUT replaces)."""
-    return EventPublic.model_validate(events.create_event(body).model_dump())
+def create_event(
+    body: EventCreate, events: EventsDep, actor: Annotated[Actor, require(Action.CREATE_EVENT)]
+) -> EventPublic:
+    """Create an event; 409 when the id exists (PUT replaces). An organiser creating it organises it."""
+    return EventPublic.model_validate(events.create_event(body, actor=actor).model_dump())
 
 
 @router.get("", response_model=PagePublic[EventPublic])
-def list_events(events: EventsDep, offset: Offset = 0, limit: Limit = 50) -> PagePublic[EventPublic]:
-    items, total = _page(events.list_events(), offset, limit)
+def list_events(
+    events: EventsDep,
+    actor: Annotated[Actor, require(Action.LIST_EVENTS)],
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PagePublic[EventPublic]:
+    """The events the caller organises (admins: all of them)."""
+    visible = visible_events(actor)
+    mine = [e for e in events.list_events() if visible is None or e.event_id in visible]
+    items, total = _page(mine, offset, limit)
     return PagePublic[EventPublic](
         items=[EventPublic.model_validate(e.model_dump()) for e in items],
         total=total,
@@ -65,23 +83,25 @@ def list_events(events: EventsDep, offset: Offset = 0, limit: Limit = 50) -> Pag
     )
 
 
-@router.get("/{event_id}", response_model=EventPublic)
+@router.get("/{event_id}", response_model=EventPublic, dependencies=[Manage])
 def get_event(event_id: str, events: EventsDep) -> EventPublic:
     return EventPublic.model_validate(events.get_event(event_id).model_dump())
 
 
 @router.put("/{event_id}", response_model=EventPublic)
-def put_event(event_id: str, body: EventCreate, events: EventsDep, response: Response) -> EventPublic:
+def put_event(
+    event_id: str, body: EventCreate, events: EventsDep, response: Response, actor: Organiser
+) -> EventPublic:
     """Create or replace (201 when created); registered attendees must still fit its slots and groups."""
-    event, created = events.replace_event(event_id, body)
+    event, created = events.replace_event(event_id, body, actor=actor)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return EventPublic.model_validate(event.model_dump())
 
 
 @router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_event(event_id: str, events: EventsDep) -> Response:
-    events.delete_event(event_id)
+def delete_event(event_id: str, events: EventsDep, actor: Organiser) -> Response:
+    events.delete_event(event_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -89,29 +109,35 @@ def delete_event(event_id: str, events: EventsDep) -> Response:
 
 
 @router.post("/{event_id}/attendees", status_code=status.HTTP_201_CREATED, response_model=AttendeePublic)
-def register_attendee(event_id: str, body: AttendeeCreate, events: EventsDep) -> AttendeePublic:
+def register_attendee(
+    event_id: str, body: AttendeeCreate, events: EventsDep, actor: Organiser
+) -> AttendeePublic:
     """Register one attendee (an ``org_id`` of the store, or a new ``organisation`` that is upserted)."""
-    return AttendeePublic.model_validate(events.register(event_id, body).model_dump())
+    return AttendeePublic.model_validate(events.register(event_id, body, actor=actor).model_dump())
 
 
 @router.post("/{event_id}/attendees/batch", response_model=RegistrationPublic)
-def register_batch(event_id: str, body: AttendeeBatch, events: EventsDep) -> RegistrationPublic:
+def register_batch(
+    event_id: str, body: AttendeeBatch, events: EventsDep, actor: Organiser
+) -> RegistrationPublic:
     """Register up to 1,000 attendees; bad rows are reported (field and row), the rest registered."""
-    return registration_public(events.register_many(event_id, body.attendees))
+    return registration_public(events.register_many(event_id, body.attendees, actor=actor))
 
 
 @router.post("/{event_id}/attendees/from-store", response_model=RegistrationPublic)
-def register_from_store(event_id: str, body: RegisterFromStore, events: EventsDep) -> RegistrationPublic:
+def register_from_store(
+    event_id: str, body: RegisterFromStore, events: EventsDep, actor: Organiser
+) -> RegistrationPublic:
     """Register organisations of the store (filters as in organisation listing), most active first."""
     country, region = check_place(body.country, body.region, country_field="country")
     selection = StoreSelection(
         partnership_id=body.partnership_id, country=country, region=region, stakeholder_type=body.stakeholder_type,
         limit=body.limit, group=body.group, person=body.person, order=body.order,
     )  # fmt: skip
-    return registration_public(events.register_from_store(event_id, selection))
+    return registration_public(events.register_from_store(event_id, selection, actor=actor))
 
 
-@router.get("/{event_id}/attendees", response_model=PagePublic[AttendeePublic])
+@router.get("/{event_id}/attendees", response_model=PagePublic[AttendeePublic], dependencies=[Manage])
 def list_attendees(
     event_id: str,
     events: EventsDep,
@@ -129,23 +155,24 @@ def list_attendees(
     )
 
 
-@router.get("/{event_id}/attendees/{attendee_id}", response_model=AttendeePublic)
+@router.get("/{event_id}/attendees/{attendee_id}", response_model=AttendeePublic, dependencies=[Manage])
 def get_attendee(event_id: str, attendee_id: str, events: EventsDep) -> AttendeePublic:
     return AttendeePublic.model_validate(events.get_attendee(event_id, attendee_id).model_dump())
 
 
 @router.patch("/{event_id}/attendees/{attendee_id}", response_model=AttendeePublic)
 def update_attendee(
-    event_id: str, attendee_id: str, body: AttendeePatch, events: EventsDep
+    event_id: str, attendee_id: str, body: AttendeePatch, events: EventsDep, actor: Organiser
 ) -> AttendeePublic:
     """Change what an attendee stated (availability, wishes, caps, requests, vetoes)."""
-    return AttendeePublic.model_validate(events.update_attendee(event_id, attendee_id, body).model_dump())
+    updated = events.update_attendee(event_id, attendee_id, body, actor=actor)
+    return AttendeePublic.model_validate(updated.model_dump())
 
 
 @router.delete("/{event_id}/attendees/{attendee_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_attendee(event_id: str, attendee_id: str, events: EventsDep) -> Response:
+def delete_attendee(event_id: str, attendee_id: str, events: EventsDep, actor: Organiser) -> Response:
     """Cancel a registration; re-scheduling keeps everyone else's confirmed meetings."""
-    events.remove_attendee(event_id, attendee_id)
+    events.remove_attendee(event_id, attendee_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -154,7 +181,11 @@ def delete_attendee(event_id: str, attendee_id: str, events: EventsDep) -> Respo
 
 @router.post("/{event_id}/schedule", response_model=ScheduleRunPublic)
 def schedule_event(
-    event_id: str, events: EventsDep, body: Annotated[ScheduleRequest | None, Body()] = None
+    event_id: str,
+    events: EventsDep,
+    actor: Organiser,
+    _limit: Annotated[None, limited(Operation.SCHEDULE)],
+    body: Annotated[ScheduleRequest | None, Body()] = None,
 ) -> ScheduleRunPublic:
     """Choose introductions and build every agenda (pins the previous schedule's meetings by default)."""
     req = body or ScheduleRequest()
@@ -165,11 +196,12 @@ def schedule_event(
         time_limit=req.time_limit,
         mip_rel_gap=req.mip_gap,
         solver=req.solver,
+        actor=actor,
     )
     return schedule_run_public(schedule)
 
 
-@router.get("/{event_id}/schedule", response_model=SchedulePagePublic)
+@router.get("/{event_id}/schedule", response_model=SchedulePagePublic, dependencies=[Manage])
 def get_schedule(
     event_id: str, events: EventsDep, offset: Offset = 0, limit: Limit = 100
 ) -> SchedulePagePublic:
@@ -190,6 +222,7 @@ SummaryFormat = Annotated[Literal["json", "csv", "html"], Query(alias="format")]
     "/{event_id}/agendas/{attendee_id}",
     response_model=AgendaPublic,
     responses={200: {"content": {"text/csv": {}, "text/calendar": {}}}},
+    dependencies=[Manage],
 )
 def get_agenda(
     event_id: str, attendee_id: str, events: EventsDep, fmt: Format3 = "json"
@@ -211,6 +244,7 @@ def get_agenda(
     "/{event_id}/agendas",
     response_model=PagePublic[AgendaPublic],
     responses={200: {"content": {"text/csv": {}}}},
+    dependencies=[Manage],
 )
 def list_agendas(
     event_id: str,
@@ -236,6 +270,7 @@ def list_agendas(
     "/{event_id}/summary",
     response_model=EventSummaryPublic,
     responses={200: {"content": {"text/csv": {}, "text/html": {}}}},
+    dependencies=[Manage],
 )
 def get_summary(
     event_id: str, events: EventsDep, fmt: SummaryFormat = "json"
@@ -248,3 +283,49 @@ def get_summary(
     if fmt == "html":
         return Response(summary_html(event, summary), media_type="text/html; charset=utf-8")
     return EventSummaryPublic.model_validate(summary.model_dump())
+
+
+# -- attendees' own agendas (a signed link, no account) ----------------------------------------
+
+
+@router.post("/{event_id}/attendees/{attendee_id}/agenda-link", response_model=AgendaLinkPublic)
+def create_agenda_link(
+    event_id: str, attendee_id: str, events: EventsDep, actor: Organiser
+) -> AgendaLinkPublic:
+    """A private link to one attendee's agenda, to send them: it opens without an account, until it
+    expires or the organiser revokes it."""
+    token, expires_at = events.agenda_link(event_id, attendee_id, actor=actor)
+    return AgendaLinkPublic(path=f"/agenda/{token}", expires_at=expires_at)
+
+
+@router.delete("/{event_id}/attendees/{attendee_id}/agenda-link", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_agenda_links(event_id: str, attendee_id: str, events: EventsDep, actor: Organiser) -> Response:
+    """Make every link given out for this attendee stop working (a new one can be made after)."""
+    events.revoke_agenda_links(event_id, attendee_id, actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+attendee_router = APIRouter(prefix="/agenda", tags=["events"], route_class=StrictJSONRoute)
+
+
+@attendee_router.get(
+    "/{token}",
+    response_model=AgendaPublic,
+    responses={200: {"content": {"text/calendar": {}}}},
+    dependencies=[require(Action.AGENDA_LINK)],
+)
+def attendee_agenda(
+    token: Annotated[str, Path(max_length=1000)],
+    events: EventsDep,
+    fmt: Annotated[Literal["json", "ics"], Query(alias="format")] = "json",
+) -> Response | AgendaPublic:
+    """An attendee's own agenda, opened by the link the organiser sent (401 when it is forged,
+    expired or revoked); ``?format=ics`` for the calendar file."""
+    agenda = events.agenda_for_link(token)
+    if fmt == "ics":
+        return Response(
+            agenda_ics(agenda, events.get_event(agenda.event_id)),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="agenda.ics"'},
+        )
+    return AgendaPublic.model_validate(agenda.model_dump())

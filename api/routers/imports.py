@@ -23,14 +23,23 @@ from fastapi import APIRouter, Body, File, Request, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as FormFile
 
+from api.auth import require
+from api.csrf import FormCsrf
 from api.deps import ServiceDep
+from api.rate_limits import Operation, limited
 from api.routers.common import StrictJSONRoute
 from api.schemas.imports import ImportReportPublic, import_report_public
+from domain.accounts import Actor
 from domain.errors import FieldIssue, InvalidInputError
 from pactmatch.importers import ImportReport, read_csv_files
 from pactmatch.importers.native import parse_json_document
+from pactmatch.permissions import Action
 
 router = APIRouter(prefix="/imports", tags=["imports"], route_class=StrictJSONRoute)
+#: Imports are for admins, and count against the expensive operations' rate limit (checked after
+#: the permission: FastAPI resolves a route's dependencies in the order of its parameters).
+Importer = Annotated[Actor, require(Action.ADMIN)]
+RateLimited = Annotated[None, limited(Operation.IMPORT)]
 
 
 def _answer(report: ImportReport, response: Response) -> ImportReportPublic:
@@ -46,8 +55,10 @@ def import_json(
     ],
     service: ServiceDep,
     response: Response,
+    actor: Importer,
+    _limit: RateLimited,
 ) -> ImportReportPublic:
-    report = service.import_batch(parse_json_document(document, "request"), "request")
+    report = service.import_batch(parse_json_document(document, "request"), "request", actor=actor)
     return _answer(report, response)
 
 
@@ -87,11 +98,13 @@ async def _spool(upload: UploadFile | None, folder: Path, name: str) -> Path | N
     return target
 
 
-@router.post("/csv", response_model=ImportReportPublic)
+@router.post("/csv", response_model=ImportReportPublic, dependencies=[FormCsrf])
 async def import_csv(
     service: ServiceDep,
     request: Request,
     response: Response,
+    actor: Importer,
+    _limit: RateLimited,
     organisations: Annotated[UploadFile | None, File()] = None,
     partnerships: Annotated[UploadFile | None, File()] = None,
     memberships: Annotated[UploadFile | None, File()] = None,
@@ -108,15 +121,17 @@ async def import_csv(
         ]
         batch = await run_in_threadpool(read_csv_files, *paths)
         source = ", ".join(p.name for p in paths if p)
-        report = await run_in_threadpool(service.import_batch, batch, source)
+        report = await run_in_threadpool(lambda: service.import_batch(batch, source, actor=actor))
     return _answer(report, response)
 
 
-@router.post("/cordis", response_model=ImportReportPublic)
+@router.post("/cordis", response_model=ImportReportPublic, dependencies=[FormCsrf])
 async def import_cordis(
     service: ServiceDep,
     request: Request,
     response: Response,
+    actor: Importer,
+    _limit: RateLimited,
     projects: Annotated[UploadFile, File(description="CORDIS projects.csv")],
     participants: Annotated[UploadFile, File(description="CORDIS participants.csv")],
 ) -> ImportReportPublic:
@@ -126,5 +141,5 @@ async def import_cordis(
         p_path = await _spool(projects, folder, "projects.csv")
         q_path = await _spool(participants, folder, "participants.csv")
         assert p_path is not None and q_path is not None
-        report = await run_in_threadpool(service.import_cordis, p_path, q_path)
+        report = await run_in_threadpool(lambda: service.import_cordis(p_path, q_path, actor=actor))
     return _answer(report, response)

@@ -18,7 +18,9 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
+from api.auth import require
 from api.deps import JobsDep, MappingDep, SettingsDep
+from api.rate_limits import Operation, limited
 from api.routers.common import StrictJSONRoute, attachment
 from api.schemas.common import RegionFilter
 from api.schemas.mapping import (
@@ -32,11 +34,13 @@ from api.schemas.mapping import (
     TargetMixPublic,
     job_public,
 )
+from domain.accounts import Actor
 from domain.errors import FieldIssue, InvalidInputError
 from domain.models import MAX_ENUM_LIST
 from matching.synergies import PAIR_KINDS
 from matching.target_mix import TargetMix, parse_target_mix
 from pactmatch.mapping import MappingService
+from pactmatch.permissions import Action
 from pactmatch.reports import (
     ReportFormat,
     ReportMeta,
@@ -115,9 +119,17 @@ def _fmt(fmt: str) -> ReportFormat:
 
 # -- gaps ----------------------------------------------------------------------------------------
 gaps_router = APIRouter(prefix="/partnerships", tags=["gaps"], route_class=StrictJSONRoute)
+Insights = require(Action.PARTNERSHIP_INSIGHTS, "partnership_id")
+Admin = Annotated[Actor, require(Action.ADMIN)]
+Batch = Annotated[None, limited(Operation.BATCH_REPORT)]
 
 
-@gaps_router.get("/{partnership_id}/gaps", response_model=GapReportPublic, responses=FILE_RESPONSES)
+@gaps_router.get(
+    "/{partnership_id}/gaps",
+    response_model=GapReportPublic,
+    responses=FILE_RESPONSES,
+    dependencies=[Insights],
+)
 def partnership_gaps(
     partnership_id: str,
     mapping: MappingDep,
@@ -132,7 +144,12 @@ def partnership_gaps(
     )
 
 
-@gaps_router.post("/{partnership_id}/gaps", response_model=GapReportPublic, responses=FILE_RESPONSES)
+@gaps_router.post(
+    "/{partnership_id}/gaps",
+    response_model=GapReportPublic,
+    responses=FILE_RESPONSES,
+    dependencies=[Insights],
+)
 def partnership_gaps_with_options(
     partnership_id: str, body: GapRequest, mapping: MappingDep, fmt: FormatQuery = "json"
 ) -> GapReportPublic | Response:
@@ -145,7 +162,10 @@ synergies_router = APIRouter(prefix="/partnerships", tags=["synergies"], route_c
 
 
 @synergies_router.get(
-    "/{partnership_id}/synergies", response_model=SynergyListPublic, responses=FILE_RESPONSES
+    "/{partnership_id}/synergies",
+    response_model=SynergyListPublic,
+    responses=FILE_RESPONSES,
+    dependencies=[Insights],
 )
 def partnership_synergies(
     partnership_id: str,
@@ -183,7 +203,12 @@ def partnership_synergies(
 regions_router = APIRouter(prefix="/regions", tags=["regions"], route_class=StrictJSONRoute)
 
 
-@regions_router.get("/{code}/stakeholders", response_model=RegionViewPublic, responses=FILE_RESPONSES)
+@regions_router.get(
+    "/{code}/stakeholders",
+    response_model=RegionViewPublic,
+    responses=FILE_RESPONSES,
+    dependencies=[require(Action.READ)],
+)
 def region_stakeholders(
     code: Annotated[RegionFilter, PathParam(description="NUTS code, any level")],
     mapping: MappingDep,
@@ -221,35 +246,36 @@ def _mix_public(mapping: MappingService) -> TargetMixPublic:
     )
 
 
-@target_mix_router.get("", response_model=TargetMixPublic)
+@target_mix_router.get("", response_model=TargetMixPublic, dependencies=[require(Action.READ)])
 def get_target_mix(mapping: MappingDep) -> TargetMixPublic:
     """The target mix gap reports use: the handbook defaults with the stored override applied."""
     return _mix_public(mapping)
 
 
 @target_mix_router.put("", response_model=TargetMixPublic)
-def put_target_mix(body: dict[str, Any], mapping: MappingDep) -> TargetMixPublic:
+def put_target_mix(body: dict[str, Any], mapping: MappingDep, actor: Admin) -> TargetMixPublic:
     """Save an override with the store (per kind and/or per partnership); it replaces the previous one."""
     mix = _target_mix(body)
     assert mix is not None
-    mapping.put_target_mix(mix)
+    mapping.put_target_mix(mix, actor=actor)
     return _mix_public(mapping)
 
 
 @target_mix_router.delete("", status_code=status.HTTP_204_NO_CONTENT)
-def delete_target_mix(mapping: MappingDep) -> Response:
+def delete_target_mix(mapping: MappingDep, actor: Admin) -> Response:
     """Remove the stored override (404 if there is none)."""
-    mapping.delete_target_mix()
+    mapping.delete_target_mix(actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # -- batch jobs ----------------------------------------------------------------------------------
 jobs_router = APIRouter(tags=["jobs"], route_class=StrictJSONRoute)
+AdminOnly = require(Action.ADMIN)
 
 
 @jobs_router.post("/gap-reports", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
 def submit_gap_reports(
-    body: GapBatchRequest, mapping: MappingDep, jobs: JobsDep, response: Response
+    body: GapBatchRequest, mapping: MappingDep, jobs: JobsDep, response: Response, actor: Admin, _limit: Batch
 ) -> JobPublic:
     """Gap reports for every partnership (or the listed ones) as a background job; poll ``status_url``,
     download ``result_url`` when it has succeeded."""
@@ -270,7 +296,11 @@ def submit_gap_reports(
             return write_gaps((gap_report_public(r) for r in reports), body.format, fh, meta)
 
     job = jobs.submit(
-        "gap-reports", work, media_type=MEDIA_TYPES[body.format], filename=f"gap-reports.{body.format}"
+        "gap-reports",
+        work,
+        media_type=MEDIA_TYPES[body.format],
+        filename=f"gap-reports.{body.format}",
+        owner=actor.name,
     )
     response.headers["Location"] = f"/jobs/{job.job_id}"
     return job_public(job)
@@ -278,7 +308,12 @@ def submit_gap_reports(
 
 @jobs_router.post("/synergy-reports", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
 def submit_synergy_reports(
-    body: SynergyBatchRequest, mapping: MappingDep, jobs: JobsDep, response: Response
+    body: SynergyBatchRequest,
+    mapping: MappingDep,
+    jobs: JobsDep,
+    response: Response,
+    actor: Admin,
+    _limit: Batch,
 ) -> JobPublic:
     """Every partnership's best partners (each pair once, best first) as a background job."""
     meta = ReportMeta("Synergies — all partnerships", store=mapping.store_description)
@@ -295,23 +330,26 @@ def submit_synergy_reports(
         work,
         media_type=MEDIA_TYPES[body.format],
         filename=f"synergy-reports.{body.format}",
+        owner=actor.name,
     )
     response.headers["Location"] = f"/jobs/{job.job_id}"
     return job_public(job)
 
 
-@jobs_router.get("/jobs", response_model=list[JobPublic])
+@jobs_router.get("/jobs", response_model=list[JobPublic], dependencies=[AdminOnly])
 def list_jobs(jobs: JobsDep) -> list[JobPublic]:
     """Known jobs, newest first (the oldest finished ones are forgotten after a while)."""
     return [job_public(j) for j in jobs.list()]
 
 
-@jobs_router.get("/jobs/{job_id}", response_model=JobPublic)
+@jobs_router.get("/jobs/{job_id}", response_model=JobPublic, dependencies=[AdminOnly])
 def get_job(job_id: str, jobs: JobsDep) -> JobPublic:
     return job_public(jobs.get(job_id))
 
 
-@jobs_router.get("/jobs/{job_id}/result", response_class=FileResponse, responses=FILE_RESPONSES)
+@jobs_router.get(
+    "/jobs/{job_id}/result", response_class=FileResponse, responses=FILE_RESPONSES, dependencies=[AdminOnly]
+)
 def get_job_result(job_id: str, jobs: JobsDep) -> FileResponse:
     """The result file (409 while the job is queued or running, or when it failed)."""
     path = jobs.result_path(job_id)
@@ -319,7 +357,7 @@ def get_job_result(job_id: str, jobs: JobsDep) -> FileResponse:
     return FileResponse(path, media_type=job.media_type, filename=job.filename)
 
 
-@jobs_router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT)
+@jobs_router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[AdminOnly])
 def delete_job(job_id: str, jobs: JobsDep) -> Response:
     """Cancel the job if it is still going, and forget it and its result."""
     jobs.delete(job_id)

@@ -6,15 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.auth import require
 from api.deps import ServiceDep
 from api.routers.common import Limit, Offset, StrictJSONRoute, check_body_id
 from api.schemas.common import CountryFilter, PagePublic, RegionFilter
 from api.schemas.memberships import MembershipPublic
 from api.schemas.organisations import OrganisationCreate, OrganisationPublic
+from domain.accounts import Actor
 from domain.models import Ecosystem, Organisation, StakeholderType
 from graph.base import OrganisationFilter
+from pactmatch.permissions import Action
 
 router = APIRouter(prefix="/organisations", tags=["organisations"], route_class=StrictJSONRoute)
+Reader = require(Action.READ)
 
 
 def _public(org: Organisation) -> OrganisationPublic:
@@ -22,31 +26,37 @@ def _public(org: Organisation) -> OrganisationPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganisationPublic)
-def create_organisation(body: OrganisationCreate, service: ServiceDep) -> OrganisationPublic:
-    """Create an organisation; 409 if the id exists (use PUT to replace)."""
+def create_organisation(
+    body: OrganisationCreate, service: ServiceDep, actor: Annotated[Actor, require(Action.ADMIN)]
+) -> OrganisationPublic:
+    """Create an organisation; 409 if the id exists (use PUT to replace). Admins only."""
     org = Organisation.model_validate(body.model_dump())
-    service.create_organisation(org)
+    service.create_organisation(org, actor=actor)
     return _public(org)
 
 
 @router.put("/{org_id}", response_model=OrganisationPublic)
 def put_organisation(
-    org_id: str, body: OrganisationCreate, service: ServiceDep, response: Response
+    org_id: str,
+    body: OrganisationCreate,
+    service: ServiceDep,
+    response: Response,
+    actor: Annotated[Actor, require(Action.EDIT_ORGANISATION, "org_id")],
 ) -> OrganisationPublic:
-    """Create or replace an organisation (201 when created)."""
+    """Create or replace an organisation (201 when created): its members and admins."""
     check_body_id("org_id", org_id, body.org_id)
     org = Organisation.model_validate(body.model_dump())
-    if service.put_organisation(org):
+    if service.put_organisation(org, actor=actor):
         response.status_code = status.HTTP_201_CREATED
     return _public(org)
 
 
-@router.get("/{org_id}", response_model=OrganisationPublic)
+@router.get("/{org_id}", response_model=OrganisationPublic, dependencies=[Reader])
 def get_organisation(org_id: str, service: ServiceDep) -> OrganisationPublic:
     return _public(service.get_organisation(org_id))
 
 
-@router.get("", response_model=PagePublic[OrganisationPublic])
+@router.get("", response_model=PagePublic[OrganisationPublic], dependencies=[Reader])
 def list_organisations(
     service: ServiceDep,
     offset: Offset = 0,
@@ -76,12 +86,15 @@ def list_organisations(
     )
 
 
-@router.get("/{org_id}/memberships", response_model=list[MembershipPublic])
+@router.get("/{org_id}/memberships", response_model=list[MembershipPublic], dependencies=[Reader])
 def organisation_memberships(org_id: str, service: ServiceDep) -> list[MembershipPublic]:
     return [MembershipPublic.model_validate(m.model_dump()) for m in service.memberships_of(org_id)]
 
 
 @router.delete("/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_organisation(org_id: str, service: ServiceDep) -> Response:
-    service.delete_organisation(org_id)
+def delete_organisation(
+    org_id: str, service: ServiceDep, actor: Annotated[Actor, require(Action.ADMIN)]
+) -> Response:
+    """Delete an organisation and its memberships. Admins only."""
+    service.delete_organisation(org_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -6,18 +6,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.auth import require
 from api.deps import ServiceDep, SettingsDep
 from api.routers.common import Limit, Offset, StrictJSONRoute, check_body_id
 from api.schemas.candidates import CandidateListPublic, candidate_list_public
 from api.schemas.common import CountryFilter, PagePublic, RegionFilter
 from api.schemas.memberships import MembershipPublic, MembershipPut
 from api.schemas.partnerships import PartnershipCreate, PartnershipPublic
+from domain.accounts import Actor
 from domain.models import MAX_CODES, MAX_ENUM_LIST, Ecosystem, Partnership, PartnershipKind, StakeholderType
 from graph.base import PartnershipFilter
 from matching.diversity import DiversityOptions
 from pactmatch.filters import build_filters
+from pactmatch.permissions import Action
 
 router = APIRouter(prefix="/partnerships", tags=["partnerships"], route_class=StrictJSONRoute)
+Reader = require(Action.READ)
+Editor = Annotated[Actor, require(Action.EDIT_PARTNERSHIP, "partnership_id")]
 
 
 def _public(p: Partnership) -> PartnershipPublic:
@@ -25,30 +30,33 @@ def _public(p: Partnership) -> PartnershipPublic:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PartnershipPublic)
-def create_partnership(body: PartnershipCreate, service: ServiceDep) -> PartnershipPublic:
-    """Create a partnership; 409 if the id exists (use PUT to replace)."""
+def create_partnership(
+    body: PartnershipCreate, service: ServiceDep, actor: Annotated[Actor, require(Action.ADMIN)]
+) -> PartnershipPublic:
+    """Create a partnership; 409 if the id exists (use PUT to replace). Admins only."""
     p = Partnership.model_validate(body.model_dump())
-    service.create_partnership(p)
+    service.create_partnership(p, actor=actor)
     return _public(p)
 
 
 @router.put("/{partnership_id}", response_model=PartnershipPublic)
 def put_partnership(
-    partnership_id: str, body: PartnershipCreate, service: ServiceDep, response: Response
+    partnership_id: str, body: PartnershipCreate, service: ServiceDep, response: Response, actor: Editor
 ) -> PartnershipPublic:
+    """Create or replace a partnership (201 when created): its coordinators and admins."""
     check_body_id("partnership_id", partnership_id, body.partnership_id)
     p = Partnership.model_validate(body.model_dump())
-    if service.put_partnership(p):
+    if service.put_partnership(p, actor=actor):
         response.status_code = status.HTTP_201_CREATED
     return _public(p)
 
 
-@router.get("/{partnership_id}", response_model=PartnershipPublic)
+@router.get("/{partnership_id}", response_model=PartnershipPublic, dependencies=[Reader])
 def get_partnership(partnership_id: str, service: ServiceDep) -> PartnershipPublic:
     return _public(service.get_partnership(partnership_id))
 
 
-@router.get("", response_model=PagePublic[PartnershipPublic])
+@router.get("", response_model=PagePublic[PartnershipPublic], dependencies=[Reader])
 def list_partnerships(
     service: ServiceDep,
     offset: Offset = 0,
@@ -69,34 +77,46 @@ def list_partnerships(
 
 
 @router.delete("/{partnership_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_partnership(partnership_id: str, service: ServiceDep) -> Response:
-    service.delete_partnership(partnership_id)
+def delete_partnership(
+    partnership_id: str, service: ServiceDep, actor: Annotated[Actor, require(Action.ADMIN)]
+) -> Response:
+    """Delete a partnership and its memberships. Admins only."""
+    service.delete_partnership(partnership_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{partnership_id}/members", response_model=list[MembershipPublic])
+@router.get("/{partnership_id}/members", response_model=list[MembershipPublic], dependencies=[Reader])
 def list_members(partnership_id: str, service: ServiceDep) -> list[MembershipPublic]:
     return [MembershipPublic.model_validate(m.model_dump()) for m in service.members(partnership_id)]
 
 
 @router.put("/{partnership_id}/members/{org_id}", response_model=MembershipPublic)
 def put_member(
-    partnership_id: str, org_id: str, body: MembershipPut, service: ServiceDep, response: Response
+    partnership_id: str,
+    org_id: str,
+    body: MembershipPut,
+    service: ServiceDep,
+    response: Response,
+    actor: Editor,
 ) -> MembershipPublic:
     """Add an organisation to a partnership (or change its role); 201 when added."""
-    membership, added = service.put_member(partnership_id, org_id, body.role, body.since)
+    membership, added = service.put_member(partnership_id, org_id, body.role, body.since, actor=actor)
     if added:
         response.status_code = status.HTTP_201_CREATED
     return MembershipPublic.model_validate(membership.model_dump())
 
 
 @router.delete("/{partnership_id}/members/{org_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_member(partnership_id: str, org_id: str, service: ServiceDep) -> Response:
-    service.delete_membership(org_id, partnership_id)
+def delete_member(partnership_id: str, org_id: str, service: ServiceDep, actor: Editor) -> Response:
+    service.delete_membership(org_id, partnership_id, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{partnership_id}/candidates", response_model=CandidateListPublic)
+@router.get(
+    "/{partnership_id}/candidates",
+    response_model=CandidateListPublic,
+    dependencies=[require(Action.PARTNERSHIP_INSIGHTS, "partnership_id")],
+)
 def candidates(
     partnership_id: str,
     service: ServiceDep,

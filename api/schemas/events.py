@@ -151,3 +151,8 @@ def schedule_run_public(schedule: Schedule) -> ScheduleRunPublic:
         dropped=list(schedule.dropped),
         warnings=list(schedule.warnings),
     )
+
+
+class AgendaLinkPublic(BaseModel):
+    path: str = Field(description="append to the service's address; opens the agenda without an account")
+    expires_at: datetime

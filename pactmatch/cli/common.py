@@ -7,6 +7,7 @@ exit non-zero; long work shows a progress bar.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -27,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from domain.accounts import Actor
 from domain.errors import PactmatchError
 from pactmatch.importers import ImportReport
 from pactmatch.service import CandidateList, PactmatchService
@@ -61,6 +63,16 @@ def settings_for(store: str | None = None, encoder: str | None = None) -> Settin
     if encoder:
         overrides["encoder"] = encoder
     return Settings(**overrides)
+
+
+def cli_actor() -> Actor:
+    """The CLI acts as admin on the store it opens, under the operating-system user's name (for
+    the audit log): whoever can open the store file or holds the database password owns it."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        who = f"uid {os.getuid()}"
+    return Actor.cli(who)
 
 
 def open_service(store: str | None, encoder: str | None = None) -> PactmatchService:

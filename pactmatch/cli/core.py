@@ -10,12 +10,14 @@ import typer
 
 from domain.models import Ecosystem, StakeholderType
 from matching.diversity import DiversityOptions
+from pactmatch.accounts import AccountService, signing_key
 from pactmatch.cli.common import (
     EncoderOption,
     FormatOption,
     StoreOption,
     candidates_json,
     console,
+    fail,
     handled,
     open_service,
     print_candidates,
@@ -87,7 +89,10 @@ def stats(store: StoreOption = None) -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    host: Annotated[
+        str,
+        typer.Option("--host", help="interface to listen on; any other than loopback needs an admin first"),
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
     store: StoreOption = None,
     encoder: EncoderOption = None,
@@ -100,17 +105,42 @@ def run_api(settings: Settings, host: str, port: int) -> None:
     """Serve ``api.app:create_app`` for ``settings`` with uvicorn.
 
     The store is opened here first, so an unreachable one fails in one line rather than in a
-    server traceback. uvicorn then builds the app by its import string, with the settings passed
-    through the environment (how ``create_app`` reads them, as under ``uvicorn --factory``): the
-    CLI never imports the API layer above it.
+    server traceback, and a server that other machines can reach refuses to start while the store
+    has no admin (nobody could sign in to manage it, and the data would be reachable by keys
+    alone). uvicorn then builds the app by its import string, with the settings passed through the
+    environment (how ``create_app`` reads them, as under ``uvicorn --factory``): the CLI never
+    imports the API layer above it.
     """
     import uvicorn
 
     with handled():
-        open_service(settings.store, settings.encoder).close()
+        service = open_service(settings.store, settings.encoder)
+        try:
+            if not is_loopback(host) and not AccountService(service.store).admin_exists():
+                raise fail(
+                    f"refusing to serve on {host}: the store has no admin yet. Create one first:\n"
+                    f"  pactmatch user add NAME --role admin --store {settings.store}\n"
+                    "or serve on 127.0.0.1 (the default)"
+                )
+            secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+            signing_key(service.store, secret)  # made now, before any worker process reads it
+        finally:
+            service.close()
     os.environ["PACTMATCH_STORE"] = settings.store
     os.environ["PACTMATCH_ENCODER"] = settings.encoder
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def register(app: typer.Typer) -> None:

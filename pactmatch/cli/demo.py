@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from pactmatch.cli.common import (
     EncoderOption,
+    cli_actor,
     console,
     handled,
     open_service,
@@ -17,7 +19,7 @@ from pactmatch.cli.common import (
     settings_for,
 )
 from pactmatch.cli.core import run_api
-from pactmatch.demo import load_demo
+from pactmatch.demo import create_demo_accounts, load_demo
 
 PER_PARTNERSHIP = 5
 
@@ -40,7 +42,7 @@ def demo(
     with handled():
         service = open_service(settings.store, settings.encoder)
         with progress_callback() as progress:
-            report, showcase = load_demo(service, progress)
+            report, showcase = load_demo(service, cli_actor(), progress)
         print_report(report)
         for p in showcase[:3]:
             result = service.candidates(p.partnership_id, top_k=PER_PARTNERSHIP)
@@ -49,9 +51,19 @@ def demo(
             f"\nStore: {service.store_description}. Try: pactmatch candidates {showcase[0].partnership_id} "
             f"--store {settings.store} --type vet_provider"
         )
+        logins = create_demo_accounts(service, showcase, cli_actor())
         service.close()
+    table = Table(title="Demo sign-ins (new passwords at every run of the demo)")
+    for column in ("user", "password", "may"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.name, login.password, login.grants)
+    console.print(table)
     if not no_serve:
-        console.print(f"\nServing the API on http://{host}:{port}/docs (Ctrl-C to stop)")
+        console.print(
+            f"\nServing on http://{host}:{port}/ : sign in at http://{host}:{port}/app/login, "
+            f"API docs at http://{host}:{port}/docs (Ctrl-C to stop)"
+        )
         run_api(settings, host, port)
 
 

@@ -28,12 +28,14 @@ from domain.models import Ecosystem, StakeholderType
 from pactmatch.cli.common import (
     EncoderOption,
     StoreOption,
+    cli_actor,
     console,
     err_console,
     fail,
     handled,
     open_service,
     progress_callback,
+    settings_for,
 )
 from pactmatch.event_exports import (
     agenda_ics,
@@ -92,7 +94,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(event_app, name="event")
 
     def service_for(store: str | None, encoder: str | None = None) -> EventService:
-        return EventService(open_service(store, encoder))
+        settings = settings_for(store, encoder)
+        secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+        return EventService(open_service(store, encoder), secret)
 
     def print_registration(report: RegistrationReport) -> None:
         console.print(
@@ -216,7 +220,7 @@ def register(app: typer.Typer) -> None:
                         "groups": parse_groups(group or []),
                     },
                 )  # fmt: skip
-            event = service_for(store).create_event(body)
+            event = service_for(store).create_event(body, actor=cli_actor())
         print_event(event, 0)
         console.print(f"created event [bold]{event.event_id}[/]")
 
@@ -247,7 +251,7 @@ def register(app: typer.Typer) -> None:
     def delete(event_id: str, store: StoreOption = None) -> None:
         """Delete an event with its attendees and schedule."""
         with handled():
-            service_for(store).delete_event(event_id)
+            service_for(store).delete_event(event_id, actor=cli_actor())
         console.print(f"deleted event {event_id}")
 
     @event_app.command("register")
@@ -289,7 +293,7 @@ def register(app: typer.Typer) -> None:
                 for e in errors[:50]:
                     err_console.print(f"[red]rejected[/] {e}", highlight=False)
                 with progress_callback() as progress:
-                    report = svc.register_many(event_id, bodies, progress=progress)
+                    report = svc.register_many(event_id, bodies, progress=progress, actor=cli_actor())
                 print_registration(report)
                 if errors or report.errors:
                     raise typer.Exit(1)
@@ -306,7 +310,7 @@ def register(app: typer.Typer) -> None:
                     "no_thanks": no_thanks or (),
                 },
             )  # fmt: skip
-            attendee = svc.register(event_id, body)
+            attendee = svc.register(event_id, body, actor=cli_actor())
         console.print(f"registered [bold]{attendee.attendee_id}[/] ({attendee.label})")
 
     @event_app.command("register-from-store")
@@ -343,7 +347,9 @@ def register(app: typer.Typer) -> None:
                 order=order,
             )
             with progress_callback() as progress:
-                report = service_for(store, encoder).register_from_store(event_id, selection, progress)
+                report = service_for(store, encoder).register_from_store(
+                    event_id, selection, progress, actor=cli_actor()
+                )
         print_registration(report)
         if report.errors:
             raise typer.Exit(1)
@@ -374,7 +380,7 @@ def register(app: typer.Typer) -> None:
     def unregister(event_id: str, attendee_id: str, store: StoreOption = None) -> None:
         """Cancel a registration (re-run ``schedule``: the partners keep their other meetings)."""
         with handled():
-            service_for(store).remove_attendee(event_id, attendee_id)
+            service_for(store).remove_attendee(event_id, attendee_id, actor=cli_actor())
         console.print(f"removed {attendee_id}")
 
     @event_app.command("schedule")
@@ -411,8 +417,32 @@ def register(app: typer.Typer) -> None:
                     mip_rel_gap=mip_gap,
                     solver="greedy" if greedy else "milp",
                     progress=progress,
+                    actor=cli_actor(),
                 )
         print_schedule(result)
+
+    @event_app.command("link")
+    def link(
+        event_id: str,
+        attendee_id: str,
+        revoke: Annotated[
+            bool, typer.Option("--revoke", help="make every earlier link stop working")
+        ] = False,
+        base_url: Annotated[
+            str, typer.Option("--base-url", help="the address attendees reach the service at")
+        ] = "http://127.0.0.1:8000",
+        store: StoreOption = None,
+    ) -> None:
+        """An attendee's private agenda link (no account needed), or revoke the links given out."""
+        with handled():
+            svc = service_for(store)
+            if revoke:
+                svc.revoke_agenda_links(event_id, attendee_id, actor=cli_actor())
+                console.print(f"every agenda link of {attendee_id} given out so far stopped working")
+                return
+            token, expires_at = svc.agenda_link(event_id, attendee_id, actor=cli_actor())
+        typer.echo(f"valid until {expires_at:%Y-%m-%d}; send it to the attendee only:", err=True)
+        typer.echo(f"{base_url.rstrip('/')}/agenda/{token}")
 
     @event_app.command("agenda")
     def agenda(

@@ -11,6 +11,7 @@ from pactmatch.cli.common import (
     EncoderOption,
     ErrorsOption,
     StoreOption,
+    cli_actor,
     console,
     fail,
     finish_import,
@@ -37,7 +38,9 @@ def import_cordis(
         with console.status("reading CORDIS files"):
             batch = service.read_cordis(projects, participants)
         with progress_callback() as progress:
-            report = service.import_batch(batch, f"{projects.name} + {participants.name}", progress=progress)
+            report = service.import_batch(
+                batch, f"{projects.name} + {participants.name}", progress=progress, actor=cli_actor()
+            )
     finish_import(report, errors_out)
 
 
@@ -54,7 +57,7 @@ def import_json(
     with handled():
         service = open_service(store, encoder)
         with progress_callback() as progress:
-            report = service.import_batch(read_json(file), file.name, progress=progress)
+            report = service.import_batch(read_json(file), file.name, progress=progress, actor=cli_actor())
     finish_import(report, errors_out)
 
 
@@ -75,7 +78,10 @@ def import_csv(
         names = ", ".join(p.name for p in (organisations, partnerships, memberships) if p)
         with progress_callback() as progress:
             report = service.import_batch(
-                read_csv_files(organisations, partnerships, memberships), names, progress=progress
+                read_csv_files(organisations, partnerships, memberships),
+                names,
+                progress=progress,
+                actor=cli_actor(),
             )
     finish_import(report, errors_out)
 

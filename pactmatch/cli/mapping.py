@@ -25,6 +25,7 @@ from matching.target_mix import TargetMix, parse_target_mix
 from pactmatch.cli.common import (
     EncoderOption,
     StoreOption,
+    cli_actor,
     console,
     err_console,
     handled,
@@ -407,7 +408,7 @@ def register(app: typer.Typer) -> None:
         with handled():
             mix = read_target_mix(file)
             assert mix is not None
-            MappingService(open_service(store)).put_target_mix(mix)
+            MappingService(open_service(store)).put_target_mix(mix, actor=cli_actor())
         console.print(f"saved the target mix override from {file}")
 
     @mix_app.command("reset")
@@ -415,7 +416,7 @@ def register(app: typer.Typer) -> None:
         """Remove the stored override (back to the shipped handbook defaults)."""
         with handled():
             try:
-                MappingService(open_service(store)).delete_target_mix()
+                MappingService(open_service(store)).delete_target_mix(actor=cli_actor())
             except PactmatchError:
                 console.print("no stored override; the defaults apply")
                 return

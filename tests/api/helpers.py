@@ -1,5 +1,5 @@
-"""What the API tests share: an app on a small store (hashing encoder), raw JSON bodies, and the
-one error shape every error answer must have."""
+"""What the API tests share: an app on a small store (hashing encoder) called as an admin, raw JSON
+bodies, and the one error shape every error answer must have."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from domain.accounts import Grant, Role
 from pactmatch.settings import Settings
-from tests.conftest import EVENT_ORGS
+from tests.conftest import EVENT_ORGS, api_key
 
 ORG = {"org_id": "x1", "name": "X", "stakeholder_type": "sme"}
 EVENT = {
@@ -23,9 +24,12 @@ EVENT = {
 
 
 def make_client(root: Path, **settings: Any) -> TestClient:
-    """An app on an empty store under ``root``; a 5xx comes back as an answer, not an exception."""
+    """An app on an empty store under ``root``, called with an admin's API key; a 5xx comes back as
+    an answer, not an exception."""
     config = Settings(store=str(root / "store"), encoder="hashing", cache_dir=root / "cache", **settings)
-    return TestClient(create_app(config), raise_server_exceptions=False)
+    app = create_app(config)
+    key = api_key(app, "test-admin", Grant(role=Role.ADMIN))
+    return TestClient(app, raise_server_exceptions=False, headers={"Authorization": f"Bearer {key}"})
 
 
 def event_client(root: Path) -> TestClient:

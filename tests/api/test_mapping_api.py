@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from pactmatch.demo import demo_dataset_path
 from pactmatch.settings import Settings
+from tests.conftest import admin_client
 
 BRABANT = "demo-rsp-brabant-hightech"
 
@@ -21,7 +22,7 @@ BRABANT = "demo-rsp-brabant-hightech"
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     root = tmp_path_factory.mktemp("api")
     settings = Settings(store=str(root / "store"), encoder="hashing", cache_dir=root / "cache")
-    client = TestClient(create_app(settings))
+    client = admin_client(create_app(settings))
     r = client.post(
         "/imports/json",
         content=demo_dataset_path().read_bytes(),
@@ -177,7 +178,11 @@ def test_result_of_an_unfinished_job_is_a_conflict(client: TestClient) -> None:
     client.get("/jobs")  # the app's registry exists once a jobs route was used
     registry = client.app.state.jobs  # type: ignore[attr-defined]
     started = registry.submit(
-        "slow", lambda path, progress: time.sleep(0.5) or 0, media_type="text/plain", filename="x.txt"
+        "slow",
+        lambda path, progress: time.sleep(0.5) or 0,
+        media_type="text/plain",
+        filename="x.txt",
+        owner="tests",
     )
     r = client.get(f"/jobs/{started.job_id}/result")
     assert r.status_code == 409 and ("running" in r.text or "queued" in r.text)

@@ -9,7 +9,7 @@ server exists on the build machines; ArcadeDB is the real Bolt server the suite 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +22,16 @@ from graph.neo4j_store import Neo4jStore
 STORE_KINDS = ["embedded", pytest.param("bolt", marks=pytest.mark.bolt)]
 ARCADEDB_PASSWORD = "pactmatch-test"
 _databases = itertools.count(1)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start linting the Cypher builders' cases in the background when the session runs them:
+    Neo4j's analysis takes tenths of a second per statement, and the tests before them hide it."""
+    if any(item.nodeid.startswith("tests/graph/test_cypher_lint.py") for item in session.items):
+        from tests.conftest import CYPHER_LINTER
+        from tests.graph.test_cypher_lint import prefetch_cases
+
+        prefetch_cases(CYPHER_LINTER)
 
 
 @pytest.fixture(scope="session")
@@ -65,3 +75,31 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[GraphStore
         s.close()
     else:
         yield request.getfixturevalue("bolt_store")
+
+
+@pytest.fixture
+def reopen(store: GraphStore, request: pytest.FixtureRequest) -> Iterator[Callable[[], GraphStore]]:
+    """Opens another store on the data of ``store``, as another process of the service would
+    (for the embedded store: another SQLite connection to the file); all closed at the end."""
+    opened: list[GraphStore] = []
+
+    def another() -> GraphStore:
+        if isinstance(store, EmbeddedStore):
+            other: GraphStore = EmbeddedStore(store.path)
+        else:
+            assert isinstance(store, Neo4jStore)
+            server: ArcadeDBServer = request.getfixturevalue("arcadedb")
+            other = Neo4jStore.connect(
+                server.bolt_uri,
+                user=server.user,
+                password=server.password,
+                database=store.database,
+                dialect="arcadedb",
+                http_url=server.http_url,
+            )
+        opened.append(other)
+        return other
+
+    yield another
+    for other in opened:
+        other.close()

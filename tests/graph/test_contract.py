@@ -6,12 +6,18 @@ Parametrised over the stores through the ``store`` fixture; the Bolt (ArcadeDB) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+
 import numpy as np
 import pytest
 
-from domain.errors import ConflictError, NotFoundError
+from domain.accounts import ApiKey, AuditEntry, Grant, Session, User
+from domain.accounts import Role as AccountRole
+from domain.errors import ConflictError, InvalidInputError, NotFoundError
 from domain.models import Role, StakeholderType
-from graph.base import EntityKind, GraphStore, OrganisationFilter, PartnershipFilter
+from graph.base import EntityKind, GraphStore, OrganisationFilter, Page, PartnershipFilter
 from tests.conftest import member, org, partnership
 
 
@@ -158,3 +164,202 @@ def test_artifacts(store: GraphStore) -> None:
     store.delete_artifact("event/x.json")
     assert store.list_artifacts() == ["ranker.json"]
     assert store.version() == version  # artifacts are not snapshot data: caches stay valid
+
+
+# -- accounts and the audit log ------------------------------------------------------------------
+T0 = datetime(2026, 3, 1, 9, 30, 15, 250_000, tzinfo=UTC)
+#: Times written with another offset come back in UTC, equal to the ones written.
+CET = timezone(timedelta(hours=1))
+
+
+def user(name: str, **kw: object) -> User:
+    data: dict[str, object] = {
+        "password_hash": f"$argon2id$v=19$hash-of-{name}",
+        "created_at": T0,
+        "password_changed_at": T0,
+    }
+    data.update(kw)
+    return User(name=name, **data)  # type: ignore[arg-type]
+
+
+def api_key(key_id: str, owner: str, created_at: datetime = T0, **kw: object) -> ApiKey:
+    return ApiKey(key_id=key_id, user=owner, secret_hash=f"sha256-{key_id}", created_at=created_at, **kw)  # type: ignore[arg-type]
+
+
+def session(token_hash: str, owner: str, expires_in: timedelta) -> Session:
+    return Session(token_hash=token_hash, user=owner, created_at=T0, expires_at=T0 + expires_in)
+
+
+def audit(at: datetime, actor: str, target: str, **kw: object) -> AuditEntry:
+    data: dict[str, object] = {"via": "api", "action": "organisation.update"}
+    data.update(kw)
+    return AuditEntry(at=at, actor=actor, target=target, **data)  # type: ignore[arg-type]
+
+
+def test_users_round_trip_are_replaced_and_are_listed_by_name(store: GraphStore) -> None:
+    assert store.get_user("zoe") is None and store.list_users() == []
+    zoe = user("zoe", grants=[Grant(role=AccountRole.ADMIN)], created_at=T0.astimezone(CET))
+    ann = user(
+        "ann@example.org",
+        grants=[Grant(role=AccountRole.COORDINATOR, scope="p1"), Grant(role=AccountRole.MEMBER, scope="a")],
+        failed_logins=2,
+        locked_until=T0 + timedelta(minutes=15),
+    )
+    store.put_user(zoe)
+    store.put_user(ann)
+    assert store.get_user("zoe") == zoe and store.get_user("ann@example.org") == ann
+    locked = zoe.model_copy(update={"failed_logins": 5, "locked_until": T0 + timedelta(hours=1)})
+    store.put_user(locked)
+    assert store.get_user("zoe") == locked
+    assert store.list_users() == [ann, locked]
+
+
+def test_api_keys_round_trip_oldest_first_and_key_ids_are_unique(store: GraphStore) -> None:
+    later = T0 + timedelta(hours=1)
+    keys = [
+        api_key("k3", "zoe", later),
+        api_key("k1", "ann", T0.astimezone(CET), label="CI import", last_used_at=T0, revoked_at=later),
+        api_key("k2", "ann", later),  # same time as k3: ties by key_id
+    ]
+    for key in keys:
+        store.add_api_key(key)
+    assert store.get_api_key("k1") == keys[1] and store.get_api_key("nope") is None
+    assert [k.key_id for k in store.list_api_keys()] == ["k1", "k2", "k3"]
+    assert store.list_api_keys("ann") == [keys[1], keys[2]]
+    assert store.list_api_keys("nobody") == []
+    with pytest.raises(ConflictError):
+        store.add_api_key(api_key("k3", "ann"))
+    assert store.get_api_key("k3") == keys[0]
+
+
+def test_touch_and_revoke_each_set_their_own_field(store: GraphStore) -> None:
+    store.add_api_key(api_key("k", "ann"))
+    t = [T0 + timedelta(minutes=m) for m in range(5)]
+    store.touch_api_key("k", t[1])
+    store.touch_api_key("k", t[0].astimezone(CET))  # recorded late: the latest use stays
+    assert store.get_api_key("k") == api_key("k", "ann", last_used_at=t[1])
+    store.revoke_api_key("k", t[2])
+    store.touch_api_key("k", t[3])  # a use after the revocation keeps the revocation
+    store.revoke_api_key("k", t[4])  # revoking again keeps the first time
+    assert store.get_api_key("k") == api_key("k", "ann", last_used_at=t[3], revoked_at=t[2])
+    store.touch_api_key("gone", t[3])  # nothing to record
+    assert store.get_api_key("gone") is None
+    with pytest.raises(NotFoundError):
+        store.revoke_api_key("gone", t[3])
+
+
+def test_sessions_round_trip_and_end(store: GraphStore) -> None:
+    hour = timedelta(hours=1)
+    sessions = [
+        session("a1", "ann", hour),
+        session("a2", "ann", 3 * hour),
+        session("z1", "zoe", hour),
+        session("b1", "bob", 2 * hour),
+        session("b2", "bob", 4 * hour),
+    ]
+    for s in sessions:
+        store.add_session(s)
+    assert store.get_session("a1") == sessions[0] and store.get_session("nope") is None
+    with pytest.raises(ConflictError):
+        store.add_session(session("a1", "zoe", hour))
+    assert store.delete_sessions("ann", expired_before=T0 + 2 * hour) == 1  # a1
+    assert store.delete_sessions("", expired_before=T0 + 2 * hour) == 1  # z1; b1 expires at, not before
+    assert store.delete_sessions("bob") == 2
+    assert [store.get_session(s.token_hash) for s in sessions] == [None, sessions[1], None, None, None]
+    store.delete_session("a2")
+    store.delete_session("a2")  # already gone: nothing
+    assert store.get_session("a2") is None
+    store.add_session(session("c1", "carl", hour))
+    store.add_session(session("d1", "dora", hour))
+    assert store.delete_sessions("") == 2 and store.delete_sessions("") == 0
+
+
+def test_deleting_a_user_deletes_their_keys_and_sessions(store: GraphStore) -> None:
+    for name in ("ann", "zoe"):
+        store.put_user(user(name))
+        store.add_api_key(api_key(f"key-{name}", name))
+        store.add_session(session(f"session-{name}", name, timedelta(hours=1)))
+    store.delete_user("ann")
+    assert store.get_user("ann") is None and store.list_api_keys("ann") == []
+    assert store.get_session("session-ann") is None
+    assert [u.name for u in store.list_users()] == ["zoe"]
+    assert [k.key_id for k in store.list_api_keys()] == ["key-zoe"]
+    assert store.get_session("session-zoe") is not None
+    with pytest.raises(NotFoundError):
+        store.delete_user("ann")
+
+
+def test_audit_log_pages_newest_first_ties_last_appended_first(store: GraphStore) -> None:
+    assert store.audit_log(0, 10) == Page([], 0, 0, 10)
+    minute = timedelta(minutes=1)
+    e1 = audit(T0, "ann", "organisation a", changes={"name": ["Alpha", "Alpha AG"], "sme": [None, True]})
+    e2 = audit(T0 + minute, "zoe", "organisation b")
+    e3 = audit(T0 + minute, "ann", "organisation c")  # the same time as e2, appended after it
+    e4 = audit(T0 - 60 * minute, "zoe", "p1/a", action="membership.delete", via="cli")  # late, but oldest
+    e5 = audit((T0 + minute).astimezone(CET), "ann", "organisation d")  # the same instant again
+    for entry in (e1, e2, e3, e4, e5):
+        store.append_audit(entry)
+    assert store.audit_log(0, 10) == Page([e5, e3, e2, e1, e4], 5, 0, 10)
+    assert store.audit_log(1, 2) == Page([e3, e2], 5, 1, 2)
+    assert store.audit_log(0, 10, actor="ann") == Page([e5, e3, e1], 3, 0, 10)
+    assert store.audit_log(1, 1, actor="zoe") == Page([e4], 2, 1, 1)
+    assert store.audit_log(5, 10) == Page([], 5, 5, 10)
+    assert store.audit_log(0, 10, actor="nobody") == Page([], 0, 0, 10)
+
+
+def test_account_and_audit_writes_leave_the_version_alone(store: GraphStore) -> None:
+    seed(store)
+    version = store.version()
+    store.put_user(user("ann"))
+    store.add_api_key(api_key("k", "ann"))
+    store.touch_api_key("k", T0)
+    store.revoke_api_key("k", T0)
+    store.add_session(session("s1", "ann", timedelta(hours=1)))
+    store.add_session(session("s2", "ann", timedelta(hours=1)))
+    store.delete_session("s1")
+    store.delete_sessions("ann")
+    store.append_audit(audit(T0, "ann", "organisation a"))
+    store.delete_user("ann")
+    assert store.version() == version  # not snapshot data: no snapshot is rebuilt on a login
+
+
+def test_account_times_must_say_their_timezone(store: GraphStore) -> None:
+    naive = datetime(2026, 3, 1, 9, 30)
+    with pytest.raises(InvalidInputError):
+        store.add_api_key(api_key("k", "ann", naive))
+    with pytest.raises(InvalidInputError):
+        store.delete_sessions("", expired_before=naive)
+    with pytest.raises(InvalidInputError):
+        store.append_audit(audit(naive, "ann", "organisation a"))
+    assert store.list_api_keys() == [] and store.audit_log(0, 1).total == 0
+
+
+def test_concurrent_writers_lose_nothing(store: GraphStore, reopen: Callable[[], GraphStore]) -> None:
+    """Four connections (as four API processes hold) append to the audit log at the same time and
+    use one key while one of them revokes it: every entry is kept, each writer's entries come
+    newest first, the latest use is recorded and the revocation stays."""
+    writers = [store, reopen(), reopen(), reopen()]
+    store.add_api_key(api_key("k", "ann"))
+    second = timedelta(seconds=1)
+
+    def append(i: int) -> None:
+        for j in range(8):
+            writers[i].append_audit(audit(T0, f"writer-{i}", f"entry {j}"))
+
+    def use(i: int) -> None:
+        for j in range(8):
+            writers[i].touch_api_key("k", T0 + j * second)
+            if i == 0 and j == 3:
+                writers[i].revoke_api_key("k", T0)
+
+    with ThreadPoolExecutor(8) as pool:
+        done = [pool.submit(work, i) for work in (append, use) for i in range(len(writers))]
+        for future in done:
+            future.result()
+    log = store.audit_log(0, 100)
+    assert log.total == 32
+    for i in range(len(writers)):
+        assert [e.target for e in log.items if e.actor == f"writer-{i}"] == [
+            f"entry {j}" for j in range(7, -1, -1)
+        ]
+    assert store.get_api_key("k") == api_key("k", "ann", last_used_at=T0 + 7 * second, revoked_at=T0)

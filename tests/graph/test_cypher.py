@@ -165,6 +165,49 @@ def test_candidate_statements_use_the_dialect_cosine_and_parameters() -> None:
     assert f"p.{props.vector} AS vector" in cypher.candidate_context(props)
 
 
+def test_account_labels_have_unique_keys_and_lookup_indexes() -> None:
+    statements = cypher.schema_statements()
+    for label, key in (
+        ("User", "name"),
+        ("ApiKey", "key_id"),
+        ("Session", "token_hash"),
+    ):
+        assert f"FOR (n:{label}) REQUIRE n.{key} IS UNIQUE" in " ".join(statements)
+    for label, prop in (
+        ("ApiKey", "user"),
+        ("Session", "user"),
+        ("AuditEntry", "at"),
+        ("AuditEntry", "actor"),
+    ):
+        assert f"FOR (n:{label}) ON (n.{prop})" in " ".join(statements)
+    assert "AuditEntry) REQUIRE" not in " ".join(statements)  # see APPEND_AUDIT
+
+
+def test_key_use_and_revocation_each_write_one_property() -> None:
+    """Neither statement writes what the other does, so concurrent ones cannot undo each other."""
+    assert re.findall(r"SET (k\.\w+)", cypher.TOUCH_API_KEY) == ["k.last_used_at"]
+    assert re.findall(r"SET (k\.\w+)", cypher.REVOKE_API_KEY) == ["k.revoked_at"]
+    assert "revoked_at" not in cypher.TOUCH_API_KEY and "last_used" not in cypher.REVOKE_API_KEY
+
+
+def test_session_and_audit_builders() -> None:
+    assert (
+        cypher.delete_sessions(by_user=False, expired=False)
+        == "MATCH (s:Session) DELETE s RETURN count(*) AS n"
+    )
+    assert cypher.delete_sessions(by_user=True, expired=True) == (
+        "MATCH (s:Session {user: $user}) WHERE s.expires_at < $before DELETE s RETURN count(*) AS n"
+    )
+    count, page = cypher.audit_log(actor="x' OR 1=1 //")
+    assert count.params == page.params == {"actor": "x' OR 1=1 //"} and "OR 1=1" not in page.text
+    assert page.text.endswith("ORDER BY a.at DESC, a.seq DESC SKIP $offset LIMIT $limit")
+    everyone, _ = cypher.audit_log()
+    assert everyone == cypher.Statement("MATCH (a:AuditEntry) RETURN count(a) AS total")
+    assert (
+        "(m:PactmatchMeta {key: 'audit_seq'}) SET m.value = coalesce(m.value, 0) + 1" in cypher.APPEND_AUDIT
+    )
+
+
 def test_batches_respect_rows_and_bytes() -> None:
     rows = [{"id": str(i), "data": "x" * 100} for i in range(10)]
     by_rows = batches(rows, 4, 10**9)

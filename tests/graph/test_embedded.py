@@ -1,15 +1,19 @@
-"""Embedded-store specifics: durability across a crash, and reopening from disk."""
+"""Embedded-store specifics: durability across a crash, reopening from disk, older files."""
 
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
-from graph.embedded import EmbeddedStore
+from domain.accounts import AuditEntry, User
+from graph.embedded import SCHEMA_VERSION, EmbeddedStore
 from tests.conftest import org
 
 
@@ -48,3 +52,44 @@ def test_a_killed_import_leaves_the_last_committed_state(tmp_path: Path) -> None
     n = store.counts().organisations
     assert n in (100, 200_100), n  # never a partial batch
     assert store.get_organisation("first-99").name == "x"
+
+
+def _schema_version(db_file: Path) -> str:
+    with closing(sqlite3.connect(db_file)) as conn:
+        return str(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+
+
+def test_a_store_file_of_schema_1_gains_the_account_tables(tmp_path: Path) -> None:
+    """A file written before accounts existed (schema 1: no account tables) opens, keeps its data
+    and version, and takes users and audit entries."""
+    store = EmbeddedStore(tmp_path / "s")
+    store.import_batch([org("a")])
+    version = store.version()
+    store.close()
+    db_file = tmp_path / "s" / "pactmatch.sqlite"
+    with closing(sqlite3.connect(db_file)) as conn:
+        for table in ("users", "api_keys", "sessions", "audit_log"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        conn.commit()
+
+    store = EmbeddedStore(tmp_path / "s")
+    assert _schema_version(db_file) == str(SCHEMA_VERSION) == "2"
+    assert store.get_organisation("a").name == "Org a" and store.version() == version
+    now = datetime.now(UTC)
+    ann = User(name="ann", password_hash="h", created_at=now, password_changed_at=now)
+    store.put_user(ann)
+    store.append_audit(AuditEntry(at=now, actor="ann", via="cli", action="user.create", target="user ann"))
+    assert store.get_user("ann") == ann and store.audit_log(0, 10).total == 1
+    store.close()
+
+
+def test_a_newer_schema_number_is_kept(tmp_path: Path) -> None:
+    """Opening a file that a newer version wrote does not claim it holds the older schema."""
+    EmbeddedStore(tmp_path / "s").close()
+    db_file = tmp_path / "s" / "pactmatch.sqlite"
+    with closing(sqlite3.connect(db_file)) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        conn.commit()
+    EmbeddedStore(tmp_path / "s").close()
+    assert _schema_version(db_file) == "99"

@@ -90,6 +90,7 @@ def test_api_answers_503_with_a_message_when_credentials_are_wrong(
     store = Neo4jStore(driver, database="pactmatch", dialect=make_dialect("arcadedb"), user=INTRUDER)
     service = PactmatchService(store, encoder="hashing", cache=None)
     client = TestClient(create_app(Settings(encoder="hashing", cache_dir=tmp_path), service=service))
+    client.headers["Authorization"] = "Bearer pm_0123456789ab_secret"  # checking it needs the store
     for path in ("/health", "/partnerships/p1/candidates", "/organisations"):
         response = client.get(path)
         assert response.status_code == 503, path

@@ -24,7 +24,7 @@ from graph.neo4j_store import Neo4jStore
 from pactmatch.importers import read_cordis
 from pactmatch.importers.report import ParsedBatch
 from pactmatch.service import CandidateList, PactmatchService
-from tests.conftest import CONSORTIA, member, org, partnership, requires_shared_data
+from tests.conftest import CONSORTIA, TEST_ACTOR, member, org, partnership, requires_shared_data
 from tests.graph.conftest import fresh_bolt_store
 
 pytestmark = pytest.mark.bolt
@@ -134,7 +134,7 @@ def test_hand_made_fixture_gives_identical_candidates(
 ) -> None:
     embedded, bolt = two_services
     for service in (embedded, bolt):
-        report = service.import_batch(fixture_batch(), "fixture")
+        report = service.import_batch(fixture_batch(), "fixture", actor=TEST_ACTOR)
         assert report.ok and report.counts.memberships.created == 18
     assert isinstance(bolt.store, Neo4jStore) and bolt._candidate_source() is bolt.store  # database path
     assert embedded._candidate_source() is None  # snapshot path
@@ -178,7 +178,7 @@ def test_cordis_slice_candidates_agree(
     embedded, bolt = two_services
     batch = read_cordis(*_cordis_slice(tmp_path, 1000))
     for service in (embedded, bolt):
-        service.import_batch(batch, "cordis slice")
+        service.import_batch(batch, "cordis slice", actor=TEST_ACTOR)
     assert embedded.store.counts() == bolt.store.counts()
     snapshot = embedded.snapshot()
     eligible = [pid for j, pid in enumerate(snapshot.partnership_ids) if len(snapshot.members_of(j)) >= 3]

@@ -34,7 +34,7 @@ from matching.target_mix import parse_target_mix
 from matching.types import PartnershipQuery, Recommendation
 from pactmatch.importers.report import ParsedBatch
 from pactmatch.service import PactmatchService
-from tests.conftest import member, org, partnership
+from tests.conftest import TEST_ACTOR, member, org, partnership
 
 ORGS = [
     org(
@@ -67,7 +67,7 @@ MEMBERS = [
 
 @pytest.fixture
 def snapshot(hashing_service: PactmatchService) -> Snapshot:
-    report = hashing_service.import_batch(ParsedBatch(ORGS, PARTNERSHIPS, MEMBERS), "test")
+    report = hashing_service.import_batch(ParsedBatch(ORGS, PARTNERSHIPS, MEMBERS), "test", actor=TEST_ACTOR)
     assert report.ok
     return hashing_service.snapshot()
 

@@ -28,7 +28,7 @@ from matching.snapshot import Snapshot
 from matching.synergies import DEFAULT_SYNERGY_WEIGHTS, SYNERGY_SIGNALS, SynergyFinder, SynergyPair
 from pactmatch.importers.report import ParsedBatch
 from pactmatch.service import PactmatchService
-from tests.conftest import member, org, partnership
+from tests.conftest import TEST_ACTOR, member, org, partnership
 
 ORGS = [
     org("o1", stakeholder_type="large_employer", country="ES", nuts_codes=["ES511"]),
@@ -59,7 +59,7 @@ AA_ONE = (1 / math.log(2)) / (1 + 1 / math.log(2))
 
 @pytest.fixture
 def snapshot(hashing_service: PactmatchService) -> Snapshot:
-    report = hashing_service.import_batch(ParsedBatch(ORGS, PARTNERSHIPS, MEMBERS), "test")
+    report = hashing_service.import_batch(ParsedBatch(ORGS, PARTNERSHIPS, MEMBERS), "test", actor=TEST_ACTOR)
     assert report.ok
     return hashing_service.snapshot()
 

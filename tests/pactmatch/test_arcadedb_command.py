@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
 from graph.arcadedb_server import free_port
 from pactmatch.cli import app
 from pactmatch.settings import Settings
+from tests.conftest import admin_client
 
 PASSWORD = "pactmatch-cli-test"
 
@@ -109,7 +109,7 @@ def test_arcadedb_command_serves_the_cli_and_the_api(tmp_path: Path) -> None:
             store=store, encoder="hashing", cache_dir=tmp_path / "cache", neo4j_user="root",
             neo4j_password=PASSWORD, neo4j_database="clitest", arcadedb_http_url=f"http://127.0.0.1:{http_port}",
         )  # fmt: skip
-        with TestClient(create_app(settings)) as client:
+        with admin_client(create_app(settings)) as client:
             health = client.get("/health").json()
             assert health["organisations"] == 5 and "arcadedb" in health["store"]
             response = client.get("/partnerships/P1/candidates", params={"top_k": 3})

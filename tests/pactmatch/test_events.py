@@ -36,7 +36,7 @@ from pactmatch.event_exports import (
 )
 from pactmatch.event_service import EventService, StoreSelection
 from pactmatch.service import PactmatchService
-from tests.conftest import CONSORTIA, member, org, partnership, requires_shared_data
+from tests.conftest import CONSORTIA, TEST_ACTOR, member, org, partnership, requires_shared_data
 
 DAY = date(2025, 6, 3)
 
@@ -137,7 +137,7 @@ def seeded(hashing_service: PactmatchService) -> EventService:
 
 
 def register_all(events: EventService) -> None:
-    events.create_event(event_body())
+    events.create_event(event_body(), actor=TEST_ACTOR)
     wants = {
         "u1": "companies recycling batteries",
         "s1": "technicians trained in battery recycling",
@@ -147,23 +147,29 @@ def register_all(events: EventService) -> None:
         "c1": "recycling SMEs and training providers",
     }
     for org_id, want in wants.items():
-        events.register("brokerage", AttendeeCreate(org_id=org_id, person=f"Delegate {org_id}", want=want))
+        events.register(
+            "brokerage",
+            AttendeeCreate(org_id=org_id, person=f"Delegate {org_id}", want=want),
+            actor=TEST_ACTOR,
+        )
 
 
 def test_event_crud_and_persistence(seeded: EventService) -> None:
     events = seeded
-    created = events.create_event(event_body())
+    created = events.create_event(event_body(), actor=TEST_ACTOR)
     assert events.get_event("brokerage") == created
     with pytest.raises(ConflictError):
-        events.create_event(event_body())
+        events.create_event(event_body(), actor=TEST_ACTOR)
     assert [e.event_id for e in events.list_events()] == ["brokerage"]
     assert events.repo.store.list_artifacts("event/") == ["event/brokerage.json"]
-    events.register("brokerage", AttendeeCreate(org_id="u1", person="Ann", availability=("s4",)))
+    events.register(
+        "brokerage", AttendeeCreate(org_id="u1", person="Ann", availability=("s4",)), actor=TEST_ACTOR
+    )
     # replacing the event with fewer slots would strand Ann's availability
     with pytest.raises(InvalidInputError) as exc:
-        events.replace_event("brokerage", event_body(slots=[SlotSpec(start=time(9, 0))]))
+        events.replace_event("brokerage", event_body(slots=[SlotSpec(start=time(9, 0))]), actor=TEST_ACTOR)
     assert "s4" in exc.value.issues[0].message
-    events.delete_event("brokerage")
+    events.delete_event("brokerage", actor=TEST_ACTOR)
     assert events.repo.store.list_artifacts("event/") == []
     with pytest.raises(NotFoundError):
         events.get_event("brokerage")
@@ -177,52 +183,59 @@ def test_corrupted_document_is_a_clear_error(seeded: EventService) -> None:
 
 def test_registration_paths(seeded: EventService) -> None:
     events = seeded
-    events.create_event(event_body())
-    a = events.register("brokerage", AttendeeCreate(org_id="u1", person="Ann Peeters"))
+    events.create_event(event_body(), actor=TEST_ACTOR)
+    a = events.register("brokerage", AttendeeCreate(org_id="u1", person="Ann Peeters"), actor=TEST_ACTOR)
     assert a.attendee_id == "u1-ann-peeters"
     assert "Battery recycling pilot" not in a.offer  # it has a description: that is what it offers
     assert a.offer.startswith("Research and training")
     assert [t.value for t in a.wanted_types] == ["sme"]  # its one past partner is an SME
     with pytest.raises(ConflictError):
-        events.register("brokerage", AttendeeCreate(org_id="u1", person="X", attendee_id="u1-ann-peeters"))
+        events.register(
+            "brokerage",
+            AttendeeCreate(org_id="u1", person="X", attendee_id="u1-ann-peeters"),
+            actor=TEST_ACTOR,
+        )
     with pytest.raises(InvalidInputError) as exc:
-        events.register("brokerage", AttendeeCreate(org_id="nope", person="X"))
+        events.register("brokerage", AttendeeCreate(org_id="nope", person="X"), actor=TEST_ACTOR)
     assert exc.value.issues[0].field == "org_id"
     new = events.register(
         "brokerage",
         AttendeeCreate(
             organisation=org("n1", name="New startup", description="Sensors"), person="Eve", offer="sensors"
         ),
+        actor=TEST_ACTOR,
     )
     assert events.service.store.get_organisation("n1").name == "New startup"  # upserted through the service
     assert new.org_name == "New startup"
     patched = events.update_attendee(
-        "brokerage", new.attendee_id, AttendeePatch(max_meetings=1, availability=("s1",))
+        "brokerage", new.attendee_id, AttendeePatch(max_meetings=1, availability=("s1",)), actor=TEST_ACTOR
     )
     assert patched.max_meetings == 1 and patched.offer == "sensors"
     with pytest.raises(InvalidInputError):
-        events.update_attendee("brokerage", new.attendee_id, AttendeePatch(availability=("s99",)))
-    events.remove_attendee("brokerage", new.attendee_id)
+        events.update_attendee(
+            "brokerage", new.attendee_id, AttendeePatch(availability=("s99",)), actor=TEST_ACTOR
+        )
+    events.remove_attendee("brokerage", new.attendee_id, actor=TEST_ACTOR)
     with pytest.raises(NotFoundError):
         events.get_attendee("brokerage", new.attendee_id)
 
 
 def test_register_from_store_filters_and_skips_registered(seeded: EventService) -> None:
     events = seeded
-    events.create_event(event_body())
-    report = events.register_from_store("brokerage", StoreSelection(partnership_id="P1"))
+    events.create_event(event_body(), actor=TEST_ACTOR)
+    report = events.register_from_store("brokerage", StoreSelection(partnership_id="P1"), actor=TEST_ACTOR)
     assert sorted(a.org_id for a in report.registered) == ["s1", "u1"]
-    report = events.register_from_store("brokerage", StoreSelection(country="BE", limit=2))
+    report = events.register_from_store("brokerage", StoreSelection(country="BE", limit=2), actor=TEST_ACTOR)
     assert sorted(report.skipped) == ["s1", "u1"]
     assert [a.org_id for a in report.registered] == ["c1", "t1"]  # equally active: by id
     with pytest.raises(NotFoundError):
-        events.register_from_store("brokerage", StoreSelection(partnership_id="nope"))
+        events.register_from_store("brokerage", StoreSelection(partnership_id="nope"), actor=TEST_ACTOR)
 
 
 def test_schedule_agendas_and_rescheduling(seeded: EventService) -> None:
     events = seeded
     register_all(events)
-    schedule = events.schedule("brokerage")
+    schedule = events.schedule("brokerage", actor=TEST_ACTOR)
     ids = {a.org_id: a.attendee_id for a in events.attendees("brokerage")}
     pairs = {frozenset((m.attendee_a, m.attendee_b)) for m in schedule.meetings}
     assert frozenset((ids["u1"], ids["s1"])) not in pairs  # co-members of P1: met before
@@ -238,8 +251,8 @@ def test_schedule_agendas_and_rescheduling(seeded: EventService) -> None:
     assert all(i.partner_id != ids["v1"] for i in agenda.items)
 
     # a cancellation: everyone else keeps their confirmed meetings, in the same slot and table
-    events.remove_attendee("brokerage", ids["t1"])
-    again = events.schedule("brokerage")
+    events.remove_attendee("brokerage", ids["t1"], actor=TEST_ACTOR)
+    again = events.schedule("brokerage", actor=TEST_ACTOR)
     before = {
         (m.attendee_a, m.attendee_b, m.slot_id, m.table)
         for m in schedule.meetings
@@ -253,17 +266,17 @@ def test_schedule_agendas_and_rescheduling(seeded: EventService) -> None:
         1 for m in schedule.meetings if ids["t1"] in (m.attendee_a, m.attendee_b)
     )
     # a "must meet" overrides met-before
-    events.update_attendee("brokerage", ids["u1"], AttendeePatch(must_meet=("s1",)))
-    forced = events.schedule("brokerage", keep_previous=False)
+    events.update_attendee("brokerage", ids["u1"], AttendeePatch(must_meet=("s1",)), actor=TEST_ACTOR)
+    forced = events.schedule("brokerage", keep_previous=False, actor=TEST_ACTOR)
     assert frozenset((ids["u1"], ids["s1"])) in {
         frozenset((m.attendee_a, m.attendee_b)) for m in forced.meetings
     }
 
 
 def test_schedule_needs_two_attendees(seeded: EventService) -> None:
-    seeded.create_event(event_body())
+    seeded.create_event(event_body(), actor=TEST_ACTOR)
     with pytest.raises(InvalidInputError, match="at least 2"):
-        seeded.schedule("brokerage")
+        seeded.schedule("brokerage", actor=TEST_ACTOR)
     with pytest.raises(NotFoundError):
         seeded.get_schedule("brokerage")
 
@@ -273,7 +286,7 @@ def test_exports_parse_back(seeded: EventService, tmp_path: Path) -> None:
 
     events = seeded
     register_all(events)
-    schedule = events.schedule("brokerage")
+    schedule = events.schedule("brokerage", actor=TEST_ACTOR)
     event = events.get_event("brokerage")
     attendees = events.attendees("brokerage")
     agendas = events.agendas("brokerage")
@@ -340,14 +353,14 @@ def test_cordis_slice_brokerage(hashing_service: PactmatchService, tmp_path: Pat
         for row in reader:
             if row["project_id"] in keep:
                 writer.writerow(row)
-    hashing_service.import_batch(read_cordis(projects, participants), "slice")
+    hashing_service.import_batch(read_cordis(projects, participants), "slice", actor=TEST_ACTOR)
     events = EventService(hashing_service)
     # 4 slots, at most 3 meetings each: a free slot per attendee keeps every agenda colourable
-    events.create_event(event_body(tables=40, default_max_meetings=3, min_meetings=2))
-    report = events.register_from_store("brokerage", StoreSelection(country="BE", limit=60))
+    events.create_event(event_body(tables=40, default_max_meetings=3, min_meetings=2), actor=TEST_ACTOR)
+    report = events.register_from_store("brokerage", StoreSelection(country="BE", limit=60), actor=TEST_ACTOR)
     assert len(report.registered) == 60 and not report.errors
     assert all(a.offer and a.want for a in report.registered)
-    schedule = events.schedule("brokerage")
+    schedule = events.schedule("brokerage", actor=TEST_ACTOR)
     stats = schedule.stats
     assert stats.meetings > 60 and stats.gap_to_bound is not None and stats.gap_to_bound < 0.02
     assert stats.objective > stats.greedy_objective

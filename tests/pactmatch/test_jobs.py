@@ -28,7 +28,7 @@ def test_success_with_progress_and_a_result_file(jobs: JobRegistry) -> None:
         path.write_text("a,b\n", encoding="utf-8")
         return 3
 
-    job = jobs.submit("count", work, media_type="text/csv", filename="x.csv")
+    job = jobs.submit("count", work, media_type="text/csv", filename="x.csv", owner="tests")
     assert job.status == JobStatus.QUEUED
     done = jobs.wait(job.job_id)
     assert done.status == JobStatus.SUCCEEDED and (done.phase, done.done, done.total, done.items) == (
@@ -45,7 +45,7 @@ def test_product_errors_fail_the_job_with_their_message(jobs: JobRegistry) -> No
     def work(path: Path, progress: Progress) -> int:
         raise InvalidInputError("level: NUTS level must be 0 to 3, got 7")
 
-    job = jobs.wait(jobs.submit("bad", work, media_type="text/plain", filename="x").job_id)
+    job = jobs.wait(jobs.submit("bad", work, media_type="text/plain", filename="x", owner="tests").job_id)
     assert job.status == JobStatus.FAILED and job.error == "level: NUTS level must be 0 to 3, got 7"
     with pytest.raises(ConflictError, match="failed"):
         jobs.result_path(job.job_id)
@@ -55,9 +55,13 @@ def test_unexpected_errors_do_not_kill_the_worker(jobs: JobRegistry) -> None:
     def boom(path: Path, progress: Progress) -> int:
         raise ZeroDivisionError("division by zero")
 
-    failed = jobs.wait(jobs.submit("boom", boom, media_type="text/plain", filename="x").job_id)
+    failed = jobs.wait(jobs.submit("boom", boom, media_type="text/plain", filename="x", owner="tests").job_id)
     assert failed.status == JobStatus.FAILED and failed.error and "ZeroDivisionError" in failed.error
-    ok = jobs.wait(jobs.submit("ok", lambda path, progress: 0, media_type="text/plain", filename="x").job_id)
+    ok = jobs.wait(
+        jobs.submit(
+            "ok", lambda path, progress: 0, media_type="text/plain", filename="x", owner="tests"
+        ).job_id
+    )
     assert ok.status == JobStatus.SUCCEEDED
 
 
@@ -69,8 +73,10 @@ def test_cancel_a_running_job(jobs: JobRegistry) -> None:
         while True:
             progress("spinning", 0, 0)
 
-    job = jobs.submit("endless", endless, media_type="text/plain", filename="x")
-    queued = jobs.submit("after", lambda path, progress: 1, media_type="text/plain", filename="x")
+    job = jobs.submit("endless", endless, media_type="text/plain", filename="x", owner="tests")
+    queued = jobs.submit(
+        "after", lambda path, progress: 1, media_type="text/plain", filename="x", owner="tests"
+    )
     assert jobs.cancel(queued.job_id).status == JobStatus.CANCELLED  # never starts
     assert started.wait(10)
     jobs.cancel(job.job_id)
@@ -81,9 +87,11 @@ def test_cancel_a_running_job(jobs: JobRegistry) -> None:
 def test_old_finished_jobs_are_forgotten(jobs: JobRegistry) -> None:
     ids = []
     for i in range(5):
-        ids.append(jobs.submit(f"j{i}", lambda path, progress: 0, media_type="t", filename="x").job_id)
+        ids.append(
+            jobs.submit(f"j{i}", lambda path, progress: 0, media_type="t", filename="x", owner="tests").job_id
+        )
         assert jobs.wait(ids[-1]).status == JobStatus.SUCCEEDED
-    jobs.submit("last", lambda path, progress: 0, media_type="t", filename="x")
+    jobs.submit("last", lambda path, progress: 0, media_type="t", filename="x", owner="tests")
     assert len(jobs.list()) <= 3
     with pytest.raises(NotFoundError):
         jobs.get(ids[0])
@@ -94,7 +102,7 @@ def test_delete(jobs: JobRegistry) -> None:
         path.write_text("x")
         return 1
 
-    job = jobs.wait(jobs.submit("x", work, media_type="t", filename="x").job_id)
+    job = jobs.wait(jobs.submit("x", work, media_type="t", filename="x", owner="tests").job_id)
     path = jobs.result_path(job.job_id)
     jobs.delete(job.job_id)
     assert not path.exists()

@@ -20,6 +20,7 @@ from pactmatch.importers import read_json
 from pactmatch.mapping import MappingService
 from pactmatch.reports import ReportMeta, gap_report_public, synergy_pair_public, write_gaps, write_synergies
 from pactmatch.service import PactmatchService
+from tests.conftest import TEST_ACTOR
 
 BRABANT = "demo-rsp-brabant-hightech"
 AEROSPACE = "demo-lsp-aerospace"
@@ -32,7 +33,7 @@ def mapping(tmp_path_factory: pytest.TempPathFactory) -> MappingService:
     service = PactmatchService(
         EmbeddedStore(root / "store"), encoder="hashing", cache=EmbeddingCache(root / "cache.sqlite")
     )
-    report = service.import_batch(read_json(demo_dataset_path()), "demo.json")
+    report = service.import_batch(read_json(demo_dataset_path()), "demo.json", actor=TEST_ACTOR)
     assert report.ok
     return MappingService(service)
 

@@ -17,6 +17,7 @@ from pactmatch.importers.report import ParsedBatch
 from pactmatch.ranker_repository import RankerRepository
 from pactmatch.rankers import default_ranker, fit_store_ranker
 from pactmatch.service import PactmatchService
+from tests.conftest import TEST_ACTOR
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def filled(hashing_service: PactmatchService) -> PactmatchService:
     batch = ParsedBatch(
         organisations=data.organisations, partnerships=data.partnerships, memberships=data.memberships
     )
-    report = hashing_service.import_batch(batch, "synthetic")
+    report = hashing_service.import_batch(batch, "synthetic", actor=TEST_ACTOR)
     assert report.ok
     return hashing_service
 
@@ -77,6 +78,7 @@ def test_too_little_data_to_fit_is_a_clear_error(hashing_service: PactmatchServi
             organisations=data.organisations, partnerships=data.partnerships, memberships=data.memberships
         ),
         "tiny",
+        actor=TEST_ACTOR,
     )
     with pytest.raises(InvalidInputError, match="at least 80 partnerships"):
         fit_store_ranker(hashing_service.store, hashing_service.encoder, hashing_service.cache)

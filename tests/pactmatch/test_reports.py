@@ -18,12 +18,13 @@ from pactmatch.importers.report import ParsedBatch
 from pactmatch.reports import GapReportPublic, ReportMeta, gap_report_public, write_gaps
 from pactmatch.reports.render import GAP_COLUMNS, GapOverview
 from pactmatch.service import PactmatchService
+from tests.conftest import TEST_ACTOR
 from tests.matching.test_gaps import MEMBERS, ORGS, PARTNERSHIPS
 
 
 @pytest.fixture
 def reports(hashing_service: PactmatchService) -> list[GapReportPublic]:
-    assert hashing_service.import_batch(ParsedBatch(ORGS, PARTNERSHIPS, MEMBERS), "test").ok
+    assert hashing_service.import_batch(ParsedBatch(ORGS, PARTNERSHIPS, MEMBERS), "test", actor=TEST_ACTOR).ok
     snapshot = hashing_service.snapshot()
     mapper = GapMapper(candidates_per_gap=2).fit(snapshot, HeuristicRecommender().fit(snapshot))
     return [gap_report_public(r) for r in mapper.reports()]

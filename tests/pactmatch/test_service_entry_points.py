@@ -11,7 +11,7 @@ from graph.base import OrganisationFilter
 from pactmatch.event_service import EventService
 from pactmatch.mapping import MappingService
 from pactmatch.service import PactmatchService
-from tests.conftest import EVENT_ORGS, member, org, partnership
+from tests.conftest import EVENT_ORGS, TEST_ACTOR, member, org, partnership
 
 
 @pytest.fixture
@@ -43,12 +43,12 @@ def test_put_member_names_the_unknown_partnership_first_and_says_when_it_added(
     service: PactmatchService,
 ) -> None:
     with pytest.raises(NotFoundError, match="partnership ' zz'"):
-        service.put_member(" zz", "no such org", Role.MEMBER)
+        service.put_member(" zz", "no such org", Role.MEMBER, actor=TEST_ACTOR)
     with pytest.raises(NotFoundError, match="organisation 'zz'"):
-        service.put_member("p", "zz", Role.MEMBER)
-    membership, added = service.put_member("p", "b", Role.MEMBER)
+        service.put_member("p", "zz", Role.MEMBER, actor=TEST_ACTOR)
+    membership, added = service.put_member("p", "b", Role.MEMBER, actor=TEST_ACTOR)
     assert added and membership.org_id == "b"
-    assert service.put_member("p", "b", Role.COORDINATOR)[1] is False
+    assert service.put_member("p", "b", Role.COORDINATOR, actor=TEST_ACTOR)[1] is False
 
 
 def test_batch_gap_reports_name_unknown_partnerships_before_they_are_queued(
@@ -77,9 +77,9 @@ def test_event_attendees_found_by_group_and_text_and_events_listed_with_their_st
         "tables": 2,
         "groups": groups,
     }
-    events.create_event(EventCreate.model_validate(event))
+    events.create_event(EventCreate.model_validate(event), actor=TEST_ACTOR)
     for org_id, person, group in (("u1", "Ann", "g"), ("s1", "Bob", "h"), ("v1", "Cy", "g")):
-        events.register("e", AttendeeCreate(org_id=org_id, person=person, group=group))
+        events.register("e", AttendeeCreate(org_id=org_id, person=person, group=group), actor=TEST_ACTOR)
     assert [a.person for a in events.find_attendees("e", group="g")] == ["Ann", "Cy"]
     assert [a.person for a in events.find_attendees("e", text="RECYCLING")] == ["Bob"]
     assert [a.person for a in events.find_attendees("e", group="g", text="ann")] == ["Ann"]
@@ -87,7 +87,7 @@ def test_event_attendees_found_by_group_and_text_and_events_listed_with_their_st
     with pytest.raises(NotFoundError, match="schedule of event 'e'"):
         events.outcome("e")
     schedule = events.schedule_with(
-        "e", keep_previous=True, floor=None, time_limit=5, mip_rel_gap=0.01, solver="greedy"
+        "e", keep_previous=True, floor=None, time_limit=5, mip_rel_gap=0.01, solver="greedy", actor=TEST_ACTOR
     )
     stored_event, attendees, stored = events.outcome("e")
     assert stored == schedule and len(attendees) == 3 and stored_event.event_id == "e"
