@@ -17,7 +17,8 @@ from typing import Annotated, Any
 from asgi_csrf import Errors, asgi_csrf, error_messages  # type: ignore[import-untyped]
 from fastapi import Depends, Form, Request
 from itsdangerous import BadSignature, URLSafeSerializer
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import PactmatchError, PermissionDeniedError
 
@@ -96,7 +97,7 @@ class CsrfProtection:
             try:
                 secret = self._secret()
             except PactmatchError as exc:  # the store holding the key is down: say so, as any route would
-                await _answer(send, 503, [{"loc": [], "msg": str(exc), "type": "store_unavailable"}])
+                await _answer(send, 503, [{"loc": [], "msg": str(exc), "type": "unavailable"}])
                 return
             self._app = asgi_csrf(
                 self._inner,
@@ -105,4 +106,19 @@ class CsrfProtection:
                 send_csrf_failed=_refuse,
                 skip_if_scope=_multipart,
             )
-        await self._app(scope, receive, send)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive, tracked)
+        except HTTPException as exc:
+            # Only a body read here, by the check of a form, raises this far: a route's errors are
+            # answered inside the app. FastAPI's max_body_size (outside this middleware) raises its
+            # 413 from ``receive`` and would answer it in plain text; the API answers in one shape.
+            if started or exc.status_code != 413:
+                raise
+            await _answer(send, 413, [{"loc": [], "msg": str(exc.detail), "type": "content_too_large"}])

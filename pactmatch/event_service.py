@@ -120,7 +120,8 @@ class EventService:
     def replace_event(self, event_id: str, body: EventCreate, *, actor: Actor) -> tuple[Event, bool]:
         """Create or replace; registered attendees must still fit (their slots and groups)."""
         if body.event_id is not None and body.event_id != event_id:
-            raise InvalidInputError("event_id in the body differs from the URL")
+            message = "event_id in the body differs from the URL"
+            raise InvalidInputError(message, [FieldIssue("event_id", message)])
         with _LOCK:
             created = not self.repo.exists(event_id)
             old = None if created else self.repo.get_event(event_id)
