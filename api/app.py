@@ -9,11 +9,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from api import errors
 from api.csrf import CsrfProtection
-from api.limits import BodySizeLimit
 from api.pages import auth as auth_pages
+from api.pages import events as event_pages
+from api.pages import organisations as organisation_pages
+from api.pages import partnerships as partnership_pages
+from api.pages import support as support_pages
 from api.rate_limits import RateLimits
 from api.routers import (
     accounts,
@@ -36,6 +40,14 @@ from pactmatch.settings import Settings
 STATIC = Path(__file__).resolve().parent / "static"
 
 
+class _App(FastAPI):
+    """FastAPI with :class:`api.errors.DeclaredBodyLimit` around its whole middleware stack: the
+    only place a 413 for a declared length can still be answered in the one error shape."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return errors.DeclaredBodyLimit(super().build_middleware_stack(), self.max_body_size)
+
+
 def create_app(settings: Settings | None = None, service: PactmatchService | None = None) -> FastAPI:
     """Build the app for ``settings`` (or wrap an existing ``service``, as tests do).
 
@@ -53,11 +65,12 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
         yield
         owned.close()
 
-    app = FastAPI(
+    app = _App(
         title="pactmatch",
         version=__version__,
         description="Partner matching and stakeholder mapping for Pact for Skills partnerships.",
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,  # 413; streamed (chunked) bodies counted as they arrive
     )
     app.state.settings = settings
     app.state.service = service
@@ -73,9 +86,9 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
 
     app.state.signing_key = key
     errors.install(app)
-    # Outermost last: the body limit runs before the CSRF check reads a form body.
+    # FastAPI's max_body_size wraps every user middleware, so the CSRF check's reading of a form
+    # body is counted too (CsrfProtection answers that 413 in the one error shape).
     app.add_middleware(CsrfProtection, signing_secret=key, secure=settings.secure_cookies)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(organisations.router)
     app.include_router(partnerships.router)
@@ -87,6 +100,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(accounts.router)
     app.include_router(outreach.router)
     app.include_router(home.router)
-    app.include_router(auth_pages.router)
+    for pages in (auth_pages, partnership_pages, organisation_pages, support_pages, event_pages):
+        app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     return app

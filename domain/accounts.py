@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from domain.models import Identifier
 
@@ -29,8 +29,11 @@ def _username(value: str) -> str:
     return value
 
 
-#: A login name (an e-mail address works too).
-Username = Annotated[str, AfterValidator(_username)]
+#: A login name (an e-mail address works too). Its JSON schema states the rule the validator
+#: checks, so the OpenAPI document says which names pass.
+Username = Annotated[
+    str, AfterValidator(_username), WithJsonSchema({"type": "string", "pattern": _USERNAME.pattern})
+]
 
 
 class Role(StrEnum):

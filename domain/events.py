@@ -22,9 +22,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from domain.models import (
+    MAX_CODES,
+    MAX_ENUM_LIST,
+    CountryText,
     Ecosystem,
     Identifier,
     Name,
+    NutsCode,
     Organisation,
     StakeholderType,
 )
@@ -67,8 +71,9 @@ def slugify(text: str, max_length: int = 60) -> str:
 
 
 def _country_as_nuts(value: str) -> str:
-    """Accept ISO countries among NUTS codes (``GR`` → ``EL``, ``GB`` → ``UK``)."""
-    value = value.strip()
+    """Accept ISO countries among NUTS codes (``GR`` → ``EL``, ``GB`` → ``UK``). Only spaces are
+    trimmed, as NUTS codes are (:meth:`domain.regions.RegionIndex.normalise`)."""
+    value = value.strip(" ")
     if len(value) == 2:
         try:
             return nuts_country(normalise_country(value))
@@ -268,7 +273,9 @@ class _AttendeeWishes(_Frozen):
     want: OfferText = Field(default="", description="what they look for (free text)")
     wanted_types: tuple[StakeholderType, ...] = Field(default=(), max_length=len(StakeholderType))
     wanted_ecosystems: tuple[Ecosystem, ...] = Field(default=(), max_length=len(Ecosystem))
-    wanted_regions: tuple[str, ...] = Field(default=(), max_length=50, description="NUTS codes or countries")
+    wanted_regions: tuple[NutsCode, ...] = Field(
+        default=(), max_length=MAX_CODES, description="NUTS codes or countries"
+    )
     availability: tuple[Identifier, ...] = Field(
         default=(), max_length=MAX_SLOTS, description="slot ids; empty = all"
     )
@@ -288,8 +295,12 @@ class _AttendeeWishes(_Frozen):
     @field_validator("wanted_regions", mode="before")
     @classmethod
     def _regions(cls, value: Any) -> Any:
+        """One string of codes (``"DE1, FR"``, as a form or the CLI gives it) or a list of them;
+        anything else is left for the field's type to refuse (``null`` is not a list)."""
         if isinstance(value, str):
             value = [v for v in re.split(r"[,;\s]+", value) if v]
+        if not isinstance(value, list | tuple):
+            return value
         return [_country_as_nuts(v) if isinstance(v, str) else v for v in value]
 
     @field_validator("wanted_regions")
@@ -334,13 +345,13 @@ class AttendeePatch(_Frozen):
     group: Identifier | None = None
     offer: OfferText | None = None
     want: OfferText | None = None
-    wanted_types: tuple[StakeholderType, ...] | None = None
-    wanted_ecosystems: tuple[Ecosystem, ...] | None = None
-    wanted_regions: tuple[str, ...] | None = None
-    availability: tuple[Identifier, ...] | None = None
+    wanted_types: tuple[StakeholderType, ...] | None = Field(default=None, max_length=len(StakeholderType))
+    wanted_ecosystems: tuple[Ecosystem, ...] | None = Field(default=None, max_length=len(Ecosystem))
+    wanted_regions: tuple[NutsCode, ...] | None = Field(default=None, max_length=MAX_CODES)
+    availability: tuple[Identifier, ...] | None = Field(default=None, max_length=MAX_SLOTS)
     max_meetings: int | None = Field(default=None, ge=0, le=MAX_MEETINGS_PER_ATTENDEE)
-    must_meet: tuple[Identifier, ...] | None = None
-    no_thanks: tuple[Identifier, ...] | None = None
+    must_meet: tuple[Identifier, ...] | None = Field(default=None, max_length=MAX_LIST)
+    no_thanks: tuple[Identifier, ...] | None = Field(default=None, max_length=MAX_LIST)
 
 
 class Attendee(_AttendeeWishes):
@@ -351,17 +362,17 @@ class Attendee(_AttendeeWishes):
     org_id: Identifier
     org_name: Name
     stakeholder_type: StakeholderType
-    country: str | None = None
-    nuts_codes: tuple[str, ...] = Field(default=(), max_length=50)
-    ecosystems: tuple[Ecosystem, ...] = ()
+    country: CountryText | None = None
+    nuts_codes: tuple[NutsCode, ...] = Field(default=(), max_length=MAX_CODES)
+    ecosystems: tuple[Ecosystem, ...] = Field(default=(), max_length=MAX_ENUM_LIST)
     registered_at: datetime | None = None
     #: Agenda links carry this number; raising it revokes every link given out before.
     agenda_link_version: int = Field(default=0, ge=0)
 
-    @field_validator("country", mode="before")
+    @field_validator("country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
-        return None if value is None or not str(value).strip() else normalise_country(str(value))
+        return None if value is None or not value.strip() else normalise_country(value)
 
     @field_validator("nuts_codes")
     @classmethod

@@ -102,11 +102,28 @@ Identifier = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^/\s?#][^/?#]*$"),
 ]
-Name = Annotated[str, StringConstraints(max_length=500), AfterValidator(_strip_nonempty)]
+#: Every string and list a client sends has a bound, so one request can neither fill the store nor
+#: make an embedding, a report or an error message unboundedly large. The bounds sit well above
+#: anything a real profile holds (stored documents are validated again when read back).
+MAX_SHORT_TEXT = 500
+MAX_CODES = 50  # NUTS codes of an organisation, regions an attendee wants
+MAX_SCOPE_REGIONS = 500
+MAX_ENUM_LIST = 100  # stakeholder types or ecosystems, duplicates included (they are dropped)
+MAX_KEYWORDS = 200
+
+Name = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT), AfterValidator(_strip_nonempty)]
+ShortText = Annotated[str, StringConstraints(max_length=MAX_SHORT_TEXT)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]
+#: A NUTS code as sent: exempt from the models' whitespace stripping, so that the region index
+#: sees ``DE1\n`` as it came and refuses it (it forgives spaces only, see ``RegionIndex.normalise``).
+NutsCode = Annotated[str, StringConstraints(strip_whitespace=False, max_length=32)]
+#: A country as sent (ISO 3166-1 alpha-2 or a CORDIS spelling); a string, or the model refuses it.
+CountryText = Annotated[str, StringConstraints(max_length=64)]
 
 
 def _iso_country(value: str | None) -> str | None:
+    """An after-validator (the value is a string by then): a dict, a number or a list is refused
+    as such by the model instead of reaching ``normalise_country``."""
     return None if value is None or not value.strip() else normalise_country(value)
 
 
@@ -130,16 +147,22 @@ class Organisation(_Frozen):
     name: Name
     stakeholder_type: StakeholderType
     sme: bool | None = Field(default=None, description="SME flag; None when unknown")
-    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 (CORDIS UK/EL accepted)")
-    nuts_codes: tuple[str, ...] = Field(default=(), max_length=50, description="NUTS 2024 codes, any level")
-    ecosystems: tuple[Ecosystem, ...] = ()
+    country: CountryText | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 (CORDIS UK/EL accepted)"
+    )
+    nuts_codes: tuple[NutsCode, ...] = Field(
+        default=(), max_length=MAX_CODES, description="NUTS 2024 codes, any level"
+    )
+    ecosystems: tuple[Ecosystem, ...] = Field(default=(), max_length=MAX_ENUM_LIST)
     description: LongText = ""
-    website: str | None = Field(default=None, max_length=500)
-    keywords: tuple[str, ...] = Field(default=(), max_length=200, description="skills / priorities")
+    website: str | None = Field(default=None, max_length=MAX_SHORT_TEXT)
+    keywords: tuple[ShortText, ...] = Field(
+        default=(), max_length=MAX_KEYWORDS, description="skills / priorities"
+    )
     city: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=40)
 
-    @field_validator("country", mode="before")
+    @field_validator("country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
         return _iso_country(value)
@@ -175,8 +198,10 @@ class Partnership(_Frozen):
     partnership_id: Identifier
     name: Name
     kind: PartnershipKind = PartnershipKind.OTHER
-    scope_regions: tuple[str, ...] = Field(default=(), max_length=500, description="NUTS codes, any level")
-    ecosystems: tuple[Ecosystem, ...] = ()
+    scope_regions: tuple[NutsCode, ...] = Field(
+        default=(), max_length=MAX_SCOPE_REGIONS, description="NUTS codes, any level"
+    )
+    ecosystems: tuple[Ecosystem, ...] = Field(default=(), max_length=MAX_ENUM_LIST)
     description: LongText = Field(default="", description="agreement text: ambition, commitments, priorities")
     parent_id: Identifier | None = Field(default=None, description="large-scale partnership it derives from")
     start_date: date | None = None

@@ -30,7 +30,8 @@ EU27 = (
     "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 )  # fmt: skip
 
-_NUTS_RE = re.compile(r"^[A-Z]{2}[0-9A-Z]{0,3}$")
+#: Matched with ``fullmatch``: ``re.match`` with ``$`` would accept a trailing newline (``DE1\n``).
+_NUTS_RE = re.compile(r"[A-Z]{2}[0-9A-Z]{0,3}")
 
 
 def normalise_country(value: str) -> str:
@@ -109,6 +110,10 @@ class RegionIndex:
     def get(self, code: str) -> Region | None:
         return self._regions.get(code)
 
+    def all(self) -> list[Region]:
+        """Every region, by code (what a region picker offers)."""
+        return sorted(self._regions.values(), key=lambda r: r.code)
+
     def label(self, code: str) -> str:
         region = self._regions.get(code)
         return region.label if region else code
@@ -128,14 +133,19 @@ class RegionIndex:
     def countries(self) -> frozenset[str]:
         return frozenset(r.code for r in self._regions.values() if r.level == 0)
 
-    def normalise(self, raw: str) -> NormalisedCode:
+    def normalise(self, raw: str, *, amend: bool = True) -> NormalisedCode:
         """Validate a NUTS code; recode NUTS 2021 codes; fall back to the deepest valid ancestor.
+
+        Spaces are forgiven (``" de 11"``), nothing else: a tab or a newline is not part of any
+        spelling of a code. With ``amend=False`` (a code used as a filter, where answering for the
+        parent would answer a question nobody asked) a code that is neither a region nor a NUTS
+        2021 code is an error instead of its ancestor.
 
         Raises :class:`ValueError` for a code that is not NUTS at all or that no known region
         contains.
         """
-        code = raw.strip().upper().replace(" ", "")
-        if not _NUTS_RE.match(code):
+        code = raw.strip(" ").upper().replace(" ", "")
+        if not _NUTS_RE.fullmatch(code):
             raise ValueError(f"{raw!r} is not a NUTS code (two letters and up to three more characters)")
         if code in self._regions:
             region = self._regions[code]
@@ -147,6 +157,8 @@ class RegionIndex:
             return NormalisedCode(new, f"NUTS 2021 code {code} recoded to NUTS 2024 {new}")
         for ancestor in ancestors(code)[1:]:
             if ancestor in self._regions:
+                if not amend:
+                    raise ValueError(f"unknown NUTS code {raw!r} (the nearest known region is {ancestor})")
                 return NormalisedCode(
                     ancestor,
                     f"{code} is not a NUTS 2024 code (boundary change); kept as its parent {ancestor}",
@@ -295,9 +307,15 @@ class PostcodeLookup:
         return None
 
 
+def region_filter(code: str, index: RegionIndex | None = None) -> str:
+    """A region used as a filter (any level), normalised; :class:`ValueError` for a code that is not
+    a region or a NUTS 2021 code (never its parent instead: imports amend, filters refuse)."""
+    return (index or RegionIndex.default()).normalise(code, amend=False).code
+
+
 def check_region_filter(code: str, index: RegionIndex | None = None) -> str:
-    """Validate a region used as a query filter (any level); raise :class:`InvalidInputError`."""
+    """:func:`region_filter`, raising :class:`InvalidInputError` (for the services and the CLI)."""
     try:
-        return (index or RegionIndex.default()).normalise(code).code
+        return region_filter(code, index)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from exc

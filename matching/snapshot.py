@@ -94,6 +94,11 @@ class Snapshot:
     version: int = 0
     extra: dict[str, object] = field(default_factory=dict)
 
+    @cached_property
+    def scoped_partnerships(self) -> npt.NDArray[np.int64]:
+        """Indices of the partnerships that declare a scope (few: CORDIS consortia declare none)."""
+        return np.fromiter((j for j, scope in enumerate(self.partnership_scope) if scope), dtype=np.int64)
+
     @classmethod
     def from_data(cls, data: GraphData) -> Snapshot:
         """The snapshot of what a store read (:meth:`graph.base.GraphStore.read_graph`)."""

@@ -12,6 +12,7 @@ from domain.accounts import Actor, Grant, Role
 from domain.errors import NotFoundError, PactmatchError
 from domain.events import EventCreate, SlotSpec
 from domain.models import Partnership
+from graph.base import OrganisationFilter
 from pactmatch.accounts import AccountService
 from pactmatch.event_service import EventService, StoreSelection
 from pactmatch.importers import ImportReport, read_json
@@ -67,9 +68,10 @@ DEMO_EVENT = EventCreate(
 def create_demo_accounts(
     service: PactmatchService, showcase: list[Partnership], actor: Actor
 ) -> list[DemoLogin]:
-    """A demo admin, a coordinator of the first showcase partnership and an organiser of a demo
-    event (made here, with 40 attendees from the store), each with a new random password; users
-    that exist already (the demo ran before on this store) get a new one."""
+    """A demo admin, a coordinator of the first showcase partnership, an organiser of a demo
+    event (made here, with 40 attendees from the store) and a member of an organisation that is in
+    no partnership yet (a newcomer looking for one), each with a new random password; users that
+    exist already (the demo ran before on this store) get a new one."""
     events = EventService(service)
     try:
         events.get_event(str(DEMO_EVENT.event_id))
@@ -84,6 +86,16 @@ def create_demo_accounts(
         ("demo-coordinator", Grant(role=Role.COORDINATOR, scope=showcase[0].partnership_id)),
         ("demo-organiser", Grant(role=Role.ORGANISER, scope=str(DEMO_EVENT.event_id))),
     ]
+    newcomer = next(
+        (
+            o.org_id
+            for o in service.list_organisations(OrganisationFilter(), 0, 1000).items
+            if not service.memberships_of(o.org_id)
+        ),
+        None,
+    )
+    if newcomer is not None:
+        wanted.append(("demo-member", Grant(role=Role.MEMBER, scope=newcomer)))
     logins = []
     for name, grant in wanted:
         password = secrets.token_urlsafe(12)

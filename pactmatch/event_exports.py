@@ -9,7 +9,6 @@ jinja2 template with autoescaping.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import Counter, defaultdict
@@ -30,6 +29,7 @@ from domain.events import (
     ScoreSummary,
     SlotLoad,
 )
+from pactmatch.reports.spreadsheet import SafeCsvWriter
 
 AGENDA_COLUMNS = (
     "attendee_id", "person", "org_name", "meeting_id", "slot_id", "start", "end", "table",
@@ -50,7 +50,7 @@ def agenda_json(agenda: Agenda) -> str:
 def agendas_csv(agendas: Sequence[Agenda]) -> str:
     """One row per (attendee, meeting): every attendee's agenda in one spreadsheet."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)
     writer.writerow(AGENDA_COLUMNS)
     for agenda in agendas:
         for item in agenda.items:
@@ -167,7 +167,7 @@ def summary_csv(event: Event, attendees: Sequence[Attendee], schedule: Schedule)
             total[a] += m.score
     unmatched = {u.attendee_id: u.reason for u in schedule.unmatched}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)
     writer.writerow(SUMMARY_COLUMNS)
     for att in attendees:
         k = degree[att.attendee_id]

@@ -120,7 +120,8 @@ class EventService:
     def replace_event(self, event_id: str, body: EventCreate, *, actor: Actor) -> tuple[Event, bool]:
         """Create or replace; registered attendees must still fit (their slots and groups)."""
         if body.event_id is not None and body.event_id != event_id:
-            raise InvalidInputError("event_id in the body differs from the URL")
+            message = "event_id in the body differs from the URL"
+            raise InvalidInputError(message, [FieldIssue("event_id", message)])
         with _LOCK:
             created = not self.repo.exists(event_id)
             old = None if created else self.repo.get_event(event_id)
@@ -498,6 +499,19 @@ class EventService:
         token = self._links.dumps([event_id, attendee_id, attendee.agenda_link_version])
         self.audit.record(actor, "agenda-link.create", f"event {event_id}: attendee {attendee_id}")
         return token, datetime.now(UTC) + AGENDA_LINK_LIFETIME
+
+    def agenda_links(self, event_id: str, *, actor: Actor) -> list[tuple[Attendee, str, datetime]]:
+        """Every attendee's link (as :meth:`agenda_link` makes them) with its expiry, made with one
+        read of the attendees and one audit entry for the lot (what publishing an event does)."""
+        self.repo.get_event(event_id)
+        expires = datetime.now(UTC) + AGENDA_LINK_LIFETIME
+        attendees = self.repo.attendees(event_id)
+        links = [
+            (a, self._links.dumps([event_id, a.attendee_id, a.agenda_link_version]), expires)
+            for a in attendees
+        ]
+        self.audit.record(actor, "agenda-link.create", f"event {event_id}: {len(links)} attendees")
+        return links
 
     def revoke_agenda_links(self, event_id: str, attendee_id: str, *, actor: Actor) -> None:
         """Make every link given out for this attendee so far stop working."""

@@ -55,10 +55,11 @@ def build_filters(
     sme: bool,
     ecosystem: list[Ecosystem] | None,
 ) -> CandidateFilters:
-    """Validated candidate filters (unknown countries/regions → InvalidInputError naming them)."""
+    """Validated candidate filters (unknown countries/regions → InvalidInputError naming them); an
+    empty string is no filter, as in :func:`check_place`."""
     return CandidateFilters(
-        countries=tuple(check_country_filter(c) for c in country or []),
-        regions=tuple(check_region_filter(r) for r in region or []),
+        countries=tuple(check_country_filter(c) for c in country or [] if c),
+        regions=tuple(check_region_filter(r) for r in region or [] if r),
         stakeholder_types=tuple(stakeholder_type or ()),
         sme_only=sme,
         ecosystems=tuple(ecosystem or ()),
@@ -72,10 +73,10 @@ def join_filters(
     country: list[str] | None,
 ) -> PartnershipFilters:
     """Validated filters of the partnerships an organisation could join (same spellings and errors
-    as the candidate filters)."""
+    as the candidate filters; an empty string is no filter)."""
     return PartnershipFilters(
         kinds=tuple(kind or ()),
         ecosystems=tuple(ecosystem or ()),
-        regions=tuple(check_region_filter(r) for r in region or []),
-        countries=tuple(check_country_filter(c) for c in country or []),
+        regions=tuple(check_region_filter(r) for r in region or [] if r),
+        countries=tuple(check_country_filter(c) for c in country or [] if c),
     )

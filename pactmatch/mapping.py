@@ -174,8 +174,8 @@ class MappingService:
     # -- for the API and the CLI ----------------------------------------------------------------
     @property
     def store_description(self) -> str:
-        """The store the reports come from, for their headers."""
-        return self.service.store_description
+        """The store the reports come from, for their headers (which travel: no server path)."""
+        return self.service.public_store_description
 
     def check_partnership_ids(self, partnership_ids: Sequence[str] | None) -> None:
         """``InvalidInputError`` naming the unknown ones, so a batch of gap reports fails before it

@@ -1,14 +1,13 @@
 """CSV exports of shortlists, and the outcomes file that ``pactmatch evaluate --feedback`` reads back.
 
 Names and notes come from whoever typed them, and a cell such as ``=HYPERLINK(...)`` would run in
-the reader's spreadsheet (OWASP, "CSV Injection"): every text cell that starts like a formula
-(``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading ``'``, which spreadsheets show as text.
-:func:`read_outcomes` takes that ``'`` off again. (A shared helper for every CSV export is on its
-way on branch api-hardening as ``pactmatch.reports.spreadsheet``; this module's :func:`safe_cell`
-is the same rule and should give way to it once it reaches main.)
+the reader's spreadsheet (OWASP, "CSV Injection"): every export writes through the project's
+:class:`~pactmatch.reports.spreadsheet.SafeCsvWriter`, which gives text that starts like a formula
+(``=``, ``+``, ``-``, ``@``, tab, CR) a leading ``'``. :func:`read_outcomes` takes that ``'`` off
+again, so an exported file reads back as it was written.
 
->>> safe_cell("=1+1"), safe_cell("Stuttgart Welding GmbH")
-("'=1+1", 'Stuttgart Welding GmbH')
+>>> write_csv(("note",), [("=1+1",)]).splitlines()
+['note', "'=1+1"]
 """
 
 from __future__ import annotations
@@ -22,30 +21,23 @@ from pydantic import ValidationError
 
 from domain.errors import FieldIssue, InvalidInputError
 from domain.outreach import Outcome
+from pactmatch.reports.spreadsheet import SafeCsvWriter, safe_cell
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: The outcomes file's columns: one row per status change.
 OUTCOME_COLUMNS = ("partnership_id", "org_id", "outcome", "date")
 
 
-def safe_cell(value: object) -> object:
-    """``value`` as it may go into a CSV cell: text starting like a formula is prefixed with ``'``."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _unsafe_cell(value: str) -> str:
     """What :func:`safe_cell` was given (its ``'`` taken off)."""
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS) else value
+    return value[1:] if value.startswith("'") and safe_cell(value[1:]) == value else value
 
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """A CSV document (``\\n`` line ends) of ``rows`` under ``header``, every cell made safe."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)
     writer.writerow(header)
-    writer.writerows([safe_cell(cell) for cell in row] for row in rows)
+    writer.writerows(rows)
     return out.getvalue()
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from domain.accounts import Actor
 from domain.candidates import CandidateFilters, CandidateRow
-from domain.errors import ConflictError, InvalidInputError, NotFoundError
+from domain.errors import ConflictError, FieldIssue, InvalidInputError, NotFoundError
 from domain.models import Membership, Organisation, Partnership, Role, organisation_text, partnership_text
 from embeddings import EmbeddingCache, Encoder, embed_texts, make_encoder, text_hash
 from graph.base import (
@@ -62,7 +62,7 @@ from pactmatch.ranker_repository import RankerRepository
 from pactmatch.rankers import Ranker, RankerFactory, default_ranker, heuristic_ranker
 from pactmatch.reasons import Explanation, View, explain_for_people
 from pactmatch.settings import Settings
-from pactmatch.stores import open_store
+from pactmatch.stores import open_store, public_description
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
@@ -248,7 +248,8 @@ class PactmatchService:
         if partnership.parent_id and not self.store.existing_ids(
             EntityKind.PARTNERSHIP, [partnership.parent_id]
         ):
-            raise InvalidInputError(f"unknown parent partnership {partnership.parent_id!r}")
+            message = f"unknown parent partnership {partnership.parent_id!r}"
+            raise InvalidInputError(message, [FieldIssue("parent_id", message)])
         before = self._existing(self.store.get_partnership, partnership.partnership_id)
         counts = self.store.import_batch(partnerships=[partnership])
         self.audit.record(
@@ -375,8 +376,13 @@ class PactmatchService:
 
     @property
     def store_description(self) -> str:
-        """What the store is, for ``/health``, ``stats`` and report headers (never credentials)."""
+        """What the store is, for the CLI's ``stats`` (never credentials; an embedded store's path)."""
         return self.store.description
+
+    @property
+    def public_store_description(self) -> str:
+        """What the store is, for ``/health`` and report headers: no path of the server's."""
+        return public_description(self.store)
 
     def close(self) -> None:
         """Close the store (the API at shutdown)."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from domain.errors import InvalidInputError
 from graph.base import GraphStore
+from graph.embedded import EmbeddedStore
 from pactmatch.settings import Settings
 
 BOLT_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
@@ -37,6 +38,13 @@ def open_store(location: str, settings: Settings | None = None) -> GraphStore:
         raise InvalidInputError(
             f"unsupported store URI {location!r}: use a directory or one of {', '.join(BOLT_SCHEMES)}"
         )
-    from graph.embedded import EmbeddedStore
-
     return EmbeddedStore(Path(location).expanduser())
+
+
+def public_description(store: GraphStore) -> str:
+    """What a store may be called where others read it (``/health``, report headers): an embedded
+    store by its directory's name, never the server's absolute path; a server store as it describes
+    itself (host and database, never credentials)."""
+    if isinstance(store, EmbeddedStore):
+        return f"embedded store {store.path.name!r}"
+    return store.description

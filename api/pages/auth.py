@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import SESSION_COOKIE, AccountsDep, ActorDep, require
-from api.deps import SettingsDep
+from api.deps import EventsDep, ServiceDep, SettingsDep
 from api.pages import PREFIX, render
 from api.routers.accounts import sign_in
 from api.schemas.accounts import SignIn
-from domain.accounts import Actor
-from domain.errors import AuthenticationError, InvalidInputError, TooManyRequestsError
+from domain.accounts import Actor, Role
+from domain.errors import AuthenticationError, InvalidInputError, NotFoundError, TooManyRequestsError
 from pactmatch.permissions import Action
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
+T = TypeVar("T")
 SignedIn = Annotated[Actor, require(Action.OWN_ACCOUNT)]
 
 
@@ -30,8 +32,24 @@ def _local(target: str) -> str:
 
 
 @router.get("", response_class=HTMLResponse, name="home")
-def home(request: Request, actor: SignedIn) -> Response:
-    return render(request, "home.html.j2", actor)
+def home(request: Request, actor: SignedIn, service: ServiceDep, events: EventsDep) -> Response:
+    """What the caller's grants open: their partnerships, events and organisation."""
+    partnerships = [
+        p for pid in actor.scopes(Role.COORDINATOR) if (p := _found(service.get_partnership, pid))
+    ]
+    organisations = [o for oid in actor.scopes(Role.MEMBER) if (o := _found(service.get_organisation, oid))]
+    mine = [e for eid in actor.scopes(Role.ORGANISER) if (e := _found(events.get_event, eid))]
+    return render(
+        request, "home.html.j2", actor, partnerships=partnerships, organisations=organisations, events=mine
+    )
+
+
+def _found(get: Callable[[str], T], item_id: str) -> T | None:
+    """The item, or None when a grant names one that is gone (or not imported yet)."""
+    try:
+        return get(item_id)
+    except NotFoundError:
+        return None
 
 
 @router.get("/login", response_class=HTMLResponse, name="login_form", dependencies=[require(Action.SIGN_IN)])

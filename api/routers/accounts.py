@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from api.auth import SESSION_COOKIE, AccountsDep, require
 from api.deps import SettingsDep
-from api.routers.common import Limit, Offset
+from api.routers.common import Limit, Offset, StrictJSONRoute
 from api.schemas.accounts import (
     AuditEntryPublic,
-    GrantPublic,
+    GrantCreate,
     KeyCreate,
     KeyPublic,
     NewKeyPublic,
@@ -36,7 +36,7 @@ from pactmatch.accounts import SESSION_LIFETIME, AccountService
 from pactmatch.permissions import Action
 from pactmatch.settings import Settings
 
-auth_router = APIRouter(prefix="/auth", tags=["accounts"])
+auth_router = APIRouter(prefix="/auth", tags=["accounts"], route_class=StrictJSONRoute)
 Admin = Annotated[Actor, require(Action.ADMIN)]
 AdminOnly = require(Action.ADMIN)
 
@@ -98,7 +98,7 @@ def change_password(
 
 
 # -- users (admins) ------------------------------------------------------------------------------
-users_router = APIRouter(prefix="/users", tags=["accounts"])
+users_router = APIRouter(prefix="/users", tags=["accounts"], route_class=StrictJSONRoute)
 
 
 @users_router.get("", response_model=list[UserPublic], dependencies=[AdminOnly])
@@ -118,7 +118,7 @@ def get_user(name: str, accounts: AccountsDep) -> UserPublic:
 
 
 @users_router.post("/{name}/grants", response_model=UserPublic)
-def grant(name: str, body: GrantPublic, accounts: AccountsDep, actor: Admin) -> UserPublic:
+def grant(name: str, body: GrantCreate, accounts: AccountsDep, actor: Admin) -> UserPublic:
     """Add a grant (a no-op when the user holds it already)."""
     return user_public(accounts.grant(name, to_grant(body), actor))
 
@@ -152,7 +152,7 @@ def delete_user(name: str, accounts: AccountsDep, actor: Admin) -> Response:
 
 
 # -- API keys (admins) ---------------------------------------------------------------------------
-keys_router = APIRouter(prefix="/keys", tags=["accounts"])
+keys_router = APIRouter(prefix="/keys", tags=["accounts"], route_class=StrictJSONRoute)
 
 
 @keys_router.post("", status_code=status.HTTP_201_CREATED, response_model=NewKeyPublic)
@@ -178,7 +178,7 @@ def revoke_key(key_id: str, accounts: AccountsDep, actor: Admin) -> Response:
 
 
 # -- the audit log (admins) ----------------------------------------------------------------------
-audit_router = APIRouter(prefix="/audit", tags=["accounts"])
+audit_router = APIRouter(prefix="/audit", tags=["accounts"], route_class=StrictJSONRoute)
 
 
 @audit_router.get("", response_model=PagePublic[AuditEntryPublic], dependencies=[AdminOnly])

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from api.auth import require
 from api.deps import EventsDep
 from api.rate_limits import Operation, limited
-from api.routers.common import Limit, Offset
+from api.routers.common import Limit, Offset, StrictJSONRoute, attachment
 from api.schemas.common import PagePublic
 from api.schemas.events import (
     AgendaLinkPublic,
@@ -41,7 +41,7 @@ from pactmatch.event_service import StoreSelection
 from pactmatch.filters import check_place
 from pactmatch.permissions import Action, visible_events
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = APIRouter(prefix="/events", tags=["events"], route_class=StrictJSONRoute)
 #: Everything on an event is its organisers' (and admins'); the permission returns who acts.
 Organiser = Annotated[Actor, require(Action.MANAGE_EVENT, "event_id")]
 Manage = require(Action.MANAGE_EVENT, "event_id")
@@ -143,7 +143,7 @@ def list_attendees(
     events: EventsDep,
     offset: Offset = 0,
     limit: Limit = 50,
-    group: str | None = None,
+    group: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=200, description="person or organisation contains")] = None,
 ) -> PagePublic[AttendeePublic]:
     page, total = _page(events.find_attendees(event_id, group, q), offset, limit)
@@ -232,11 +232,10 @@ def get_agenda(
     if fmt == "csv":
         return Response(agendas_csv([agenda]), media_type="text/csv; charset=utf-8")
     if fmt == "ics":
-        filename = f"{event_id}-{attendee_id}.ics".replace('"', "")
         return Response(
             agenda_ics(agenda, events.get_event(event_id)),
             media_type="text/calendar; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers=attachment(f"{event_id}-{attendee_id}.ics"),
         )
     return AgendaPublic.model_validate(agenda.model_dump())
 
@@ -306,7 +305,7 @@ def revoke_agenda_links(event_id: str, attendee_id: str, events: EventsDep, acto
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-attendee_router = APIRouter(prefix="/agenda", tags=["events"])
+attendee_router = APIRouter(prefix="/agenda", tags=["events"], route_class=StrictJSONRoute)
 
 
 @attendee_router.get(

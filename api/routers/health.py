@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from api.auth import require
 from api.deps import ServiceDep
+from api.routers.common import StrictJSONRoute
 from api.schemas.health import HealthPublic
 from pactmatch.permissions import Action
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["meta"], route_class=StrictJSONRoute)
 
 
 @router.get("/health", response_model=HealthPublic, dependencies=[require(Action.HEALTH)])
@@ -17,7 +18,7 @@ def health(service: ServiceDep) -> HealthPublic:
     counts = service.counts()
     return HealthPublic(
         status="ok",
-        store=service.store_description,
+        store=service.public_store_description,
         organisations=counts.organisations,
         partnerships=counts.partnerships,
         memberships=counts.memberships,

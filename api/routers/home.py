@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query
 
 from api.auth import require
 from api.deps import ServiceDep
+from api.routers.common import StrictJSONRoute
 from api.schemas.outreach import HomePublic, RegionPublic, home_public, region_public
 from domain.accounts import Actor
 from pactmatch.home import home
 from pactmatch.mapping import MappingService
 from pactmatch.permissions import Action
 
-router = APIRouter(tags=["home"])
+router = APIRouter(tags=["home"], route_class=StrictJSONRoute)
 
 
 @router.get("/me", response_model=HomePublic)

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 
 from api.auth import require
 from api.deps import JobsDep, MappingDep, SettingsDep
 from api.rate_limits import Operation, limited
+from api.routers.common import StrictJSONRoute, attachment
+from api.schemas.common import RegionFilter
 from api.schemas.mapping import (
     GapBatchRequest,
     GapReportPublic,
@@ -33,6 +36,7 @@ from api.schemas.mapping import (
 )
 from domain.accounts import Actor
 from domain.errors import FieldIssue, InvalidInputError
+from domain.models import MAX_ENUM_LIST
 from matching.synergies import PAIR_KINDS
 from matching.target_mix import TargetMix, parse_target_mix
 from pactmatch.mapping import MappingService
@@ -77,17 +81,12 @@ def _target_mix(raw: dict[str, Any] | None) -> TargetMix | None:
     try:
         return parse_target_mix(raw, "target_mix")
     except InvalidInputError as exc:
-        raise InvalidInputError(
-            str(exc), [FieldIssue(f"target_mix.{i.field}", i.message) for i in exc.issues]
-        ) from exc
+        issues = [FieldIssue(f"target_mix.{i.field}", i.message) for i in exc.issues]
+        raise InvalidInputError(str(exc), issues or [FieldIssue("target_mix", str(exc))]) from exc
 
 
 def _file(text: str, fmt: str, filename: str) -> Response:
-    return Response(
-        content=text,
-        media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
-    )
+    return Response(content=text, media_type=MEDIA_TYPES[fmt], headers=attachment(f"{filename}.{fmt}"))
 
 
 def _gap_report(
@@ -119,7 +118,7 @@ def _fmt(fmt: str) -> ReportFormat:
 
 
 # -- gaps ----------------------------------------------------------------------------------------
-gaps_router = APIRouter(prefix="/partnerships", tags=["gaps"])
+gaps_router = APIRouter(prefix="/partnerships", tags=["gaps"], route_class=StrictJSONRoute)
 Insights = require(Action.PARTNERSHIP_INSIGHTS, "partnership_id")
 Admin = Annotated[Actor, require(Action.ADMIN)]
 Batch = Annotated[None, limited(Operation.BATCH_REPORT)]
@@ -159,7 +158,7 @@ def partnership_gaps_with_options(
 
 
 # -- synergies -----------------------------------------------------------------------------------
-synergies_router = APIRouter(prefix="/partnerships", tags=["synergies"])
+synergies_router = APIRouter(prefix="/partnerships", tags=["synergies"], route_class=StrictJSONRoute)
 
 
 @synergies_router.get(
@@ -176,7 +175,10 @@ def partnership_synergies(
     recruits: Annotated[
         int, Query(ge=0, le=20, description="members of each side proposed to the other")
     ] = 3,
-    pair_kind: Annotated[list[str] | None, Query(description=f"keep only: {', '.join(PAIR_KINDS)}")] = None,
+    pair_kind: Annotated[
+        list[Literal[PAIR_KINDS]] | None,  # type: ignore[valid-type]
+        Query(max_length=MAX_ENUM_LIST, description=f"keep only: {', '.join(PAIR_KINDS)}"),
+    ] = None,
     fmt: FormatQuery = "json",
 ) -> SynergyListPublic | Response:
     """Partnerships to work with, best first: shared themes, bridging organisations, overlapping regions,
@@ -198,7 +200,7 @@ def partnership_synergies(
 
 
 # -- regions -------------------------------------------------------------------------------------
-regions_router = APIRouter(prefix="/regions", tags=["regions"])
+regions_router = APIRouter(prefix="/regions", tags=["regions"], route_class=StrictJSONRoute)
 
 
 @regions_router.get(
@@ -208,7 +210,7 @@ regions_router = APIRouter(prefix="/regions", tags=["regions"])
     dependencies=[require(Action.READ)],
 )
 def region_stakeholders(
-    code: str,
+    code: Annotated[RegionFilter, PathParam(description="NUTS code, any level")],
     mapping: MappingDep,
     examples: Annotated[
         int, Query(ge=0, le=500, description="unaffiliated organisations listed per type")
@@ -234,7 +236,7 @@ def region_stakeholders(
 
 
 # -- target mix ----------------------------------------------------------------------------------
-target_mix_router = APIRouter(prefix="/target-mix", tags=["gaps"])
+target_mix_router = APIRouter(prefix="/target-mix", tags=["gaps"], route_class=StrictJSONRoute)
 
 
 def _mix_public(mapping: MappingService) -> TargetMixPublic:
@@ -267,7 +269,7 @@ def delete_target_mix(mapping: MappingDep, actor: Admin) -> Response:
 
 
 # -- batch jobs ----------------------------------------------------------------------------------
-jobs_router = APIRouter(tags=["jobs"])
+jobs_router = APIRouter(tags=["jobs"], route_class=StrictJSONRoute)
 AdminOnly = require(Action.ADMIN)
 
 

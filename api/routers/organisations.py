@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import require
 from api.deps import ServiceDep
-from api.routers.common import Limit, Offset, check_body_id
-from api.schemas.common import PagePublic
+from api.routers.common import Limit, Offset, StrictJSONRoute, check_body_id
+from api.schemas.common import CountryFilter, PagePublic, RegionFilter
 from api.schemas.memberships import MembershipPublic
 from api.schemas.organisations import OrganisationCreate, OrganisationPublic
 from domain.accounts import Actor
@@ -17,7 +17,7 @@ from domain.models import Ecosystem, Organisation, StakeholderType
 from graph.base import OrganisationFilter
 from pactmatch.permissions import Action
 
-router = APIRouter(prefix="/organisations", tags=["organisations"])
+router = APIRouter(prefix="/organisations", tags=["organisations"], route_class=StrictJSONRoute)
 Reader = require(Action.READ)
 
 
@@ -61,13 +61,15 @@ def list_organisations(
     service: ServiceDep,
     offset: Offset = 0,
     limit: Limit = 50,
-    country: Annotated[str | None, Query(description="ISO 3166 alpha-2")] = None,
-    region: Annotated[str | None, Query(description="NUTS code, any level")] = None,
+    country: Annotated[CountryFilter | None, Query(description="ISO 3166 alpha-2")] = None,
+    region: Annotated[RegionFilter | None, Query(description="NUTS code, any level")] = None,
     stakeholder_type: Annotated[StakeholderType | None, Query(alias="type")] = None,
     sme: bool | None = None,
     ecosystem: Ecosystem | None = None,
     q: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
-    partnership_id: Annotated[str | None, Query(description="members of this partnership")] = None,
+    partnership_id: Annotated[
+        str | None, Query(max_length=200, description="members of this partnership")
+    ] = None,
 ) -> PagePublic[OrganisationPublic]:
     flt = OrganisationFilter(
         country=country,

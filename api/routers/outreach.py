@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import require
 from api.deps import OutreachDep
+from api.routers.common import MAX_OFFSET, StrictJSONRoute, attachment
+from api.schemas.common import CountryFilter, RegionFilter
 from api.schemas.memberships import MembershipPublic, MembershipPut
 from api.schemas.outreach import (
     InterestCreate,
@@ -25,12 +27,12 @@ from api.schemas.outreach import (
     shortlist_entry_public,
 )
 from domain.accounts import Actor
-from domain.models import Ecosystem, PartnershipKind
+from domain.models import MAX_CODES, MAX_ENUM_LIST, Ecosystem, PartnershipKind
 from domain.outreach import ShortlistUpdate
 from pactmatch.filters import join_filters
 from pactmatch.permissions import Action
 
-router = APIRouter(tags=["outreach"])
+router = APIRouter(tags=["outreach"], route_class=StrictJSONRoute)
 Joiner = Annotated[Actor, require(Action.JOIN_PARTNERSHIPS, "org_id")]
 Editor = Annotated[Actor, require(Action.EDIT_PARTNERSHIP, "partnership_id")]
 Insights = require(Action.PARTNERSHIP_INSIGHTS, "partnership_id")
@@ -45,15 +47,17 @@ Insights = require(Action.PARTNERSHIP_INSIGHTS, "partnership_id")
 def partnerships_to_join(
     org_id: str,
     outreach: OutreachDep,
-    offset: Annotated[int, Query(ge=0, description="ranked partnerships to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="ranked partnerships to skip")] = 0,
     limit: Annotated[int, Query(ge=1, le=200, description="page size (at most 200)")] = 10,
-    kind: Annotated[list[PartnershipKind] | None, Query()] = None,
-    ecosystem: Annotated[list[Ecosystem] | None, Query()] = None,
+    kind: Annotated[list[PartnershipKind] | None, Query(max_length=MAX_ENUM_LIST)] = None,
+    ecosystem: Annotated[list[Ecosystem] | None, Query(max_length=MAX_ENUM_LIST)] = None,
     region: Annotated[
-        list[str] | None, Query(description="NUTS code, any level: the partnership's area touches it")
+        list[RegionFilter] | None,
+        Query(max_length=MAX_CODES, description="NUTS code, any level: the partnership's area touches it"),
     ] = None,
     country: Annotated[
-        list[str] | None, Query(description="ISO country: the partnership's area touches it")
+        list[CountryFilter] | None,
+        Query(max_length=MAX_CODES, description="ISO country: the partnership's area touches it"),
     ] = None,
 ) -> JoinListPublic:
     """Partnerships the organisation is not a member of, best first, each with its reasons and the
@@ -118,7 +122,7 @@ def shortlist(
 ) -> Response | list[ShortlistEntryPublic]:
     """The shortlist, most recently changed first, each entry with its history; or a CSV download."""
     if fmt == "csv":
-        return _csv_download(outreach.shortlist_csv(partnership_id), "shortlist.csv")
+        return _csv_download(outreach.shortlist_csv(partnership_id), f"shortlist-{partnership_id}.csv")
     return [shortlist_entry_public(i) for i in outreach.shortlist(partnership_id)]
 
 
@@ -186,5 +190,5 @@ def _csv_download(text: str, filename: str) -> Response:
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers=attachment(filename),
     )

@@ -8,19 +8,19 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.auth import require
 from api.deps import OutreachDep, ServiceDep, SettingsDep
-from api.routers.common import Limit, Offset, check_body_id
+from api.routers.common import Limit, Offset, StrictJSONRoute, check_body_id
 from api.schemas.candidates import CandidateListPublic, candidate_list_public
-from api.schemas.common import PagePublic
+from api.schemas.common import CountryFilter, PagePublic, RegionFilter
 from api.schemas.memberships import MembershipPublic, MembershipPut
 from api.schemas.partnerships import PartnershipCreate, PartnershipPublic
 from domain.accounts import Actor
-from domain.models import Ecosystem, Partnership, PartnershipKind, StakeholderType
+from domain.models import MAX_CODES, MAX_ENUM_LIST, Ecosystem, Partnership, PartnershipKind, StakeholderType
 from graph.base import PartnershipFilter
 from matching.diversity import DiversityOptions
 from pactmatch.filters import build_filters
 from pactmatch.permissions import Action
 
-router = APIRouter(prefix="/partnerships", tags=["partnerships"])
+router = APIRouter(prefix="/partnerships", tags=["partnerships"], route_class=StrictJSONRoute)
 Reader = require(Action.READ)
 Editor = Annotated[Actor, require(Action.EDIT_PARTNERSHIP, "partnership_id")]
 
@@ -62,10 +62,10 @@ def list_partnerships(
     offset: Offset = 0,
     limit: Limit = 50,
     kind: PartnershipKind | None = None,
-    region: Annotated[str | None, Query(description="scope touches this NUTS region")] = None,
+    region: Annotated[RegionFilter | None, Query(description="scope touches this NUTS region")] = None,
     ecosystem: Ecosystem | None = None,
     q: Annotated[str | None, Query(max_length=200, description="name contains")] = None,
-    parent_id: str | None = None,
+    parent_id: Annotated[str | None, Query(max_length=200)] = None,
 ) -> PagePublic[PartnershipPublic]:
     flt = PartnershipFilter(
         kind=kind, region=region, ecosystem=ecosystem, name_contains=q, parent_id=parent_id
@@ -122,17 +122,26 @@ def candidates(
     outreach: OutreachDep,
     settings: SettingsDep,
     top_k: Annotated[int, Query(ge=1, le=200, description="how many candidates (at most 200)")] = 10,
-    country: Annotated[list[str] | None, Query(description="ISO country; repeat for several")] = None,
-    region: Annotated[list[str] | None, Query(description="NUTS code, any level; repeat for several")] = None,
-    stakeholder_type: Annotated[list[StakeholderType] | None, Query(alias="type")] = None,
+    country: Annotated[
+        list[CountryFilter] | None, Query(max_length=MAX_CODES, description="ISO country; repeat for several")
+    ] = None,
+    region: Annotated[
+        list[RegionFilter] | None,
+        Query(max_length=MAX_CODES, description="NUTS code, any level; repeat for several"),
+    ] = None,
+    stakeholder_type: Annotated[
+        list[StakeholderType] | None, Query(alias="type", max_length=MAX_ENUM_LIST)
+    ] = None,
     sme: Annotated[bool, Query(description="SMEs only")] = False,
-    ecosystem: Annotated[list[Ecosystem] | None, Query()] = None,
+    ecosystem: Annotated[list[Ecosystem] | None, Query(max_length=MAX_ENUM_LIST)] = None,
     diversity: Annotated[float, Query(ge=0, le=1, description="MMR strength; 0 keeps the order")] = 0.0,
     min_sme_share: Annotated[float, Query(ge=0, le=1, description="at least this share of SMEs")] = 0.0,
     min_newcomer_share: Annotated[
         float, Query(ge=0, le=1, description="at least this share of organisations with no partnership yet")
     ] = 0.0,
-    max_per_country: Annotated[int | None, Query(ge=1, description="at most this many per country")] = None,
+    max_per_country: Annotated[
+        int | None, Query(ge=1, le=200, description="at most this many per country")
+    ] = None,
 ) -> CandidateListPublic:
     """Organisations that are not yet members, best first, each with per-signal contributions that add up
     to its score, the same grouped into plain reasons, and whether it asked to join or is shortlisted.

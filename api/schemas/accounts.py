@@ -7,11 +7,16 @@ answer that creates it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.accounts import ApiKey, AuditEntry, Grant, Role, User, Username
+from pactmatch.accounts import MAX_PASSWORD, MIN_PASSWORD
+
+#: A new password: the service checks its length (with its own message); the OpenAPI document
+#: states it, so clients know what passes.
+NewPassword = Annotated[str, Field(max_length=MAX_PASSWORD, json_schema_extra={"minLength": MIN_PASSWORD})]
 
 
 class _In(BaseModel):
@@ -24,12 +29,17 @@ class SignIn(_In):
 
 
 class PasswordChange(_In):
-    current: str = Field(max_length=1024)
-    new: str = Field(max_length=1024)
+    current: str = Field(max_length=MAX_PASSWORD)
+    new: NewPassword
 
 
 class PasswordSet(_In):
-    password: str = Field(max_length=1024)
+    password: NewPassword
+
+
+class GrantCreate(Grant):
+    """A grant as sent: the domain's rules (an id for every role but admin, a bounded identifier)
+    checked at the edge, so a wrong one is a 422 naming it."""
 
 
 class GrantPublic(BaseModel):
@@ -39,8 +49,8 @@ class GrantPublic(BaseModel):
 
 class UserCreate(_In):
     name: Username
-    password: str = Field(max_length=1024)
-    grants: list[GrantPublic] = Field(default_factory=list, max_length=1000)
+    password: NewPassword
+    grants: list[GrantCreate] = Field(default_factory=list, max_length=1000)
 
 
 class UserPublic(BaseModel):
@@ -61,7 +71,7 @@ def user_public(user: User) -> UserPublic:
     )
 
 
-def to_grant(body: GrantPublic) -> Grant:
+def to_grant(body: GrantCreate) -> Grant:
     return Grant(role=body.role, scope=body.scope)
 
 

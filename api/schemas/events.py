@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import IssuePublic
+from api.schemas.common import CountryFilter, IssuePublic, RegionFilter
 from domain.events import (
     MAX_ATTENDEES,
     Agenda,
@@ -79,8 +79,8 @@ class RegisterFromStore(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     partnership_id: Identifier | None = None
-    country: str | None = Field(default=None, max_length=10)
-    region: str | None = Field(default=None, max_length=10)
+    country: CountryFilter | None = None
+    region: RegionFilter | None = None
     stakeholder_type: StakeholderType | None = None
     limit: int = Field(default=300, ge=1, le=MAX_ATTENDEES)
     group: Identifier | None = None

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.models import Identifier
+from domain.models import MAX_ENUM_LIST, Identifier
 from matching.synergies import PAIR_KINDS
 from pactmatch.jobs import Job, JobStatus
 from pactmatch.reports import GapReportPublic, RegionViewPublic, SynergyPairPublic
@@ -55,7 +55,7 @@ class SynergyBatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     top_k: int = Field(default=5, ge=1, le=50, description="partners kept per partnership")
     recruits: int = Field(default=0, ge=0, le=5, description="members of each side proposed to the other")
-    pair_kinds: list[Literal[PAIR_KINDS]] | None = None  # type: ignore[valid-type]
+    pair_kinds: list[Literal[PAIR_KINDS]] | None = Field(default=None, max_length=MAX_ENUM_LIST)  # type: ignore[valid-type]
     format: Literal["json", "csv", "html"] = "json"
 
 

@@ -7,7 +7,6 @@ full detail for the partnerships with the most gaps), so memory stays flat howev
 
 from __future__ import annotations
 
-import csv
 import heapq
 import json
 from collections import Counter
@@ -22,6 +21,7 @@ from domain.models import StakeholderType
 from matching.snapshot import TYPE_ORDER
 from pactmatch.reports import charts
 from pactmatch.reports.models import GapReportPublic, RegionViewPublic, SynergyPairPublic
+from pactmatch.reports.spreadsheet import SafeCsvWriter
 
 ReportFormat = Literal["json", "csv", "html"]
 FORMATS: tuple[ReportFormat, ...] = ("json", "csv", "html")
@@ -250,7 +250,7 @@ def write_gaps(
             n += 1
         out.write('\n],\n "summary": ' + json.dumps(overview.summary(), ensure_ascii=False) + "}\n")
     elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeCsvWriter(out)
         writer.writerow(GAP_COLUMNS)
         for report in reports:
             writer.writerows(gap_csv_rows(report))
@@ -322,7 +322,7 @@ def write_synergies(
             n += 1
         out.write("\n]}\n")
     elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeCsvWriter(out)
         writer.writerow(SYNERGY_COLUMNS)
         for pair in pairs:
             writer.writerow(synergy_csv_row(pair))
@@ -339,7 +339,7 @@ def write_region(view: RegionViewPublic, fmt: ReportFormat, out: TextIO, meta: R
     if fmt == "json":
         out.write(view.model_dump_json(indent=2) + "\n")
     elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeCsvWriter(out)
         writer.writerow(REGION_COLUMNS)
         for row in view.by_type:
             t = row.stakeholder_type

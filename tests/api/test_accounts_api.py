@@ -86,6 +86,20 @@ def test_keys_are_shown_once_and_stop_working_when_revoked(app: FastAPI) -> None
     assert bot.get("/users").status_code == 401
 
 
+def test_a_grant_against_the_rules_is_a_422_naming_it(app: FastAPI) -> None:
+    """A grant is checked at the edge (it was a 500 when the route built the domain's grant)."""
+    admin = admin_client(app)
+    for grant, loc in [
+        ({"role": "admin", "scope": "p1"}, ["body", "grants", 0]),
+        ({"role": "coordinator"}, ["body", "grants", 0]),
+        ({"role": "member", "scope": "a/b"}, ["body", "grants", 0, "scope"]),
+    ]:
+        r = admin.post("/users", json={"name": "bo", "password": TEST_PASSWORD, "grants": [grant]})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == loc, r.text
+        r = admin.post("/users/test-admin/grants", json=grant)
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", *loc[3:]], r.text
+
+
 def test_expensive_operations_are_rate_limited_per_key(app: FastAPI) -> None:
     admin = admin_client(app)
     answers = [admin.post("/imports/json", json={"organisations": []}).status_code for _ in range(4)]
@@ -116,7 +130,7 @@ def test_a_user_may_have_only_so_many_batch_jobs_at_once(tmp_path: Path) -> None
         "blocker", blocker_work, media_type="text/plain", filename="x", owner="test-admin"
     )
     refused = admin.post("/gap-reports", json={})
-    assert refused.status_code == 429 and "at most 1" in refused.json()["detail"]
+    assert refused.status_code == 429 and "at most 1" in refused.json()["detail"][0]["msg"]
     release.set()
     app.state.jobs.wait(blocker.job_id)
     assert admin.post("/gap-reports", json={}).status_code == 202

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 from pathlib import Path
 
 import pytest
@@ -98,10 +99,9 @@ def test_bad_input_gets_clear_errors(client: TestClient) -> None:
     assert client.get("/organisations/nope").status_code == 404
     r = client.get("/partnerships/rsp/candidates", params={"top_k": 1000})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "top_k"]
-    assert (
-        "unknown NUTS code"
-        in client.get("/partnerships/rsp/candidates", params={"region": "QQ1"}).json()["detail"]
-    )
+    r = client.get("/partnerships/rsp/candidates", params={"region": "QQ1"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "region", 0]
+    assert "unknown NUTS code 'QQ1'" in r.json()["detail"][0]["msg"]
     assert client.get("/partnerships/rsp/candidates", params={"type": "wizard"}).status_code == 422
     bad = client.post(
         "/organisations",
@@ -205,3 +205,17 @@ def test_real_cordis_slice_through_the_api(client: TestClient, tmp_path: Path) -
     members = {m["org_id"] for m in real.get(f"/partnerships/{pid}/members").json()}
     assert len(cands["items"]) == 10 and not members & {i["org_id"] for i in cands["items"]}
     assert cands["items"][0]["score"] >= cands["items"][-1]["score"] > 0
+
+
+def test_no_server_path_in_health_or_report_metadata(client: TestClient, tmp_path: Path) -> None:
+    health = client.get("/health").json()
+    assert health["store"] == "embedded store 'store'"
+    p = {"partnership_id": "p1", "name": "P", "kind": "regional", "scope_regions": ["BE2"]}
+    assert client.post("/partnerships", json=p).status_code == 201
+    html = client.get("/partnerships/p1/gaps", params={"format": "html"}).text
+    job = client.post("/gap-reports", json={"format": "json"}).json()
+    client.app.state.jobs.wait(job["job_id"])  # type: ignore[attr-defined]
+    meta = json.loads(client.get(f"/jobs/{job['job_id']}/result").text)["meta"]
+    assert meta["store"] == "embedded store 'store'"
+    for text in (json.dumps(health), html, json.dumps(meta)):
+        assert str(tmp_path) not in text

@@ -129,6 +129,30 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/app/logout"): EVERYONE,
     ("GET", "/app/password"): SIGNED_IN,
     ("POST", "/app/password"): SIGNED_IN,
+    ("GET", "/app/partnerships"): SIGNED_IN,
+    ("GET", "/app/partnerships/{partnership_id}"): P1,
+    ("GET", "/app/partnerships/{partnership_id}/candidates"): P1,
+    ("GET", "/app/partnerships/{partnership_id}/synergies"): P1,
+    ("GET", "/app/organisations/{org_id}"): frozenset({ADMIN, MEMBER}),
+    ("POST", "/app/organisations/{org_id}"): frozenset({ADMIN, MEMBER}),
+    ("GET", "/app/regions"): SIGNED_IN,
+    ("GET", "/app/regions/{code}"): SIGNED_IN,
+    ("GET", "/app/reports"): ONLY_ADMIN,
+    ("POST", "/app/reports"): ONLY_ADMIN,
+    ("GET", "/app/dashboard"): ONLY_ADMIN,
+    ("GET", "/app/synergies"): ONLY_ADMIN,
+    ("GET", "/app/events"): E1,
+    ("GET", "/app/events/new"): E1,
+    ("POST", "/app/events/new"): E1,
+    ("GET", "/app/events/{event_id}"): E1,
+    ("POST", "/app/events/{event_id}/upload"): E1,
+    ("POST", "/app/events/{event_id}/from-store"): E1,
+    ("POST", "/app/events/{event_id}/schedule"): E1,
+    ("GET", "/app/events/{event_id}/schedule"): E1,
+    ("POST", "/app/events/{event_id}/meetings/{meeting_id}"): E1,
+    ("GET", "/app/events/{event_id}/summary"): E1,
+    ("GET", "/app/events/{event_id}/links"): E1,
+    ("GET", "/app/agenda/{token}"): EVERYONE,
 }
 
 #: Routes that are not the API's: FastAPI's own documentation (public on purpose: it shows the
@@ -188,6 +212,7 @@ def _url(path: str, app: FastAPI) -> str:
     ids = {
         "org_id": "o1", "partnership_id": "p1", "event_id": "e1", "attendee_id": "a1", "job_id": "nojob",
         "name": "nobody", "role": "member", "key_id": "nokey", "code": "DE11", "token": app.state.agenda_token,
+        "meeting_id": "nomeeting",
     }  # fmt: skip
     for key, value in ids.items():
         path = path.replace("{" + key + "}", value)

@@ -142,10 +142,12 @@ def test_coordinator_shortlists_adds_a_member_and_exports(app: FastAPI) -> None:
 def test_csv_cells_that_look_like_formulas_are_text(app: FastAPI) -> None:
     coordinator = coordinator_of(app, "rsp")
     coordinator.put("/partnerships/rsp/shortlist/vet1", json={"note": '=HYPERLINK("http://x")'})
-    coordinator.put("/partnerships/rsp/shortlist/tu", json={"note": "+1", "status": "contacted"})
+    coordinator.put("/partnerships/rsp/shortlist/tu", json={"note": "+1+A1", "status": "contacted"})
+    coordinator.put("/partnerships/rsp/shortlist/vet2", json={"note": "-2"})  # a number stays a number
     rows = {r["org_id"]: r for r in csv.DictReader(io.StringIO(
         coordinator.get("/partnerships/rsp/shortlist", params={"format": "csv"}).text))}  # fmt: skip
-    assert rows["vet1"]["note"] == '\'=HYPERLINK("http://x")' and rows["tu"]["note"] == "'+1"
+    assert rows["vet1"]["note"] == '\'=HYPERLINK("http://x")' and rows["tu"]["note"] == "'+1+A1"
+    assert rows["vet2"]["note"] == "-2"
 
 
 def test_home_and_region_search(app: FastAPI) -> None:

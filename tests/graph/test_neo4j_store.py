@@ -94,7 +94,7 @@ def test_api_answers_503_with_a_message_when_credentials_are_wrong(
     for path in ("/health", "/partnerships/p1/candidates", "/organisations"):
         response = client.get(path)
         assert response.status_code == 503, path
-        assert f"authentication failed for user '{INTRUDER}'" in str(response.json()["detail"])
+        assert f"authentication failed for user '{INTRUDER}'" in response.json()["detail"][0]["msg"]
         assert "Traceback" not in response.text
     # And the app refuses to start at all with wrong credentials in its settings.
     settings = Settings(

@@ -358,3 +358,17 @@ def test_cordis_slice_brokerage(hashing_service: PactmatchService, tmp_path: Pat
     assert max(per_slot.values()) == 1
     for u in schedule.unmatched:
         assert u.reason
+
+
+def test_publishing_makes_every_attendees_link_at_once(seeded: EventService) -> None:
+    events = seeded
+    register_all(events)
+    events.schedule("brokerage", actor=TEST_ACTOR)
+    links = events.agenda_links("brokerage", actor=TEST_ACTOR)
+    assert sorted(a.attendee_id for a, _, _ in links) == sorted(
+        a.attendee_id for a in events.attendees("brokerage")
+    )
+    for attendee, token, _ in links:
+        assert events.agenda_for_link(token).attendee_id == attendee.attendee_id  # each opens its own
+    published = [e for e in events.audit.entries(0, 50).items if e.action == "agenda-link.create"]
+    assert [e.target for e in published] == [f"event brokerage: {len(links)} attendees"]  # one entry

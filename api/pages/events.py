@@ -1,0 +1,329 @@
+"""The event organiser's journey: create an event → register attendees → schedule → review, pin or
+veto meetings and re-schedule → publish private agenda links; and the attendee's own agenda page.
+
+Everything goes through :class:`pactmatch.event_service.EventService`, the service the JSON routes
+and the CLI use. Pinning a meeting makes its two attendees must-meet each other, vetoing it makes
+them no-thanks; the next schedule honours both and keeps every other confirmed meeting.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime, time, timedelta
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.auth import require
+from api.csrf import FormCsrf
+from api.deps import EventsDep
+from api.pages import PREFIX, region_choices, render
+from api.rate_limits import Operation, limited
+from domain.accounts import Actor
+from domain.errors import AuthenticationError, FieldIssue, InvalidInputError, NotFoundError
+from domain.events import AttendeeGroup, AttendeePatch, Event, EventCreate, SlotSpec
+from domain.models import StakeholderType
+from pactmatch.event_exports import summarise
+from pactmatch.event_service import StoreSelection
+from pactmatch.filters import check_place
+from pactmatch.importers.attendees import read_attendee_file
+from pactmatch.permissions import Action, visible_events
+
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+Organiser = Annotated[Actor, require(Action.MANAGE_EVENT, "event_id")]
+PAGE = 25
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+@router.get("/events", response_class=HTMLResponse, name="events_page")
+def events_page(
+    request: Request, actor: Annotated[Actor, require(Action.LIST_EVENTS)], events: EventsDep
+) -> Response:
+    visible = visible_events(actor)
+    listed = [e for e in events.list_events() if visible is None or e.event_id in visible]
+    return render(request, "events.html.j2", actor, events=listed)
+
+
+# -- creating an event ------------------------------------------------------------------------------
+def _event_form(event: Event | None = None) -> dict[str, Any]:
+    if event is None:
+        return {"name": "", "date": "", "location": "", "first_slot": "09:00", "slots": "8", "duration": "20",
+                "tables": "20", "cap": "6", "floor": "2", "groups": ""}  # fmt: skip
+    first = event.slots[0]
+    return {
+        "name": event.name, "date": event.date.isoformat(), "location": event.location or "",
+        "first_slot": first.start.strftime("%H:%M"), "slots": str(len(event.slots)),
+        "duration": str(first.duration_minutes), "tables": str(event.tables), "cap": str(event.default_max_meetings),
+        "floor": str(event.min_meetings),
+        "groups": "\n".join(f"{g.group_id}:{','.join(g.meets)}" if g.meets else g.group_id for g in event.groups),
+    }  # fmt: skip
+
+
+@router.get("/events/new", response_class=HTMLResponse, name="new_event_page")
+def new_event_page(request: Request, actor: Annotated[Actor, require(Action.CREATE_EVENT)]) -> Response:
+    return render(request, "event_new.html.j2", actor, form=_event_form(), errors={})
+
+
+@router.post("/events/new", response_class=HTMLResponse, name="create_event_page")
+def create_event_page(
+    request: Request,
+    actor: Annotated[Actor, require(Action.CREATE_EVENT)],
+    events: EventsDep,
+    name: Annotated[str, Form(max_length=300)],
+    day: Annotated[str, Form(alias="date", max_length=10)],
+    location: Annotated[str, Form(max_length=500)] = "",
+    first_slot: Annotated[str, Form(max_length=5)] = "09:00",
+    slots: Annotated[str, Form(max_length=3)] = "8",
+    duration: Annotated[str, Form(max_length=3)] = "20",
+    tables: Annotated[str, Form(max_length=5)] = "20",
+    cap: Annotated[str, Form(max_length=3)] = "6",
+    floor: Annotated[str, Form(max_length=3)] = "2",
+    groups: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    """Create the event; each field that does not validate is named next to its input."""
+    form = {"name": name, "date": day, "location": location, "first_slot": first_slot, "slots": slots,
+            "duration": duration, "tables": tables, "cap": cap, "floor": floor, "groups": groups}  # fmt: skip
+    errors: dict[str, str] = {}
+    try:
+        start = time.fromisoformat(first_slot)
+        minutes, count = int(duration), int(slots)
+        if not 1 <= count <= 96 or not 5 <= minutes <= 480:
+            raise ValueError
+        specs = []
+        at = datetime.combine(date.today(), start)
+        for k in range(count):
+            specs.append(SlotSpec(slot_id=f"s{k + 1}", start=at.time(), duration_minutes=minutes))
+            at += timedelta(minutes=minutes)
+            if at.date() != date.today() and k < count - 1:
+                errors["slots"] = "the slots run past midnight: start earlier, or use fewer or shorter slots"
+                break
+    except ValueError:
+        errors["slots"] = "give the first slot as HH:MM, 1 to 96 slots of 5 to 480 minutes"
+        specs = []
+    parsed_groups = []
+    for line in groups.splitlines():
+        if line.strip():
+            group, _, meets = line.partition(":")
+            parsed_groups.append(
+                {"group_id": group.strip(), "meets": [m.strip() for m in meets.split(",") if m.strip()]}
+            )
+    if not errors:
+        try:
+            body = EventCreate.model_validate({
+                "name": name, "date": day, "location": location or None, "slots": specs, "tables": tables,
+                "default_max_meetings": cap, "min_meetings": floor, "groups": [AttendeeGroup(**g) for g in parsed_groups],
+            })  # fmt: skip
+            event = events.create_event(body, actor=actor)
+        except ValidationError as exc:
+            for e in exc.errors():
+                message = str(e["msg"]).removeprefix("Value error, ")
+                errors.setdefault(_form_field(str(e["loc"][0]) if e["loc"] else "", message), message)
+        except InvalidInputError as exc:
+            errors["name"] = str(exc)
+        else:
+            return RedirectResponse(
+                f"{PREFIX}/events/{event.event_id}", status_code=status.HTTP_303_SEE_OTHER
+            )
+    return render(request, "event_new.html.j2", actor, 422, form=form, errors=errors)
+
+
+#: The form field of each EventCreate field (the others are named in the message).
+_FIELDS = {"name": "name", "date": "date", "tables": "tables", "default_max_meetings": "cap",
+           "min_meetings": "floor", "groups": "groups", "slots": "slots", "location": "location"}  # fmt: skip
+
+
+def _form_field(loc: str, message: str) -> str:
+    """Where to show an error: its field, or for a rule across fields the one its message names."""
+    if loc in _FIELDS:
+        return _FIELDS[loc]
+    for word, field in (("min_meetings", "floor"), ("group", "groups"), ("slot", "slots")):
+        if word in message:
+            return field
+    return "name"
+
+
+# -- an event and its attendees ------------------------------------------------------------------------
+@router.get("/events/{event_id}", response_class=HTMLResponse, name="event_page")
+def event_page(
+    request: Request,
+    event_id: str,
+    actor: Organiser,
+    events: EventsDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    registered: int = -1,
+    rejected: Annotated[str, Query(max_length=20_000)] = "",
+) -> Response:
+    event = events.get_event(event_id)
+    attendees = events.find_attendees(event_id, None, q or None)
+    try:
+        schedule = events.get_schedule(event_id)
+    except NotFoundError:
+        schedule = None
+
+    def url(at: int) -> str:
+        return f"{PREFIX}/events/{event_id}?{urlencode({'q': q, 'offset': at})}"
+
+    return render(
+        request, "event.html.j2", actor, event=event, attendees=attendees[offset : offset + PAGE],
+        page={"total": len(attendees), "offset": offset, "limit": PAGE}, url=url, q=q, schedule=schedule,
+        registered=registered, rejected=[r for r in rejected.split("\n") if r], types=list(StakeholderType),
+        regions=region_choices(),
+    )  # fmt: skip
+
+
+def _after_registration(event_id: str, registered: int, errors: list[FieldIssue]) -> Response:
+    report = "\n".join(f"{e.field}: {e.message}" for e in errors[:50])
+    query = urlencode({"registered": registered, "rejected": report})
+    return RedirectResponse(f"{PREFIX}/events/{event_id}?{query}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/events/{event_id}/upload", name="upload_attendees", dependencies=[FormCsrf])
+async def upload_attendees(
+    event_id: str, actor: Organiser, events: EventsDep, attendees: Annotated[UploadFile, File()]
+) -> Response:
+    """Register attendees from a CSV or JSON file: good rows registered, bad rows listed by row and field."""
+    suffix = ".json" if (attendees.filename or "").lower().endswith(".json") else ".csv"
+    data = await attendees.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return _after_registration(event_id, 0, [FieldIssue("file", f"larger than {MAX_UPLOAD // 2**20} MB")])
+    with tempfile.TemporaryDirectory(prefix="pactmatch-upload-") as folder:
+        path = FilePath(folder) / f"attendees{suffix}"  # the upload's name is a label, never a path
+        path.write_bytes(data)
+        bodies, row_errors = read_attendee_file(path)
+    report = events.register_many(event_id, bodies, actor=actor) if bodies else None
+    errors = [FieldIssue(e.field or "row", str(e)) for e in row_errors]
+    return _after_registration(
+        event_id, len(report.registered) if report else 0, errors + (report.errors if report else [])
+    )
+
+
+@router.post("/events/{event_id}/from-store", name="register_from_store_page")
+def register_from_store_page(
+    event_id: str,
+    actor: Organiser,
+    events: EventsDep,
+    country: Annotated[str, Form(max_length=60)] = "",
+    region: Annotated[str, Form(max_length=120)] = "",
+    stakeholder_type: Annotated[str, Form(max_length=60)] = "",
+    limit: Annotated[int, Form(ge=1, le=5000)] = 50,
+) -> Response:
+    """Register the store's most active organisations that pass the filters."""
+    try:
+        place = check_place(
+            country or None, region.split(" ", 1)[0] if region else None, country_field="country"
+        )
+    except InvalidInputError as exc:
+        return _after_registration(event_id, 0, exc.issues or [FieldIssue("region", str(exc))])
+    known = {t.value: t for t in StakeholderType}
+    selection = StoreSelection(
+        country=place[0], region=place[1], stakeholder_type=known.get(stakeholder_type), limit=limit
+    )
+    report = events.register_from_store(event_id, selection, actor=actor)
+    return _after_registration(event_id, len(report.registered), report.errors)
+
+
+# -- scheduling and reviewing ------------------------------------------------------------------------------
+@router.post("/events/{event_id}/schedule", name="schedule_page_run")
+def schedule_page_run(
+    event_id: str, actor: Organiser, _limit: Annotated[None, limited(Operation.SCHEDULE)], events: EventsDep
+) -> Response:
+    """Schedule (or re-schedule, keeping confirmed meetings) and show the result."""
+    events.schedule_with(
+        event_id,
+        keep_previous=True,
+        floor=None,
+        time_limit=60.0,
+        mip_rel_gap=0.005,
+        solver="milp",
+        actor=actor,
+    )
+    return RedirectResponse(f"{PREFIX}/events/{event_id}/schedule", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/events/{event_id}/schedule", response_class=HTMLResponse, name="schedule_page")
+def schedule_page(request: Request, event_id: str, actor: Organiser, events: EventsDep) -> Response:
+    """The slot × table grid, each meeting's why, who is below the floor and why."""
+    event, attendees, schedule = events.outcome(event_id)
+    names = {a.attendee_id: a.label for a in attendees}
+    grid = {(m.slot_id, m.table): m for m in schedule.meetings}
+    return render(
+        request, "schedule.html.j2", actor, event=event, schedule=schedule, grid=grid, names=names,
+        tables=range(1, event.tables + 1),
+    )  # fmt: skip
+
+
+@router.post("/events/{event_id}/meetings/{meeting_id}", name="meeting_action")
+def meeting_action(
+    event_id: str,
+    meeting_id: str,
+    actor: Organiser,
+    events: EventsDep,
+    action: Annotated[str, Form(pattern="^(pin|veto)$")],
+) -> Response:
+    """Pin a meeting (the two must meet) or veto it (they never will); re-scheduling applies it."""
+    meeting = next((m for m in events.get_schedule(event_id).meetings if m.meeting_id == meeting_id), None)
+    if meeting is None:
+        raise NotFoundError("meeting", meeting_id)
+    for me, other in ((meeting.attendee_a, meeting.attendee_b), (meeting.attendee_b, meeting.attendee_a)):
+        current = events.get_attendee(event_id, me)
+        field = "must_meet" if action == "pin" else "no_thanks"
+        values = tuple(dict.fromkeys((*(getattr(current, field) or ()), other)))
+        undo = "no_thanks" if action == "pin" else "must_meet"
+        kept = tuple(v for v in getattr(current, undo) or () if v != other)
+        events.update_attendee(
+            event_id, me, AttendeePatch.model_validate({field: values, undo: kept}), actor=actor
+        )
+    return RedirectResponse(f"{PREFIX}/events/{event_id}/schedule", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/events/{event_id}/summary", response_class=HTMLResponse, name="event_summary_page")
+def event_summary_page(request: Request, event_id: str, actor: Organiser, events: EventsDep) -> Response:
+    event, attendees, schedule = events.outcome(event_id)
+    summary = summarise(event, attendees, schedule)
+    return render(request, "event_summary.html.j2", actor, event=event, s=summary)
+
+
+# -- publishing: private agenda links ------------------------------------------------------------------------
+@router.get("/events/{event_id}/links", response_class=HTMLResponse, name="agenda_links_page")
+def agenda_links_page(request: Request, event_id: str, actor: Organiser, events: EventsDep) -> Response:
+    """Every attendee's private agenda link, to send them (made now; older ones keep working until revoked)."""
+    event = events.get_event(event_id)
+    base = str(request.base_url).rstrip("/")
+    links = [
+        {"attendee": a, "url": f"{base}{PREFIX}/agenda/{token}", "expires": expires}
+        for a, token, expires in events.agenda_links(event_id, actor=actor)
+    ]
+    return render(request, "agenda_links.html.j2", actor, event=event, links=links)
+
+
+@router.get(
+    "/agenda/{token}",
+    response_class=HTMLResponse,
+    name="attendee_agenda_page",
+    dependencies=[require(Action.AGENDA_LINK)],
+)
+def attendee_agenda_page(
+    request: Request, token: Annotated[str, Path(max_length=1000)], events: EventsDep
+) -> Response:
+    """An attendee's own agenda, opened by their private link (no account), with the calendar file.
+
+    A link that no longer opens anything says so: sending its holder to a sign-in page would
+    be wrong, as attendees have no account."""
+    try:
+        agenda = events.agenda_for_link(token)
+    except AuthenticationError as exc:
+        return render(
+            request,
+            "error.html.j2",
+            None,
+            403,
+            status=403,
+            title="This link does not open an agenda",
+            message=str(exc),
+        )
+    return render(request, "attendee_agenda.html.j2", None, agenda=agenda, ics=f"/agenda/{token}?format=ics")
