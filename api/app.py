@@ -16,6 +16,7 @@ from api.csrf import CsrfProtection
 from api.pages import auth as auth_pages
 from api.pages import events as event_pages
 from api.pages import organisations as organisation_pages
+from api.pages import outreach as outreach_pages
 from api.pages import partnerships as partnership_pages
 from api.pages import support as support_pages
 from api.rate_limits import RateLimits
@@ -100,7 +101,14 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(accounts.router)
     app.include_router(outreach.router)
     app.include_router(home.router)
-    for pages in (auth_pages, partnership_pages, organisation_pages, support_pages, event_pages):
+    for pages in (
+        auth_pages,
+        partnership_pages,
+        organisation_pages,
+        outreach_pages,
+        support_pages,
+        event_pages,
+    ):
         app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     return app

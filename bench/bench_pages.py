@@ -108,8 +108,8 @@ def run(app: object, api: TestClient, browser: TestClient, args: argparse.Namesp
     snapshot = service.snapshot()
     pids = rng.sample(list(snapshot.partnership_ids), n)
     org_ids = rng.sample(list(snapshot.org_ids), n)
-    codes = ["DE1", "FR10", "ITC4", "ES51", "NL33", "BE10", "PL91", "SE11", "AT13", "DK01", "FI1B", "EL30",
-             "PT17", "IE06", "CZ01", "DE", "FR", "IT", "ES", "DE21", "DE30", "FRK2", "ITH5", "NL41", "BE24",
+    codes = ["DE1", "FR10", "ITC4", "ES51", "NL36", "BE10", "PL91", "SE11", "AT13", "DK01", "FI1B", "EL30",
+             "PT1A", "IE06", "CZ01", "DE", "FR", "IT", "ES", "DE21", "DE30", "FRK2", "ITH5", "NL41", "BE24",
              "DEA2", "ES30", "UKI3", "SE23", "FRL0"]  # fmt: skip
     words = ["energy", "health", "battery", "digital", "water", "robot", "food", "textile", "space", "skills"]
     filters = [
@@ -137,6 +137,14 @@ def run(app: object, api: TestClient, browser: TestClient, args: argparse.Namesp
     )
     page("synergies of a partnership", [f"/app/partnerships/{p}/synergies" for p in pids])
     page("organisation profile", [f"/app/organisations/{o}" for o in org_ids])
+    join = ["", "?kind=other", "?country=DE", "?region=FR10&kind=other"]
+    page(
+        "partnerships to join",
+        [f"/app/organisations/{o}/partnerships{join[i % len(join)]}" for i, o in enumerate(org_ids)],
+    )
+    for p, o in zip(pids, org_ids, strict=True):  # an entry each, so that every shortlist shows one
+        api.put(f"/partnerships/{p}/shortlist/{o}", json={"note": "bench"})
+    page("shortlist", [f"/app/partnerships/{p}/shortlist" for p in pids])
     page("regions (picker)", ["/app/regions"] * n)
     page("region", [f"/app/regions/{codes[i % len(codes)]}" for i in range(n)])
     page("reports", ["/app/reports"] * n)

@@ -198,11 +198,15 @@ class OutreachService:
         ]
         return sorted(items, key=lambda item: item.interest.updated_at, reverse=True)
 
-    def inbound_interests(self, partnership_id: str) -> list[InterestItem]:
-        """The requests to join the partnership, newest first, each with the organisation's name."""
+    def inbound_interests(self, partnership_id: str, *, pending: bool = False) -> list[InterestItem]:
+        """The requests to join the partnership, newest first, each with the organisation's name;
+        with ``pending`` only those of organisations that are not members (yet)."""
         self.service.get_partnership(partnership_id)
+        members = {m.org_id for m in self.service.members(partnership_id)} if pending else set()
         items = [
-            InterestItem(i, self._organisation_name(i.org_id)) for i in self.repo.interests_in(partnership_id)
+            InterestItem(i, self._organisation_name(i.org_id))
+            for i in self.repo.interests_in(partnership_id)
+            if i.org_id not in members
         ]
         return sorted(items, key=lambda item: item.interest.updated_at, reverse=True)
 

@@ -18,8 +18,7 @@ from tests.api.test_api import seed
 from tests.conftest import admin_client, client_as
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> FastAPI:
+def outreach_app(tmp_path: Path) -> FastAPI:
     """test_api's welding partnership around Stuttgart, with a second, Lyon-based one."""
     app = create_app(Settings(store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache"))
     admin = admin_client(app)
@@ -28,6 +27,11 @@ def app(tmp_path: Path) -> FastAPI:
     assert admin.post("/partnerships", json=lyon).status_code == 201
     assert admin.put("/partnerships/lyon/members/vet2", json={"role": "coordinator"}).status_code == 201
     return app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> FastAPI:
+    return outreach_app(tmp_path)
 
 
 def member_of(app: FastAPI, org_id: str) -> TestClient:

@@ -154,10 +154,16 @@ def test_shortlist_keeps_every_change_and_adds_the_member(outreach: OutreachServ
     assert outreach.candidates("rsp-weld").shortlisted == {
         "weld-school": ShortlistStatus.CONTACTED, "nurse-school": ShortlistStatus.SHORTLISTED,
     }  # fmt: skip
+    outreach.express_interest("weld-school", "rsp-weld", "We train welders", actor=TEST_ACTOR)
+    assert [i.interest.org_id for i in outreach.inbound_interests("rsp-weld", pending=True)] == [
+        "weld-school"
+    ]
     membership, joined = outreach.add_shortlisted_as_member(
         "rsp-weld", "weld-school", since=date(2026, 4, 1), actor=TEST_ACTOR
     )
     assert membership.role == Role.MEMBER and membership.since == date(2026, 4, 1)
+    assert outreach.inbound_interests("rsp-weld", pending=True) == []  # its request is met
+    assert len(outreach.inbound_interests("rsp-weld")) == 1  # and kept (the API lists it)
     assert (
         joined.member
         and joined.entry.status == ShortlistStatus.JOINED
