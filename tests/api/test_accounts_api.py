@@ -16,16 +16,16 @@ from pactmatch.settings import Settings
 from tests.conftest import TEST_PASSWORD, admin_client, api_key, client_as
 
 
+def app_with(tmp_path: Path, **settings: object) -> FastAPI:
+    """An app on a store of its own under ``tmp_path``, with ``settings`` besides."""
+    return create_app(
+        Settings(store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache", **settings)  # type: ignore[arg-type]
+    )
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
-    return create_app(
-        Settings(
-            store=str(tmp_path / "store"),
-            encoder="hashing",
-            cache_dir=tmp_path / "cache",
-            rate_limit="3/minute",
-        )
-    )
+    return app_with(tmp_path, rate_limit="3/minute")
 
 
 ORG = {"org_id": "acme", "name": "Acme", "stakeholder_type": "sme", "country": "DE"}
@@ -98,14 +98,7 @@ def test_expensive_operations_are_rate_limited_per_key(app: FastAPI) -> None:
 
 
 def test_a_user_may_have_only_so_many_batch_jobs_at_once(tmp_path: Path) -> None:
-    app = create_app(
-        Settings(
-            store=str(tmp_path / "store"),
-            encoder="hashing",
-            cache_dir=tmp_path / "cache",
-            max_jobs_per_user=1,
-        )
-    )
+    app = app_with(tmp_path, max_jobs_per_user=1)
     admin = admin_client(app)
     release = threading.Event()
 
@@ -125,14 +118,7 @@ def test_a_user_may_have_only_so_many_batch_jobs_at_once(tmp_path: Path) -> None
 def test_a_full_job_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
     """The queue is bounded for everybody together: with one job running and two waiting, a third
     admin is turned away with Retry-After, and welcome again once the queue has room."""
-    app = create_app(
-        Settings(
-            store=str(tmp_path / "store"),
-            encoder="hashing",
-            cache_dir=tmp_path / "cache",
-            max_queued_jobs=2,
-        )
-    )
+    app = app_with(tmp_path, max_queued_jobs=2)
     release = threading.Event()
     app.state.jobs.kinds["blocker"] = lambda params, out, progress: int(release.wait(30))
     blocker = app.state.jobs.submit("blocker", {}, media_type="text/plain", filename="x", owner="someone")
