@@ -36,6 +36,8 @@ How it works:
   heartbeats; once ``stale_after`` has passed, any worker (the restarted server, or another
   process) fails the job with the reason, rather than running it again: a job that brought its
   server down would do so again. Queued jobs wait for the next worker, wherever it runs.
+  (A heartbeat is a time on its worker's clock, read against the sweeper's: machines that share
+  a store need clocks synchronised well within ``stale_after``, as NTP keeps them.)
 * Finished jobs are forgotten with their results ``results_ttl`` after they finished.
 """
 
