@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from api.routers import accounts, events, health, imports, mapping, organisation
 from pactmatch import __version__
 from pactmatch.accounts import AccountService, signing_key
 from pactmatch.heap import freeze_heap
-from pactmatch.jobs import JobRegistry
+from pactmatch.jobs import JobLimits, JobService
+from pactmatch.mapping import MappingService
+from pactmatch.report_jobs import report_job_kinds
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
 
@@ -48,11 +51,21 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     if service is None:
         service = PactmatchService.from_settings(settings)
     owned = service
+    mapping_service = MappingService(service)
+    jobs = JobService(
+        service.store,
+        report_job_kinds(mapping_service),
+        limits=JobLimits(per_owner=settings.max_jobs_per_user, queued=settings.max_queued_jobs),
+        results_ttl=timedelta(hours=settings.job_results_hours),
+        stale_after=timedelta(seconds=settings.job_stale_seconds),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         freeze_heap()  # started: what start-up built lives as long as the server (pactmatch.heap)
+        jobs.start()  # queued jobs run again; those a killed server was running are failed
         yield
+        jobs.shutdown()  # before the store closes: the running job goes back to the queue
         owned.close()
 
     app = _App(
@@ -66,7 +79,8 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.state.service = service
     app.state.accounts = AccountService(service.store)
     app.state.rate_limits = RateLimits(settings.rate_limit)
-    app.state.jobs = JobRegistry(max_per_owner=settings.max_jobs_per_user)
+    app.state.mapping_service = mapping_service
+    app.state.jobs = jobs
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     store = service.store
 

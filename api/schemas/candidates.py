@@ -23,6 +23,10 @@ class CandidateListPublic(BaseModel):
     partnership_id: str
     model: str = Field(description="the ranker that produced the list")
     items: list[CandidatePublic]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the ranking could not take into account (organisations without a text vector)",
+    )
 
 
 def candidate_list_public(result: CandidateList) -> CandidateListPublic:
@@ -39,5 +43,6 @@ def candidate_list_public(result: CandidateList) -> CandidateListPublic:
                 }
                 for i in result.items
             ],
+            "warnings": list(result.warnings),
         }
     )

@@ -167,6 +167,8 @@ def print_candidates(result: CandidateList, title: str) -> None:
         table.add_row(str(rank), f"{item.name}\n[dim]{item.org_id}[/]", f"{item.score:.3f}", why)
     console.print(table)
     console.print(f"[dim]ranker: {result.model}[/]")
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 def candidates_json(result: CandidateList) -> dict[str, Any]:
@@ -185,6 +187,7 @@ def candidates_json(result: CandidateList) -> dict[str, Any]:
             }
             for i in result.items
         ],
+        "warnings": list(result.warnings),
     }
 
 
