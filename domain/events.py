@@ -467,6 +467,12 @@ class ScheduleStats(_Frozen):
     candidate_edges: int
     pricing_rounds: int
     unplaced_after_selection: int = Field(description="selected meetings no slot could take (refilled after)")
+    floor_method: str = Field(
+        default="", description="how attendees short of their floor were raised (moves, exact repair)"
+    )
+    below_target: int = Field(
+        default=0, description="attendees below min(floor, cap, partners with mutual interest)"
+    )
     seconds: dict[str, float] = Field(default_factory=dict)
 
 

@@ -253,6 +253,11 @@ class PairScorer:
         exclude("no capacity", (p.caps[rows][:, None] == 0) | (p.caps[None, :] == 0))
         return allowed, masks
 
+    def rows(self, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """Scores and allowed masks of ``rows`` against everyone (0 where a pair may not meet):
+        what the floor stage reads for the few attendees it has to find partners for."""
+        return self._block(np.asarray(rows, dtype=np.int64))
+
     def score(self, i: int, j: int) -> float:
         """The score of one pair (0 when it may not meet)."""
         scores, _ = self._block(np.array([i], dtype=np.int64))
