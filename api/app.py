@@ -15,7 +15,7 @@ from api.csrf import CsrfProtection
 from api.limits import BodySizeLimit
 from api.pages import auth as auth_pages
 from api.rate_limits import RateLimits
-from api.routers import accounts, events, health, imports, mapping, organisations, partnerships
+from api.routers import accounts, events, health, imports, mapping, organisations, partnerships, requests
 from pactmatch import __version__
 from pactmatch.accounts import AccountService, signing_key
 from pactmatch.heap import freeze_heap
@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(imports.router)
     app.include_router(events.router)
     app.include_router(events.attendee_router)
+    app.include_router(requests.organiser_router)
+    app.include_router(requests.attendee_router)
     app.include_router(mapping.router)
     app.include_router(health.router)
     app.include_router(accounts.router)

@@ -14,14 +14,16 @@ their target in steps of increasing cost, each run only when the one before left
    a common free slot; a slot freed by moving the meetings in the way (the slot stage's Kempe
    moves); a partner at their cap, or a full slot, made room for by giving up a meeting whose two
    attendees are both above their targets;
-2. an **exact MILP** over (pair, slot) variables: the least total shortfall first, then the best
-   score with that shortfall, meetings staying where they are when that costs nothing. Over all
-   pairs and slots when that is at most ``max_variables`` variables, and then a shortfall it
-   leaves is proven unavoidable; otherwise over the neighbourhood of the short attendees (their
-   pairs, and the meetings of the partners they could meet);
+2. an **exact MILP** over (pair, slot) variables: a schedule giving everyone their target, with
+   the best score (a meeting staying where it is worth as much as the best new one); when HiGHS
+   proves there is none, the least total shortfall, then the best score with it. Over all pairs
+   and slots when that is at most ``max_variables`` variables — then a shortfall it leaves is
+   proven unavoidable — otherwise over the short attendees' neighbourhood (their pairs with their
+   best partners, and those partners' meetings);
 3. the moves again, so that no short attendee is left with a partner who has room and a common
-   free slot (what :func:`shortfall_reasons` then states is true of the schedule), and the
-   room that is still free goes to the best candidate meetings not yet held (score > 0 only).
+   free slot (what :func:`shortfall_reasons` then states is true of the schedule); then the room
+   still free goes to the best candidate meetings not yet held (score > 0 only) and, for
+   attendees the slot stage took a selected meeting from, to any of their pairs.
 
 Pinned meetings are never given up; those pinned to a slot never move.
 """
@@ -48,8 +50,9 @@ MOVE_DEPTH, MOVE_TRIES, MOVE_PARTNERS = 2, 200, 60
 
 @dataclass(frozen=True)
 class FloorOptions:
-    time_limit: float = 10.0  # seconds for the exact repair (both of its solves)
+    time_limit: float = 10.0  # seconds for the exact repair (all of its solves together)
     max_variables: int = 60_000  # (pair, slot) variables up to which the repair covers all pairs
+    max_neighbourhood_variables: int = 150_000  # beyond this, no exact repair at all
     neighbourhood: int = 24  # partners per short attendee in the neighbourhood repair
     mip_rel_gap: float = 1e-2  # for the score, once the shortfall is fixed
     exact: bool = True  # False: moves only (the greedy solver)
@@ -70,20 +73,30 @@ class Completed:
     seconds: float
 
 
-class _Agenda:
-    """Meetings being completed, with room in every array for the meetings this stage may add."""
+@dataclass(frozen=True)
+class Placed:
+    """Meetings with their slots and tables: meeting ``k`` is ``meetings[k]`` in ``slot[k]`` at
+    ``table[k]``; ``locked`` ones stay in their slot, ``kept`` ones (pinned) stay meetings."""
 
-    def __init__(
-        self,
-        p: Participants,
-        tables: int,
-        meetings: EdgeSet,
-        slot: npt.NDArray[np.int64],
-        table: npt.NDArray[np.int64],
-        locked: npt.NDArray[np.bool_],
-        kept: npt.NDArray[np.bool_],
-        extra: int,
-    ) -> None:
+    meetings: EdgeSet
+    slot: npt.NDArray[np.int64]
+    table: npt.NDArray[np.int64]
+    locked: npt.NDArray[np.bool_]
+    kept: npt.NDArray[np.bool_]
+
+
+class _Agenda:
+    """Meetings being completed, with room in every array for the ``extra`` meetings this stage
+    may add."""
+
+    def __init__(self, p: Participants, tables: int, placed: Placed, extra: int) -> None:
+        meetings, slot, table, locked, kept = (
+            placed.meetings,
+            placed.slot,
+            placed.table,
+            placed.locked,
+            placed.kept,
+        )
         k0, size = len(meetings), len(meetings) + extra
         self.p, self.count = p, k0
         self.u = np.zeros(size, dtype=np.int64)
@@ -145,29 +158,24 @@ def complete_schedule(
     scorer: PairScorer,
     tables: int,
     targets: npt.NDArray[np.int64],
-    meetings: EdgeSet,
-    slot: npt.NDArray[np.int64],
-    table: npt.NDArray[np.int64],
-    locked: npt.NDArray[np.bool_],
-    kept: npt.NDArray[np.bool_],
+    placed: Placed,
     candidates: EdgeSet,
     selected: npt.NDArray[np.int64] | None = None,
     options: FloorOptions | None = None,
 ) -> Completed:
     """Raise everyone short of ``targets`` where a schedule allows it, then fill the free room.
 
-    ``meetings`` are placed (``slot``, ``table``); ``locked`` ones stay in their slot, ``kept`` ones
-    (pinned) stay meetings. The room is filled from ``candidates`` and, for attendees with fewer
-    meetings than the selection gave them (``selected``: meetings per attendee), from all their
-    pairs: the slot stage could not place one of theirs, and the table it freed is theirs to use.
+    The room is filled from ``candidates`` and, for attendees with fewer meetings than the
+    selection gave them (``selected``: meetings per attendee), from all their pairs: the slot stage
+    could not place one of theirs, and the table it freed is theirs to use.
     """
     opts = options or FloorOptions()
     started = time.perf_counter()
-    degrees = np.bincount(np.concatenate([meetings.u, meetings.v]), minlength=p.n)
+    degrees = np.bincount(np.concatenate([placed.meetings.u, placed.meetings.v]), minlength=p.n)
     shortfall = np.maximum(targets - degrees, 0)
     if selected is not None and (degrees < selected).any():
         candidates = candidates.concat(_pairs_of(scorer, np.flatnonzero(degrees < selected)))
-    agenda = _Agenda(p, tables, meetings, slot, table, locked, kept, int(shortfall.sum()) + len(candidates))
+    agenda = _Agenda(p, tables, placed, int(shortfall.sum()) + len(candidates))
     steps: list[str] = []
     proven = False
     if shortfall.any():
@@ -460,7 +468,7 @@ def _pool(
         e = position[(int(agenda.u[k]), int(agenda.v[k]))]
         current[e], table[e], kept[e] = board.slot[k], agenda.table[k], agenda.kept[k]
     fixed = np.setdiff1d(active, chosen)
-    if not complete and len(merged) * p.n_slots > 2 * opts.max_variables:
+    if not complete and len(merged) * p.n_slots > opts.max_neighbourhood_variables:
         return None
     return _Pool(merged, kept, current, table, fixed, complete)
 
@@ -508,7 +516,9 @@ def _rebuilt(
     )
     locked = np.concatenate([agenda.locked[fixed], np.zeros(len(pairs), dtype=bool)])
     kept = np.concatenate([agenda.kept[fixed], pool.kept[pairs]])
-    return _Agenda(agenda.p, agenda.board.tables, EdgeSet(u, v, score), slot, table, locked, kept, extra)
+    return _Agenda(
+        agenda.p, agenda.board.tables, Placed(EdgeSet(u, v, score), slot, table, locked, kept), extra
+    )
 
 
 # -- 3. the free room -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from matching.events.floors import FloorOptions, complete_schedule, shortfall_reasons
+from matching.events.floors import FloorOptions, Placed, complete_schedule, shortfall_reasons
 from matching.events.participants import PairRules, Participants
 from matching.events.scoring import EXCLUSION_REASONS, EdgeSet, PairScorer
 from matching.events.selection import (
@@ -32,6 +32,7 @@ from matching.events.selection import (
     SelectionProblem,
     fair_greedy,
     greedy,
+    lp_rounding,
     solve_lp,
     solve_milp,
 )
@@ -208,6 +209,15 @@ def plan_meetings(
     selection: Selection | None = None
     if opts.solver == "milp":
         selection = solve_milp(problem, time_limit=opts.time_limit, mip_rel_gap=opts.mip_rel_gap)
+        if (selection is None or selection.status != "optimal") and lp is not None:
+            # HiGHS ran out of time (thousands of attendees on busy cores): its incumbent can be
+            # far from the bound, while the LP, nearly integral here, rounds to a good selection
+            rounded = lp_rounding(problem, np.pad(lp.x, (0, len(edges) - len(lp.x))))
+            if (
+                selection is None
+                or problem.evaluate(rounded.chosen)[0] > problem.evaluate(selection.chosen)[0]
+            ):
+                selection = rounded
     if selection is None:
         selection = fair_greedy(problem)
     step("select", 1)
@@ -266,11 +276,13 @@ def plan_meetings(
         scorer,
         tables,
         floors,
-        EdgeSet(edges.u[held], edges.v[held], edges.score[held]),
-        slot_of[held],
-        table_of[held],
-        locked=fixed[held] & (slot_of[held] == pin_slot[held]),
-        kept=fixed[held],
+        Placed(
+            EdgeSet(edges.u[held], edges.v[held], edges.score[held]),
+            slot_of[held],
+            table_of[held],
+            locked=fixed[held] & (slot_of[held] == pin_slot[held]),
+            kept=fixed[held],
+        ),
         candidates=edges,
         selected=problem.degrees(selection.chosen),
         options=FloorOptions(
