@@ -3,16 +3,21 @@
 Through the link an attendee browses the others (each with the pair's reciprocal score and why they
 should meet, as the scheduler sees them), sends requests with a short message, accepts, declines
 or withdraws, and reads what changed for them. The organiser sets the request window, sees every
-request and may cancel one. Requests live in their own event document
+request, cancels one, enters one for an attendee or answers for them (a help desk, a paper form),
+and pins a meeting (a request accepted at once). Requests live in their own event document
 (:meth:`~pactmatch.event_repository.EventRepository.requests`), written under the events' lock;
 every change is in the request's history and the audit log.
 
-The rules: a request needs the window open, two attendees whose groups may meet and who share a
-slot, and no standing (pending or accepted) or declined request between the pair; a sender has
-at most the window's ``max_open_per_attendee`` standing requests; a request can be accepted only
-while both sides have room (accepted requests up to their cap). The recipient accepts or
-declines (also after accepting: a change of mind calls the meeting off); the sender withdraws;
-the organiser cancels at any time, window or not.
+The states: ``pending`` -> ``accepted`` | ``declined`` (the recipient) | ``withdrawn`` (the sender)
+| ``cancelled`` (the organiser); ``accepted`` -> ``declined`` (a change of mind calls the meeting
+off) | ``withdrawn`` | ``cancelled``; the other three are final.
+
+The rules: a request needs the window open, two attendees whose groups may meet, who share a slot
+and whom no "no thanks" keeps apart, and no standing (pending or accepted) or declined request
+between the pair; a sender has at most the window's ``max_open_per_attendee`` standing requests;
+a request can be accepted only while the pair may still meet and both sides have room (accepted
+requests up to their cap). The organiser is bound by neither the window nor the limit of standing
+requests, by every other rule.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from domain.meeting_requests import (
     MeetingRequest,
     NoticeKind,
     Notification,
+    RequestChange,
     RequestCreate,
     RequestState,
     RequestView,
@@ -168,23 +174,45 @@ class RequestService:
     def send(self, token: str, body: RequestCreate) -> RequestWithNames:
         """A new request from the link's holder (see the module doc for the rules)."""
         holder = self.events.link_holder(token)
-        me = holder.attendee.attendee_id
+        return self._send(holder.event_id, holder.attendee.attendee_id, body, holder.actor)
+
+    def answer(self, token: str, request_id: str, answer: Answer) -> RequestWithNames:
+        """Accept, decline or withdraw one of the holder's requests."""
+        holder = self.events.link_holder(token)
+        return self._answer(holder.event_id, request_id, answer, holder.actor, holder.attendee.attendee_id)
+
+    def _send(
+        self,
+        event_id: str,
+        me: str,
+        body: RequestCreate,
+        actor: Actor,
+        *,
+        organiser: bool = False,
+        confirmed: bool = False,
+        note: str = "",
+    ) -> RequestWithNames:
+        """``me`` asks ``body.to``; ``organiser``: entered by the organiser (no window, no limit of
+        standing requests), ``confirmed``: accepted at once (a pin, room under both caps needed)."""
         with self.events.lock:
-            event = self.repo.get_event(holder.event_id)
-            self._window_open(event)
-            others = {a.attendee_id: a for a in self.repo.attendees(holder.event_id)}
+            event = self.repo.get_event(event_id)
+            if not organiser:
+                self._window_open(event)
+            people = {a.attendee_id: a for a in self.repo.attendees(event_id)}
+            if me not in people:
+                raise NotFoundError("attendee", me)
             if body.to == me:
-                raise InvalidInputError("you cannot ask to meet yourself", [FieldIssue("to", "yourself")])
-            if body.to not in others:
                 raise InvalidInputError(
-                    f"no attendee {body.to!r} at this event", [FieldIssue("to", "unknown")]
+                    "you cannot ask to meet yourself", [FieldIssue("to", "cannot ask to meet yourself")]
                 )
-            blocked = _blocked(event, holder.attendee, others[body.to])
+            if body.to not in people:
+                unknown = f"no attendee {body.to!r} at this event"
+                raise InvalidInputError(unknown, [FieldIssue("to", unknown)])
+            blocked = _blocked(event, people[me], people[body.to])
             if blocked:
-                raise InvalidInputError(
-                    f"you cannot meet {body.to!r} here: {blocked}", [FieldIssue("to", blocked)]
-                )
-            requests = self.repo.requests(holder.event_id)
+                refused = f"{me} and {body.to} cannot meet here: {blocked}"
+                raise InvalidInputError(refused, [FieldIssue("to", refused)])
+            requests = self.repo.requests(event_id)
             for r in requests:
                 if (
                     r.involves(me)
@@ -192,60 +220,74 @@ class RequestService:
                     and (r.state.is_open or r.state == RequestState.DECLINED)
                 ):
                     raise ConflictError(_standing(r, me))
-            standing = sum(1 for r in requests if r.sender == me and r.state.is_open)
             limit = event.request_window.max_open_per_attendee
-            if standing >= limit:
+            standing = sum(1 for r in requests if r.sender == me and r.state.is_open)
+            if not organiser and standing >= limit:
                 raise ConflictError(
                     f"you have {standing} requests pending or accepted, the most this event allows ({limit}): "
                     "withdraw one to send another"
                 )
             now = datetime.now(UTC)
+            by = ORGANISER if organiser else me
             request = MeetingRequest.model_validate(
                 {
                     "request_id": f"r{len(requests) + 1}", "sender": me, "recipient": body.to,
                     "message": body.message, "state": RequestState.PENDING,
-                    "history": [{"at": now, "state": RequestState.PENDING, "by": me}],
+                    "history": [{"at": now, "state": RequestState.PENDING, "by": by, "note": note}],
                 }
             )  # fmt: skip
-            self.repo.put_requests(holder.event_id, [*requests, request])
+            if confirmed:
+                self._may_accept(event, people, requests, request, viewer=None)
+                request = request.model_copy(
+                    update={
+                        "state": RequestState.ACCEPTED,
+                        "history": (RequestChange(at=now, state=RequestState.ACCEPTED, by=by, note=note),),
+                    }
+                )
+            self.repo.put_requests(event_id, [*requests, request])
         self.audit.record(
-            holder.actor,
-            "request.send",
-            f"event {holder.event_id}: request {request.request_id} {me} -> {body.to}",
+            actor,
+            "request.pin" if confirmed else "request.send",
+            f"event {event_id}: request {request.request_id} {me} -> {body.to}"
+            + (" (entered by the organiser)" if organiser else ""),
             {"state": [None, request.state.value]},
         )
-        return self._named(holder.event_id, [request])[0]
+        return self._named(event_id, [request])[0]
 
-    def answer(self, token: str, request_id: str, answer: Answer) -> RequestWithNames:
-        """Accept, decline or withdraw one of the holder's requests."""
-        holder = self.events.link_holder(token)
-        me = holder.attendee.attendee_id
+    def _answer(
+        self, event_id: str, request_id: str, answer: Answer, actor: Actor, me: str | None, note: str = ""
+    ) -> RequestWithNames:
+        """``me`` answers (their side only, inside the window); ``me=None``: the organiser answers
+        for the side the answer belongs to, window or not."""
         side, from_states, to_state = _ANSWERS[answer]
         with self.events.lock:
-            event = self.repo.get_event(holder.event_id)
-            requests = self.repo.requests(holder.event_id)
+            event = self.repo.get_event(event_id)
+            requests = self.repo.requests(event_id)
             k, request = _find(requests, request_id)
-            if not request.involves(me):
+            if me is not None and not request.involves(me):
                 raise NotFoundError("request", request_id)  # someone else's: as if it did not exist
-            if getattr(request, side) != me:
+            if me is not None and getattr(request, side) != me:
                 raise PermissionDeniedError(f"only the request's {side} can {answer} it")
             if request.state not in from_states:
                 raise ConflictError(
                     f"request {request_id} is {request.state.value}: it cannot be {to_state.value}"
                 )
-            self._window_open(event)
+            if me is not None:
+                self._window_open(event)
             if to_state == RequestState.ACCEPTED:
-                self._room_for_one_more(event, requests, request)
-            updated = request.moved_to(to_state, datetime.now(UTC), me)
+                people = {a.attendee_id: a for a in self.repo.attendees(event_id)}
+                self._may_accept(event, people, requests, request, viewer=me)
+            updated = request.moved_to(to_state, datetime.now(UTC), me or ORGANISER, note)
             requests[k] = updated
-            self.repo.put_requests(holder.event_id, requests)
+            self.repo.put_requests(event_id, requests)
         self.audit.record(
-            holder.actor,
+            actor,
             f"request.{answer}",
-            f"event {holder.event_id}: request {request_id}",
+            f"event {event_id}: request {request_id}"
+            + (f" (for its {side}, by the organiser)" if me is None else ""),
             {"state": [request.state.value, to_state.value]},
         )
-        return self._named(holder.event_id, [updated])[0]
+        return self._named(event_id, [updated])[0]
 
     def notifications(self, token: str, since: datetime | None = None) -> list[Notification]:
         """What changed for the holder after ``since`` (everything without it), newest first:
@@ -265,7 +307,7 @@ class RequestService:
                     continue
                 out.append(
                     Notification(
-                        at=change.at, kind=_NOTICE[change.state], text=_notice_text(change.state, who, r, change.note),
+                        at=change.at, kind=_NOTICE[change.state], text=_notice_text(change, who, r, me),
                         request_id=r.request_id, other_id=r.other(me),
                     )
                 )  # fmt: skip
@@ -290,6 +332,29 @@ class RequestService:
             if (state is None or r.state == state) and (attendee_id is None or r.involves(attendee_id))
         ]
         return self._named(event_id, picked[::-1])
+
+    def send_for(
+        self,
+        event_id: str,
+        sender: str,
+        body: RequestCreate,
+        *,
+        confirmed: bool = False,
+        note: str = "",
+        actor: Actor,
+    ) -> RequestWithNames:
+        """A request the organiser enters for attendee ``sender`` (asked at the help desk, on a
+        paper form), or with ``confirmed`` a meeting the organiser pins: accepted at once, which
+        needs room under both caps. The organiser is bound neither by the window nor by the limit
+        of standing requests; every other rule holds (a declined request stays declined)."""
+        return self._send(event_id, sender, body, actor, organiser=True, confirmed=confirmed, note=note)
+
+    def answer_for(
+        self, event_id: str, request_id: str, answer: Answer, note: str = "", *, actor: Actor
+    ) -> RequestWithNames:
+        """The organiser gives an answer for the side it belongs to (the recipient accepts or
+        declines, the sender withdraws), window or not; both attendees are notified."""
+        return self._answer(event_id, request_id, answer, actor, None, note)
 
     def cancel(self, event_id: str, request_id: str, note: str = "", *, actor: Actor) -> RequestWithNames:
         """Take a pending or accepted request off (the organiser's word wins, window or not)."""
@@ -359,19 +424,28 @@ class RequestService:
                 f"requests closed at {window.closes_at:%Y-%m-%d %H:%M} ({event.timezone}): ask the organiser"
             )
 
-    def _room_for_one_more(
-        self, event: Event, requests: Sequence[MeetingRequest], request: MeetingRequest
+    def _may_accept(
+        self,
+        event: Event,
+        people: dict[str, Attendee],
+        requests: Sequence[MeetingRequest],
+        request: MeetingRequest,
+        viewer: str | None,
     ) -> None:
-        """Both sides can hold one more confirmed meeting (accepted requests up to their cap)."""
-        people = {a.attendee_id: a for a in self.repo.attendees(event.event_id)}
+        """The pair may still meet (a rule may have changed since the request was sent) and both
+        sides can hold one more confirmed meeting (accepted requests up to their cap)."""
         for side in (request.recipient, request.sender):
-            person = people.get(side)
-            if person is None:
+            if side not in people:
                 raise ConflictError(f"{side} is no longer registered")
+        blocked = _blocked(event, people[request.sender], people[request.recipient])
+        if blocked:
+            raise ConflictError(f"{request.sender} and {request.recipient} cannot meet here: {blocked}")
+        for side in (request.recipient, request.sender):
+            person = people[side]
             cap = _cap(event, person)
             taken = sum(1 for r in requests if r.state == RequestState.ACCEPTED and r.involves(side))
             if taken >= cap:
-                whose = "you have" if side == request.recipient else f"{person.person} has"
+                whose = "you have" if side == viewer else f"{person.person} has"
                 raise ConflictError(
                     f"{whose} already accepted {taken} meeting(s), as many as they can have ({cap})"
                 )
@@ -399,6 +473,10 @@ def _blocked(event: Event, me: Attendee, other: Attendee) -> str:
         return "you have no time slot in common"
     if _cap(event, me) == 0 or _cap(event, other) == 0:
         return "no meetings possible (a cap of 0)"
+    if {other.attendee_id, other.org_id} & set(me.no_thanks) or {me.attendee_id, me.org_id} & set(
+        other.no_thanks
+    ):
+        return "the organiser has it down as 'no thanks'"
     return ""
 
 
@@ -427,9 +505,20 @@ def _pairs(schedule: Schedule | None) -> set[frozenset[str]]:
     return set() if schedule is None else {frozenset((m.attendee_a, m.attendee_b)) for m in schedule.meetings}
 
 
-def _notice_text(state: RequestState, who: str, request: MeetingRequest, note: str) -> str:
-    if state == RequestState.PENDING:
-        return f"{who} asked to meet you" + (f": {request.message}" if request.message else "")
-    if state == RequestState.CANCELLED:
-        return f"the organiser cancelled the request between you and {who}" + (f": {note}" if note else "")
-    return f"{who} {state.value} the request ({request.request_id})"
+def _notice_text(change: RequestChange, who: str, request: MeetingRequest, me: str) -> str:
+    """What ``me`` reads of a change made by the other side or by the organiser."""
+    note = f": {change.note}" if change.note else ""
+    if change.state == RequestState.PENDING:
+        message = f": {request.message}" if request.message else ""
+        if change.by != ORGANISER:
+            return f"{who} asked to meet you{message}"
+        if request.sender == me:
+            return f"the organiser sent {who} a request to meet from you{message}"
+        return f"{who} asked to meet you (entered by the organiser){message}"
+    if change.state == RequestState.CANCELLED:
+        return f"the organiser cancelled the request between you and {who}{note}"
+    if change.by == ORGANISER:
+        did = {RequestState.ACCEPTED: "confirmed", RequestState.WITHDRAWN: "withdrew"}
+        verb = did.get(change.state, change.state.value)
+        return f"the organiser {verb} the meeting request between you and {who} ({request.request_id}){note}"
+    return f"{who} {change.state.value} the request ({request.request_id})"

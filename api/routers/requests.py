@@ -3,7 +3,8 @@
 Attendee routes live under the link (``/agenda/{token}/...``): the signed token is the credential,
 so their permission is :attr:`Action.AGENDA_LINK` and the service checks the token (401 when it is
 forged, expired or revoked) and that the request is the holder's to answer (403 otherwise).
-Organiser routes live under the event (``/events/{event_id}/requests``, the request window).
+Organiser routes live under the event (``/events/{event_id}/requests``, the request window): they
+list, enter (or pin), answer for an attendee and cancel.
 Thin handlers over :class:`pactmatch.event_requests.RequestService`.
 """
 
@@ -20,10 +21,11 @@ from api.routers.common import Limit, Offset
 from api.schemas.common import PagePublic
 from api.schemas.events import (
     AttendeeCardPublic,
-    CancelRequest,
     MeetingRequestPublic,
     NotificationPublic,
+    OrganiserRequestCreate,
     RequestCreate,
+    RequestNote,
     RequestWindow,
     request_public,
 )
@@ -155,16 +157,73 @@ def list_requests(
     )
 
 
+@organiser_router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=MeetingRequestPublic)
+def enter_request(
+    event_id: str, body: OrganiserRequestCreate, requests: RequestsDep, actor: Organiser
+) -> MeetingRequestPublic:
+    """Enter a request for an attendee (``sender``), or with ``confirmed`` pin a meeting: accepted
+    at once (409 when either side has no room left). The window and the limit of standing
+    requests do not bind the organiser; the other rules do."""
+    item = requests.send_for(
+        event_id,
+        body.sender,
+        RequestCreate(to=body.to, message=body.message),
+        confirmed=body.confirmed,
+        note=body.note,
+        actor=actor,
+    )
+    return request_public(item)
+
+
 @organiser_router.post("/requests/{request_id}/cancel", response_model=MeetingRequestPublic)
 def cancel_request(
     event_id: str,
     request_id: RequestId,
     requests: RequestsDep,
     actor: Organiser,
-    body: CancelRequest | None = None,
+    body: RequestNote | None = None,
 ) -> MeetingRequestPublic:
     """Take a pending or accepted request off (any time); both attendees are notified."""
-    return request_public(requests.cancel(event_id, request_id, (body or CancelRequest()).note, actor=actor))
+    return request_public(requests.cancel(event_id, request_id, (body or RequestNote()).note, actor=actor))
+
+
+@organiser_router.post("/requests/{request_id}/accept", response_model=MeetingRequestPublic)
+def accept_for(
+    event_id: str,
+    request_id: RequestId,
+    requests: RequestsDep,
+    actor: Organiser,
+    body: RequestNote | None = None,
+) -> MeetingRequestPublic:
+    """Accept a pending request for its recipient (window or not); both attendees are notified."""
+    note = (body or RequestNote()).note
+    return request_public(requests.answer_for(event_id, request_id, "accept", note, actor=actor))
+
+
+@organiser_router.post("/requests/{request_id}/decline", response_model=MeetingRequestPublic)
+def decline_for(
+    event_id: str,
+    request_id: RequestId,
+    requests: RequestsDep,
+    actor: Organiser,
+    body: RequestNote | None = None,
+) -> MeetingRequestPublic:
+    """Decline a pending or accepted request for its recipient; both attendees are notified."""
+    note = (body or RequestNote()).note
+    return request_public(requests.answer_for(event_id, request_id, "decline", note, actor=actor))
+
+
+@organiser_router.post("/requests/{request_id}/withdraw", response_model=MeetingRequestPublic)
+def withdraw_for(
+    event_id: str,
+    request_id: RequestId,
+    requests: RequestsDep,
+    actor: Organiser,
+    body: RequestNote | None = None,
+) -> MeetingRequestPublic:
+    """Withdraw a pending or accepted request for its sender; both attendees are notified."""
+    note = (body or RequestNote()).note
+    return request_public(requests.answer_for(event_id, request_id, "withdraw", note, actor=actor))
 
 
 @organiser_router.put("/request-window", response_model=RequestWindow)

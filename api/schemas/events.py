@@ -49,15 +49,16 @@ __all__ = [
     "AttendeeCreate",
     "AttendeePatch",
     "AttendeePublic",
-    "CancelRequest",
     "EventCreate",
     "EventPublic",
     "EventSummaryPublic",
     "MeetingRequestPublic",
     "NotificationPublic",
+    "OrganiserRequestCreate",
     "RegisterFromStore",
     "RegistrationPublic",
     "RequestCreate",
+    "RequestNote",
     "RequestWindow",
     "SchedulePagePublic",
     "ScheduleRequest",
@@ -204,9 +205,20 @@ class MeetingRequestPublic(BaseModel):
     in_schedule: bool = Field(description="the pair meets in the current schedule")
 
 
-class CancelRequest(BaseModel):
+class RequestNote(BaseModel):
+    """Why the organiser changed a request, for both attendees to read."""
+
     model_config = ConfigDict(extra="forbid")
     note: str = Field(default="", max_length=MAX_MESSAGE, description="why, for both attendees to read")
+
+
+class OrganiserRequestCreate(RequestCreate):
+    """A request the organiser enters for attendee ``sender`` (asked at the help desk, on paper),
+    or with ``confirmed`` a meeting the organiser pins: accepted at once."""
+
+    sender: Identifier = Field(description="the attendee id the request is from")
+    confirmed: bool = Field(default=False, description="accepted at once: a meeting the schedule must hold")
+    note: str = Field(default="", max_length=MAX_MESSAGE, description="for both attendees to read")
 
 
 def request_public(item: RequestWithNames) -> MeetingRequestPublic:

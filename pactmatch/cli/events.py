@@ -17,14 +17,14 @@ import json
 import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import typer
 from rich.table import Table
 
 from domain.errors import FieldIssue, InvalidInputError
 from domain.events import AttendeeCreate, AttendeeGroup, Event, EventCreate, Schedule, SlotSpec
-from domain.meeting_requests import RequestState, RequestWindow
+from domain.meeting_requests import RequestCreate, RequestState, RequestWindow
 from domain.models import Ecosystem, StakeholderType
 from pactmatch.cli.common import (
     EncoderOption,
@@ -54,7 +54,7 @@ from pactmatch.event_service import EventService, RegistrationReport, StoreSelec
 from pactmatch.filters import check_place
 from pactmatch.importers import read_attendee_file
 
-_M = TypeVar("_M", EventCreate, AttendeeCreate, RequestWindow)
+_M = TypeVar("_M", EventCreate, AttendeeCreate, RequestWindow, RequestCreate)
 
 event_app = typer.Typer(
     help="Match-making events: attendees, 1:1 meeting agendas, organiser summaries.", no_args_is_help=True
@@ -578,6 +578,51 @@ def register(app: typer.Typer) -> None:
             item = RequestService(service_for(store)).cancel(event_id, request_id, note, actor=cli_actor())
         console.print(
             f"cancelled {request_id} ({item.sender_person} → {item.recipient_person})", highlight=False
+        )
+
+    @event_app.command("send-request")
+    def send_request(
+        event_id: str,
+        sender: Annotated[str, typer.Argument(help="the attendee the request is from")],
+        to: Annotated[str, typer.Argument(help="the attendee they would like to meet")],
+        message: Annotated[str, typer.Option("--message", "-m", help="for the recipient (≤ 500)")] = "",
+        confirmed: Annotated[
+            bool, typer.Option("--confirmed", help="accepted at once: pin the meeting")
+        ] = False,
+        note: Annotated[str, typer.Option("--note", help="for both attendees to read")] = "",
+        store: StoreOption = None,
+    ) -> None:
+        """Enter a request for an attendee (help desk, paper form), or pin a meeting with
+        --confirmed; the window and the limit of standing requests do not bind the organiser."""
+        with handled():
+            body = _validated(RequestCreate, {"to": to, "message": message})
+            item = RequestService(service_for(store)).send_for(
+                event_id, sender, body, confirmed=confirmed, note=note, actor=cli_actor()
+            )
+        r = item.request
+        console.print(
+            f"{r.request_id} {r.state.value}: {item.sender_person} → {item.recipient_person}", highlight=False
+        )
+
+    @event_app.command("answer-request")
+    def answer_request(
+        event_id: str,
+        request_id: str,
+        answer: Annotated[
+            Literal["accept", "decline", "withdraw"],
+            typer.Argument(help="accept or decline (for the recipient), withdraw (for the sender)"),
+        ],
+        note: Annotated[str, typer.Option("--note", help="for both attendees to read")] = "",
+        store: StoreOption = None,
+    ) -> None:
+        """Answer a request for the attendee it belongs to (window or not); both are notified."""
+        with handled():
+            item = RequestService(service_for(store)).answer_for(
+                event_id, request_id, answer, note, actor=cli_actor()
+            )
+        r = item.request
+        console.print(
+            f"{r.request_id} {r.state.value}: {item.sender_person} → {item.recipient_person}", highlight=False
         )
 
     @event_app.command("request-window")

@@ -89,7 +89,11 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/events/{event_id}/agendas/{attendee_id}"): E1,
     ("GET", "/events/{event_id}/summary"): E1,
     ("GET", "/events/{event_id}/requests"): E1,
+    ("POST", "/events/{event_id}/requests"): E1,
     ("POST", "/events/{event_id}/requests/{request_id}/cancel"): E1,
+    ("POST", "/events/{event_id}/requests/{request_id}/accept"): E1,
+    ("POST", "/events/{event_id}/requests/{request_id}/decline"): E1,
+    ("POST", "/events/{event_id}/requests/{request_id}/withdraw"): E1,
     ("PUT", "/events/{event_id}/request-window"): E1,
     ("GET", "/agenda/{token}"): EVERYONE,  # the signed link is the credential
     ("GET", "/agenda/{token}/attendees"): EVERYONE,

@@ -4,6 +4,7 @@ organiser oversees; every state change, who may make it, and what the schedule m
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -45,6 +46,15 @@ def organiser(app: FastAPI) -> TestClient:
     return client_as(app, "org-b1", Grant(role=Role.ORGANISER, scope="b1"))
 
 
+def messages(response: Any) -> str:
+    """The error's message(s), whichever shape the body has: ``{"detail": "..."}`` or a list of
+    ``{"loc", "msg", "type"}`` (what validation errors, and soon every error, look like)."""
+    detail = response.json()["detail"]
+    if isinstance(detail, str):
+        return detail
+    return "; ".join(str(d["msg"]) for d in detail)
+
+
 def link(organiser: TestClient, attendee_id: str) -> str:
     """The attendee's agenda link path, as the organiser would send it to them."""
     r = organiser.post(f"/events/b1/attendees/{attendee_id}/agenda-link")
@@ -82,7 +92,7 @@ def test_the_request_flow_and_what_each_side_sees(app: FastAPI, organiser: TestC
     # a second request between the pair, either way, is refused
     assert anyone.post(f"{ann}/requests", json={"to": "bo"}).status_code == 409
     again = anyone.post(f"{bo}/requests", json={"to": "ann"})
-    assert again.status_code == 409 and "answer it instead" in again.text
+    assert again.status_code == 409 and "answer it instead" in messages(again)
     assert anyone.post(f"{ann}/requests", json={"to": "ann"}).status_code == 422
     assert anyone.post(f"{ann}/requests", json={"to": "nobody"}).status_code == 422
     assert anyone.post(f"{ann}/requests", json={"to": "cy", "message": "x" * 501}).status_code == 422
@@ -135,7 +145,7 @@ def test_limits_windows_and_the_organisers_word(app: FastAPI, organiser: TestCli
     assert organiser.put("/events/b1/request-window", json=window).status_code == 200
     assert anyone.post(f"{ann}/requests", json={"to": "bo"}).status_code == 201
     limited = anyone.post(f"{ann}/requests", json={"to": "cy"})
-    assert limited.status_code == 409 and "most this event allows (1)" in limited.text
+    assert limited.status_code == 409 and "most this event allows (1)" in messages(limited)
 
     # caps: Di can have 2 meetings; a third acceptance is refused
     organiser.put("/events/b1/request-window", json={"max_open_per_attendee": 5})
@@ -145,7 +155,7 @@ def test_limits_windows_and_the_organisers_word(app: FastAPI, organiser: TestCli
     assert anyone.post(f"{di}/requests/{r1}/accept").status_code == 200
     assert anyone.post(f"{di}/requests/{r2}/accept").status_code == 200
     full = anyone.post(f"{di}/requests/{r3}/accept")
-    assert full.status_code == 409 and "as many as they can have (2)" in full.text
+    assert full.status_code == 409 and "as many as they can have (2)" in messages(full)
 
     # the organiser cancels an accepted request, with a note both sides read
     r = organiser.post(f"/events/b1/requests/{r1}/cancel", json={"note": "Bo's company withdrew"})
@@ -157,7 +167,7 @@ def test_limits_windows_and_the_organisers_word(app: FastAPI, organiser: TestCli
     closed = {"opens_at": "2020-01-01T09:00:00", "closes_at": "2020-01-02T09:00:00"}
     assert organiser.put("/events/b1/request-window", json=closed).status_code == 200
     late = anyone.post(f"{cy}/requests", json={"to": "bo"})
-    assert late.status_code == 409 and "requests closed at 2020-01-02 09:00" in late.text
+    assert late.status_code == 409 and "requests closed at 2020-01-02 09:00" in messages(late)
     assert anyone.post(f"{di}/requests/{r3}/decline").status_code == 409
     assert organiser.post(f"/events/b1/requests/{r3}/cancel").status_code == 200
     bad = {"opens_at": "2030-01-02T09:00:00", "closes_at": "2030-01-01T09:00:00"}
@@ -197,7 +207,52 @@ def test_the_schedule_honours_requests_and_the_summary_counts_them(
     assert any("was declined by cy" in d["reason"] for d in rerun["dropped"])
     after = Calendar.from_ical(anyone.get(ann, params={"format": "ics"}).content)
     gone = next(v for v in after.walk("VEVENT") if str(v["UID"]) == uid)
-    assert str(gone["STATUS"]) == "CANCELLED" and int(gone["SEQUENCE"]) >= int(
-        before.walk("VEVENT")[0]["SEQUENCE"]
-    )
+    assert str(gone["STATUS"]) == "CANCELLED"
+    assert int(str(gone["SEQUENCE"])) >= int(str(before.walk("VEVENT")[0]["SEQUENCE"]))
     assert "agenda.updated" in {n["kind"] for n in anyone.get(f"{ann}/notifications").json()}
+
+
+def test_the_organiser_enters_pins_and_answers_for_attendees(app: FastAPI, organiser: TestClient) -> None:
+    anyone = TestClient(app)
+    ann, bo = link(organiser, "ann"), link(organiser, "bo")
+    closed = {"closes_at": "2020-01-02T09:00:00", "max_open_per_attendee": 0}
+    assert organiser.put("/events/b1/request-window", json=closed).status_code == 200
+
+    # entered for Ann at the help desk: the window and the limit do not bind the organiser
+    r = organiser.post("/events/b1/requests", json={"sender": "ann", "to": "bo", "message": "From the desk"})
+    assert r.status_code == 201 and (r.json()["state"], r.json()["sender"]) == ("pending", "ann"), r.text
+    rid = r.json()["request_id"]
+    assert anyone.get(f"{bo}/requests").json()[0]["request_id"] == rid  # both sides see it
+    assert "entered by the organiser" in anyone.get(f"{bo}/notifications").json()[0]["text"]
+    refused = anyone.post(f"{bo}/requests/{rid}/accept")  # Bo himself: the window is closed
+    assert refused.status_code == 409 and "requests closed" in messages(refused)
+    r = organiser.post(f"/events/b1/requests/{rid}/accept", json={"note": "Bo said yes by phone"})
+    assert r.status_code == 200 and r.json()["history"][-1]["by"] == "organiser"
+    assert organiser.post(f"/events/b1/requests/{rid}/accept").status_code == 409  # accepted already
+    assert organiser.post(f"/events/b1/requests/{rid}/withdraw").json()["state"] == "withdrawn"
+    for answer in ("accept", "decline", "withdraw", "cancel"):
+        assert organiser.post(f"/events/b1/requests/{rid}/{answer}").status_code == 409  # final
+    assert organiser.post("/events/b1/requests/r99/decline").status_code == 404
+
+    # a pin: a meeting accepted at once; Di's cap (2) bounds pins too
+    for other in ("ann", "bo"):
+        pin = organiser.post("/events/b1/requests", json={"sender": "di", "to": other, "confirmed": True})
+        assert pin.status_code == 201 and pin.json()["state"] == "accepted", pin.text
+    over = organiser.post("/events/b1/requests", json={"sender": "di", "to": "cy", "confirmed": True})
+    assert over.status_code == 409 and "as many as they can have (2)" in messages(over)
+    assert "the organiser confirmed" in anyone.get(f"{ann}/notifications").json()[0]["text"]
+    unknown = organiser.post("/events/b1/requests", json={"sender": "di", "to": "nobody"})
+    assert unknown.status_code == 422 and "no attendee 'nobody'" in messages(unknown)
+    assert (
+        organiser.post("/events/b1/requests", json={"sender": "di", "to": "ann", "x": 1}).status_code == 422
+    )
+
+    # who may: the event's organisers only; a link holder and another event's organiser may not
+    stranger = client_as(app, "org-b2", Grant(role=Role.ORGANISER, scope="b2"))
+    assert stranger.post("/events/b1/requests", json={"sender": "ann", "to": "cy"}).status_code == 403
+    assert stranger.post(f"/events/b1/requests/{rid}/decline").status_code == 403
+    assert anyone.post("/events/b1/requests", json={"sender": "ann", "to": "cy"}).status_code == 401
+    run = organiser.post("/events/b1/schedule", json={"time_limit": 5}).json()
+    meetings = organiser.get("/events/b1/schedule").json()["meetings"]
+    pinned = {frozenset((m["attendee_a"], m["attendee_b"])) for m in meetings if m["pinned"]}
+    assert {frozenset(("di", "ann")), frozenset(("di", "bo"))} <= pinned, run

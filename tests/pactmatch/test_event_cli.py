@@ -183,3 +183,62 @@ def test_the_organiser_oversees_requests_from_the_command_line(env: dict[str, st
     ), out
     code, out = run(env, "event", "requests", "b1", "--format", "json", "--attendee", "bo")
     assert code == 0 and json.loads(out)[0]["in_schedule"] is True
+
+
+def test_the_organiser_enters_and_answers_requests_from_the_command_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Every state change the organiser can make for attendees, and the refusals, by command."""
+    data = tmp_path / "orgs.json"
+    data.write_text(json.dumps({"organisations": EVENT_ORGS}), encoding="utf-8")
+    assert run(env, "import", "json", str(data))[0] == 0
+    code, out = run(env, "event", "create", "--name", "B", "--date", "2030-06-03", "--id", "b1", "--slots", "3",
+                    "--tables", "5", "--max-meetings", "1", "--min-meetings", "1")  # fmt: skip
+    assert code == 0, out
+    for org_id, person in (("u1", "ann"), ("s1", "bo"), ("v1", "cy"), ("s2", "di")):
+        code, out = run(
+            env, "event", "register", "b1", "--org-id", org_id, "--person", person, "--attendee-id", person
+        )
+        assert code == 0, out
+    # closed to attendees; the organiser still acts
+    assert run(env, "event", "request-window", "b1", "--closes", "2020-01-01 18:00")[0] == 0
+
+    code, out = run(env, "event", "send-request", "b1", "ann", "bo", "-m", "Recycling apprentices?")
+    assert code == 0 and "r1 pending: ann → bo" in out, out
+    code, out = run(env, "event", "answer-request", "b1", "r1", "accept", "--note", "by phone")
+    assert code == 0 and "r1 accepted" in out, out
+    code, out = run(env, "event", "answer-request", "b1", "r1", "accept")
+    assert code == 1 and "r1 is accepted: it cannot be accepted" in out, out
+    code, out = run(env, "event", "answer-request", "b1", "r1", "decline")  # a change of mind
+    assert code == 0 and "r1 declined" in out, out
+    code, out = run(env, "event", "send-request", "b1", "bo", "ann")
+    assert code == 1 and "was declined" in out, out
+
+    code, out = run(env, "event", "send-request", "b1", "cy", "di")
+    assert code == 0 and "r2 pending" in out, out
+    code, out = run(env, "event", "answer-request", "b1", "r2", "withdraw")
+    assert code == 0 and "r2 withdrawn" in out, out
+    code, out = run(env, "event", "answer-request", "b1", "r2", "maybe")
+    assert code == 2, out  # not an answer
+
+    # a pin is accepted at once; caps of 1 bound it
+    code, out = run(env, "event", "send-request", "b1", "cy", "di", "--confirmed")
+    assert code == 0 and "r3 accepted: cy → di" in out, out
+    code, out = run(env, "event", "send-request", "b1", "ann", "di", "--confirmed")
+    assert code == 1 and "as many as they can have (1)" in out, out
+    code, out = run(env, "event", "send-request", "b1", "ann", "ann")
+    assert code == 1 and "yourself" in out, out
+    code, out = run(env, "event", "send-request", "b1", "ann", "bo", "-m", "x" * 501)
+    assert code == 1 and "message" in out, out
+
+    code, out = run(env, "event", "requests", "b1", "--format", "json")
+    states = {r["request_id"]: (r["state"], r["history"][-1]["by"]) for r in json.loads(out)}
+    assert states == {
+        "r1": ("declined", "organiser"),
+        "r2": ("withdrawn", "organiser"),
+        "r3": ("accepted", "organiser"),
+    }
+    code, out = run(env, "event", "schedule", "b1")
+    assert code == 0, out
+    code, out = run(env, "event", "requests", "b1", "--format", "json", "--state", "accepted")
+    assert [r["in_schedule"] for r in json.loads(out)] == [True]

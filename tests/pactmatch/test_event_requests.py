@@ -4,14 +4,24 @@ re-scheduling keeps confirmed meetings and drops the ones called off)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 import numpy as np
 import pytest
 
+from domain.errors import PactmatchError
 from domain.events import AttendeeCreate, AttendeePatch, EventCreate, SlotSpec
-from domain.meeting_requests import MeetingRequest, RequestCreate, RequestState, RequestWindow, pair_requests
-from pactmatch.event_requests import AttendeeQuery, RequestService
+from domain.meeting_requests import (
+    MeetingRequest,
+    RequestCreate,
+    RequestState,
+    RequestWindow,
+    RequestWithNames,
+    pair_requests,
+)
+from pactmatch.event_requests import Answer, AttendeeQuery, RequestService
 from pactmatch.event_service import EventService
 from pactmatch.service import PactmatchService
 from tests.conftest import EVENT_ORGS, TEST_ACTOR, org
@@ -181,10 +191,8 @@ def test_the_attendee_list_filters_and_explains(events: EventService) -> None:
     assert [c.attendee_id for c in requests.others(token["s2"], AttendeeQuery(request="sent")).items] == [
         "z1"
     ]
-    assert (
-        requests.others(token["z1"], AttendeeQuery(request="received")).items[0].request.direction
-        == "received"
-    )  # type: ignore[union-attr]
+    received = requests.others(token["z1"], AttendeeQuery(request="received")).items[0].request
+    assert received is not None and received.direction == "received"
 
 
 def test_a_revoked_link_acts_no_more(events: EventService) -> None:
@@ -224,3 +232,131 @@ def test_a_cancelled_registration_cancels_its_requests_and_a_replaced_event_keep
     body = EventCreate.model_validate({**event.model_dump(exclude={"event_id", "created_at", "request_window"}),
                                        "slots": [s.model_dump() for s in event.slots]})  # fmt: skip
     assert events.replace_event("b1", body, actor=TEST_ACTOR)[0].request_window == window
+
+
+# -- every state change, and who may make it --------------------------------------------------
+
+#: (from state, action) -> the new state; anything else from a side allowed to act is a conflict.
+MOVES: dict[tuple[str, str], str] = {
+    ("pending", "accept"): "accepted",
+    ("pending", "decline"): "declined",
+    ("accepted", "decline"): "declined",
+    ("pending", "withdraw"): "withdrawn",
+    ("accepted", "withdraw"): "withdrawn",
+    ("pending", "cancel"): "cancelled",
+    ("accepted", "cancel"): "cancelled",
+}
+#: The attendee side each answer belongs to (the organiser may give any of them, and cancel).
+SIDE: dict[Answer, str] = {"accept": "recipient", "decline": "recipient", "withdraw": "sender"}
+START = ("pending", "accepted", "declined", "withdrawn", "cancelled")
+
+
+def start_in(requests: RequestService, token: dict[str, str], state: str) -> str:
+    """A fresh request from s2 to v1 (the event's only request), brought into ``state``."""
+    requests.repo.put_requests("b1", [])
+    rid = requests.send(token["s2"], RequestCreate(to="v1", message="Apprentices?")).request.request_id
+    steps: dict[str, list[tuple[str, Answer]]] = {
+        "accepted": [("v1", "accept")], "declined": [("v1", "decline")], "withdrawn": [("s2", "withdraw")]
+    }  # fmt: skip
+    for who, answer in steps.get(state, []):
+        requests.answer(token[who], rid, answer)
+    if state == "cancelled":
+        requests.cancel("b1", rid, actor=TEST_ACTOR)
+    assert requests.repo.requests("b1")[0].state == state
+    return rid
+
+
+def outcome(call: Callable[[], RequestWithNames]) -> str:
+    """The request's new state, or the name of the error refusing the change."""
+    try:
+        return call().request.state.value
+    except PactmatchError as exc:
+        return type(exc).__name__
+
+
+@pytest.mark.parametrize("state", START)
+def test_every_state_change_and_who_may_make_it(events: EventService, state: str) -> None:
+    requests, token = RequestService(events), links(events)
+    people = {"sender": "s2", "recipient": "v1", "someone else": "u1"}
+    for action, side in SIDE.items():
+        for who, attendee_id in people.items():
+            rid = start_in(requests, token, state)
+            if who == "someone else":
+                expected = "NotFoundError"  # not theirs: as if it did not exist
+            elif who != side:
+                expected = "PermissionDeniedError"
+            else:
+                expected = MOVES.get((state, action), "ConflictError")
+            got = outcome(partial(requests.answer, token[attendee_id], rid, action))
+            assert got == expected, (state, action, who)
+            if expected in RequestState.__members__.values():
+                assert requests.repo.requests("b1")[0].history[-1].by == attendee_id
+        # the organiser gives the same answer for whichever side it belongs to, with a note
+        rid = start_in(requests, token, state)
+        got = outcome(partial(requests.answer_for, "b1", rid, action, "at the desk", actor=TEST_ACTOR))
+        assert got == MOVES.get((state, action), "ConflictError"), (state, action, "organiser")
+        if (state, action) in MOVES:
+            last = requests.repo.requests("b1")[0].history[-1]
+            assert (last.by, last.note) == ("organiser", "at the desk")
+    rid = start_in(requests, token, state)
+    got = outcome(partial(requests.cancel, "b1", rid, "double booked", actor=TEST_ACTOR))
+    assert got == MOVES.get((state, "cancel"), "ConflictError")
+    # a second request between the pair, either way: refused while one stands or after a "no"
+    start_in(requests, token, state)
+    again = outcome(partial(requests.send, token["v1"], RequestCreate(to="s2")))
+    assert again == ("ConflictError" if state in ("pending", "accepted", "declined") else "pending")
+
+
+def test_the_organiser_enters_pins_and_answers_outside_the_window(events: EventService) -> None:
+    from domain.errors import ConflictError, InvalidInputError
+
+    requests, token = RequestService(events), links(events)
+    closed = RequestWindow(closes_at=datetime(2020, 1, 1, 18, 0), max_open_per_attendee=0)
+    requests.set_window("b1", closed, actor=TEST_ACTOR)
+    with pytest.raises(ConflictError, match="requests closed at 2020-01-01 18:00"):
+        requests.send(token["s2"], RequestCreate(to="v1"))
+
+    # entered for s2 (window closed, limit 0: neither binds the organiser); both sides hear of it
+    entered = requests.send_for("b1", "s2", RequestCreate(to="v1", message="Apprentices?"), actor=TEST_ACTOR)
+    assert entered.request.state == "pending" and entered.request.history[0].by == "organiser"
+    assert requests.notifications(token["v1"])[0].text.startswith(
+        "S2 (Welding SME) asked to meet you (entered"
+    )
+    assert "the organiser sent" in requests.notifications(token["s2"])[0].text
+    with pytest.raises(ConflictError, match="requests closed"):  # the attendee still cannot answer
+        requests.answer(token["v1"], entered.request.request_id, "accept")
+    requests.answer_for("b1", entered.request.request_id, "accept", actor=TEST_ACTOR)
+
+    # a pin: accepted at once, needs room under both caps (v1 has 2 meetings at most)
+    pinned = requests.send_for(
+        "b1", "u1", RequestCreate(to="v1"), confirmed=True, note="VIP", actor=TEST_ACTOR
+    )
+    assert pinned.request.state == "accepted" and len(pinned.request.history) == 1
+    assert "the organiser confirmed the meeting request" in requests.notifications(token["u1"])[0].text
+    with pytest.raises(ConflictError, match=r"VET college|V1 has already accepted 2 meeting\(s\)"):
+        requests.send_for("b1", "s1", RequestCreate(to="v1"), confirmed=True, actor=TEST_ACTOR)
+    assert [r.request_id for r in requests.repo.requests("b1")] == ["r1", "r2"]  # nothing half-written
+    with pytest.raises(InvalidInputError, match="no attendee 'ghost'"):
+        requests.send_for("b1", "s1", RequestCreate(to="ghost"), actor=TEST_ACTOR)
+    audit = [e.action for e in events.audit.entries(0, 50).items]
+    assert {"request.send", "request.accept", "request.pin"} <= set(audit)
+
+    schedule = events.schedule("b1", actor=TEST_ACTOR)
+    held = {frozenset((m.attendee_a, m.attendee_b)): m.pinned for m in schedule.meetings}
+    assert held[frozenset(("s2", "v1"))] and held[frozenset(("u1", "v1"))]
+
+
+def test_a_no_thanks_keeps_requests_apart(events: EventService) -> None:
+    from domain.errors import ConflictError, InvalidInputError
+
+    requests, token = RequestService(events), links(events)
+    events.update_attendee("b1", "v1", AttendeePatch(no_thanks=("s2",)), actor=TEST_ACTOR)
+    with pytest.raises(InvalidInputError, match="'no thanks'"):  # either way round
+        requests.send(token["s2"], RequestCreate(to="v1"))
+    with pytest.raises(InvalidInputError, match="'no thanks'"):
+        requests.send(token["v1"], RequestCreate(to="s2"))
+    rid = requests.send(token["u1"], RequestCreate(to="z1")).request.request_id
+    events.update_attendee("b1", "z1", AttendeePatch(no_thanks=("u1",)), actor=TEST_ACTOR)
+    with pytest.raises(ConflictError, match="'no thanks'"):  # the rule came after the request
+        requests.answer(token["z1"], rid, "accept")
+    assert requests.answer(token["z1"], rid, "decline").request.state == "declined"
