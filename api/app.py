@@ -20,7 +20,7 @@ from api.pages import organisations as organisation_pages
 from api.pages import partnerships as partnership_pages
 from api.pages import support as support_pages
 from api.rate_limits import RateLimits
-from api.routers import accounts, events, health, imports, mapping, organisations, partnerships
+from api.routers import accounts, events, health, imports, mapping, organisations, partnerships, requests
 from pactmatch import __version__
 from pactmatch.accounts import AccountService, signing_key
 from pactmatch.heap import freeze_heap
@@ -99,6 +99,8 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(imports.router)
     app.include_router(events.router)
     app.include_router(events.attendee_router)
+    app.include_router(requests.organiser_router)
+    app.include_router(requests.attendee_router)
     app.include_router(mapping.router)
     app.include_router(health.router)
     app.include_router(accounts.router)
