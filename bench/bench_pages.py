@@ -112,8 +112,8 @@ def run(app: object, api: TestClient, browser: TestClient, args: argparse.Namesp
     snapshot = service.snapshot()
     pids = rng.sample(list(snapshot.partnership_ids), n)
     org_ids = rng.sample(list(snapshot.org_ids), n)
-    codes = ["DE1", "FR10", "ITC4", "ES51", "NL33", "BE10", "PL91", "SE11", "AT13", "DK01", "FI1B", "EL30",
-             "PT17", "IE06", "CZ01", "DE", "FR", "IT", "ES", "DE21", "DE30", "FRK2", "ITH5", "NL41", "BE24",
+    codes = ["DE1", "FR10", "ITC4", "ES51", "NL36", "BE10", "PL91", "SE11", "AT13", "DK01", "FI1B", "EL30",
+             "PT1A", "IE06", "CZ01", "DE", "FR", "IT", "ES", "DE21", "DE30", "FRK2", "ITH5", "NL41", "BE24",
              "DEA2", "ES30", "UKI3", "SE23", "FRL0"]  # fmt: skip
     words = ["energy", "health", "battery", "digital", "water", "robot", "food", "textile", "space", "skills"]
     filters = [
