@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
@@ -30,11 +31,14 @@ from api.routers import (
     organisations,
     outreach,
     partnerships,
+    requests,
 )
 from pactmatch import __version__
 from pactmatch.accounts import AccountService, signing_key
 from pactmatch.heap import freeze_heap
-from pactmatch.jobs import JobRegistry
+from pactmatch.jobs import JobLimits, JobService
+from pactmatch.mapping import MappingService
+from pactmatch.report_jobs import report_job_kinds
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
 
@@ -59,11 +63,21 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     if service is None:
         service = PactmatchService.from_settings(settings)
     owned = service
+    mapping_service = MappingService(service)
+    jobs = JobService(
+        service.store,
+        report_job_kinds(mapping_service),
+        limits=JobLimits(per_owner=settings.max_jobs_per_user, queued=settings.max_queued_jobs),
+        results_ttl=timedelta(hours=settings.job_results_hours),
+        stale_after=timedelta(seconds=settings.job_stale_seconds),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         freeze_heap()  # started: what start-up built lives as long as the server (pactmatch.heap)
+        jobs.start()  # queued jobs run again; those a killed server was running are failed
         yield
+        jobs.shutdown()  # before the store closes: the running job goes back to the queue
         owned.close()
 
     app = _App(
@@ -77,7 +91,8 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.state.service = service
     app.state.accounts = AccountService(service.store)
     app.state.rate_limits = RateLimits(settings.rate_limit)
-    app.state.jobs = JobRegistry(max_per_owner=settings.max_jobs_per_user)
+    app.state.mapping_service = mapping_service
+    app.state.jobs = jobs
     secret = settings.secret_key.get_secret_value() if settings.secret_key else None
     store = service.store
 
@@ -96,6 +111,8 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(imports.router)
     app.include_router(events.router)
     app.include_router(events.attendee_router)
+    app.include_router(requests.organiser_router)
+    app.include_router(requests.attendee_router)
     app.include_router(mapping.router)
     app.include_router(health.router)
     app.include_router(accounts.router)

@@ -1,4 +1,4 @@
-"""Typed dependencies shared by the routers: the services, the job registry and the settings."""
+"""Typed dependencies shared by the routers: the services, the job service and the settings."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from pactmatch.event_service import EventService
-from pactmatch.jobs import JobRegistry
+from pactmatch.jobs import JobService
 from pactmatch.mapping import MappingService
 from pactmatch.outreach import OutreachService
 from pactmatch.service import PactmatchService
@@ -62,13 +62,13 @@ def get_outreach(request: Request, service: ServiceDep) -> OutreachService:
     return _one_per_app(request, "outreach_service", service, OutreachService)
 
 
-def get_jobs(request: Request) -> JobRegistry:
-    """The app's job registry (made at start-up): a job outlives the request that submitted it."""
-    registry: JobRegistry = request.app.state.jobs
-    return registry
+def get_jobs(request: Request) -> JobService:
+    """The app's job service (made at start-up): a job outlives the request that submitted it."""
+    jobs: JobService = request.app.state.jobs
+    return jobs
 
 
 MappingDep = Annotated[MappingService, Depends(get_mapping)]
 EventsDep = Annotated[EventService, Depends(get_events)]
 OutreachDep = Annotated[OutreachService, Depends(get_outreach)]
-JobsDep = Annotated[JobRegistry, Depends(get_jobs)]
+JobsDep = Annotated[JobService, Depends(get_jobs)]

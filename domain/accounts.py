@@ -149,7 +149,7 @@ class Actor(_Frozen):
     """
 
     name: str
-    via: str = Field(description="api | page | cli")
+    via: str = Field(description="api | page | cli | link (an attendee's agenda link)")
     user: User | None = None
     key_id: str | None = None
 
@@ -160,6 +160,12 @@ class Actor(_Frozen):
     @classmethod
     def cli(cls, who: str) -> Actor:
         return cls(name=f"cli:{who}", via="cli")
+
+    @classmethod
+    def attendee(cls, event_id: str, attendee_id: str) -> Actor:
+        """An event's attendee acting through their agenda link: no account, the signed link is the
+        credential, and it lets them act on their own requests only."""
+        return cls(name=f"attendee {attendee_id} of {event_id}", via="link")
 
     @classmethod
     def of(cls, user: User, via: str, key_id: str | None = None) -> Actor:

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from domain.meeting_requests import RequestStats, RequestWindow
 from domain.models import (
     MAX_CODES,
     MAX_ENUM_LIST,
@@ -166,6 +167,7 @@ class EventCreate(_Frozen):
     default_max_meetings: int = Field(default=6, ge=1, le=MAX_MEETINGS_PER_ATTENDEE)
     min_meetings: int = Field(default=2, ge=0, le=MAX_MEETINGS_PER_ATTENDEE, description="fairness floor")
     groups: tuple[AttendeeGroup, ...] = Field(default=(), max_length=50)
+    request_window: RequestWindow = Field(default_factory=RequestWindow)
 
     @field_validator("timezone")
     @classmethod
@@ -211,6 +213,7 @@ class EventCreate(_Frozen):
             default_max_meetings=self.default_max_meetings,
             min_meetings=self.min_meetings,
             groups=self.groups,
+            request_window=self.request_window,
             created_at=created_at,
         )
 
@@ -228,6 +231,7 @@ class Event(_Frozen):
     default_max_meetings: int = Field(default=6, ge=1, le=MAX_MEETINGS_PER_ATTENDEE)
     min_meetings: int = Field(default=2, ge=0, le=MAX_MEETINGS_PER_ATTENDEE)
     groups: tuple[AttendeeGroup, ...] = Field(default=(), max_length=50)
+    request_window: RequestWindow = Field(default_factory=RequestWindow)
     created_at: datetime | None = None
 
     @field_validator("timezone")
@@ -244,6 +248,10 @@ class Event(_Frozen):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def local_now(self) -> datetime:
+        """Now, as a local time of the event's timezone (how its slots and deadlines are given)."""
+        return datetime.now(self.tz).replace(tzinfo=None)
 
     @property
     def slot_index(self) -> dict[str, int]:
@@ -437,7 +445,7 @@ class Meeting(_Frozen):
     score: float
     reasons: tuple[Reason, ...] = ()
     why: str = Field(default="", description="short 'why you should meet', from the largest reasons")
-    pinned: bool = Field(default=False, description="kept from the previous schedule")
+    pinned: bool = Field(default=False, description="kept from the previous schedule, or an accepted request")
 
 
 class UnmatchedAttendee(_Frozen):
@@ -478,6 +486,12 @@ class ScheduleStats(_Frozen):
     candidate_edges: int
     pricing_rounds: int
     unplaced_after_selection: int = Field(description="selected meetings no slot could take (refilled after)")
+    floor_method: str = Field(
+        default="", description="how attendees short of their floor were raised (moves, exact repair)"
+    )
+    below_target: int = Field(
+        default=0, description="attendees below min(floor, cap, partners with mutual interest)"
+    )
     seconds: dict[str, float] = Field(default_factory=dict)
 
 
@@ -507,6 +521,18 @@ class AgendaItem(_Frozen):
     why: str
 
 
+class CancelledItem(_Frozen):
+    """A meeting of the attendee's previous agenda that the current one no longer holds."""
+
+    slot_id: str
+    start: datetime
+    end: datetime
+    partner_id: str
+    partner_person: str
+    partner_org: str
+    reason: str
+
+
 class Agenda(_Frozen):
     event_id: str
     event_name: str
@@ -516,6 +542,10 @@ class Agenda(_Frozen):
     person: str
     org_name: str
     items: tuple[AgendaItem, ...]
+    cancelled: tuple[CancelledItem, ...] = Field(
+        default=(), description="meetings of the previous schedule not kept (calendar files cancel them)"
+    )
+    generated_at: datetime | None = Field(default=None, description="when the schedule was made")
 
 
 # -- organiser summary ------------------------------------------------------------------------
@@ -571,3 +601,4 @@ class EventSummary(_Frozen):
     dropped: tuple[DroppedMeeting, ...]
     warnings: tuple[str, ...]
     stats: ScheduleStats
+    requests: RequestStats | None = Field(default=None, description="None when nobody sent a request")

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from domain.accounts import ApiKey, AuditEntry, Session, User
 from domain.candidates import CandidateFilters, CandidateRow, PartnershipContext
 from domain.graph_data import GraphData
+from domain.jobs import Job, JobCounts, JobLimits, JobStatus
 from domain.models import (
     Ecosystem,
     Membership,
@@ -152,6 +153,11 @@ class GraphStore(Protocol):
     def counts(self) -> StoreCounts: ...
 
     # -- embeddings --------------------------------------------------------------------------
+    def count_without_embedding(self, kind: EntityKind, model: str) -> int:
+        """How many organisations (or partnerships) have no vector of ``model``: what an import
+        stopped before its embedding step left undone (``/health`` and ``stats`` report it)."""
+        ...
+
     def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
         """Item id → hash of the text its stored embedding was computed from."""
         ...
@@ -233,6 +239,40 @@ class GraphStore(Protocol):
 
     def audit_log(self, offset: int, limit: int, *, actor: str | None = None) -> Page[AuditEntry]:
         """Entries newest first (ties: last appended first), optionally of one actor."""
+        ...
+
+    # -- background jobs (pactmatch.jobs) --------------------------------------------------------
+    # Not graph data either: none of these writes changes version(). Every change of a job is a
+    # compare-and-set on its revision, so concurrent writers from several processes never lose one.
+    def add_job(self, job: Job, limits: JobLimits) -> JobCounts:
+        """Queue ``job`` (revision 0) if the queue as it is now admits it (``JobCounts.admits``),
+        in one atomic step; returns the counts it was judged by (nothing is written when they do
+        not admit it). ``ConflictError`` if its id is taken."""
+        ...
+
+    def get_job(self, job_id: str) -> Job | None: ...
+
+    def list_jobs(self, status: JobStatus | None = None) -> list[Job]:
+        """Jobs (in ``status``, or all), newest first."""
+        ...
+
+    def update_job(self, job: Job) -> Job | None:
+        """Save ``job`` if the stored one still has ``job.revision``; returns it as saved (the
+        revision bumped), or ``None`` when it changed meanwhile or is gone (read it and retry)."""
+        ...
+
+    def delete_job(self, job_id: str) -> None:
+        """Forget the job and every chunk of its results; ``NotFoundError`` if absent."""
+        ...
+
+    def put_job_result_chunk(self, job_id: str, attempt: int, seq: int, data: bytes) -> None:
+        """Store chunk ``seq`` (0, 1, ...; at most a few MiB) of the result written by ``attempt``."""
+        ...
+
+    def job_result_chunk(self, job_id: str, attempt: int, seq: int) -> bytes | None: ...
+
+    def delete_job_results(self, job_id: str) -> None:
+        """Drop the result chunks of every attempt of the job (nothing if there are none)."""
         ...
 
     # -- algorithms --------------------------------------------------------------------------

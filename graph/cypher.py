@@ -19,6 +19,8 @@ Graph model::
     (:User {name, data}), (:ApiKey {key_id, user, secret_hash, label, created_at, last_used_at,
     revoked_at}), (:Session {token_hash, user, created_at, expires_at}),
     (:AuditEntry {seq, at, actor, data})
+    (:Job {job_id, owner, status, created_at, revision, data}),
+    (:JobResultChunk {job_id, attempt, seq, data})
 
 Organisations and partnerships also keep their validated JSON (``data``) so reads return exactly
 the domain model that was written, plus the properties the queries filter on; so do users and
@@ -53,6 +55,8 @@ class Label(StrEnum):
     API_KEY = "ApiKey"
     SESSION = "Session"
     AUDIT_ENTRY = "AuditEntry"
+    JOB = "Job"
+    JOB_RESULT_CHUNK = "JobResultChunk"
 
 
 class Rel(StrEnum):
@@ -74,6 +78,7 @@ KEYS: dict[Label, str] = {
     Label.USER: "name",
     Label.API_KEY: "key_id",
     Label.SESSION: "token_hash",
+    Label.JOB: "job_id",
 }
 
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -155,6 +160,8 @@ def schema_statements() -> list[str]:
         (Label.SESSION, "expires_at"),
         (Label.AUDIT_ENTRY, "at"),
         (Label.AUDIT_ENTRY, "actor"),
+        (Label.JOB, "status"),
+        (Label.JOB_RESULT_CHUNK, "job_id"),
     ]
     statements += [
         f"CREATE INDEX {label.value.lower()}_{prop} IF NOT EXISTS FOR (n:{label.value}) ON (n.{prop})"
@@ -386,6 +393,11 @@ def embedding_hashes(label: Label, props: EmbeddingProperties) -> str:
     return f"MATCH (n:{_label(label)}) WHERE n.{h} IS NOT NULL RETURN n.{_key(label)} AS id, n.{h} AS hash"
 
 
+def count_without_embedding(label: Label, props: EmbeddingProperties) -> str:
+    v = check_identifier(props.vector)
+    return f"MATCH (n:{_label(label)}) WHERE n.{v} IS NULL RETURN count(n) AS n"
+
+
 def put_embeddings(label: Label, props: EmbeddingProperties) -> str:
     """Set vector and text hash per row ``{id, vector, hash}``; rows of deleted ids match nothing."""
     v, h = check_identifier(props.vector), check_identifier(props.text_hash)
@@ -500,6 +512,41 @@ def audit_log(*, actor: str | None = None) -> tuple[Statement, Statement]:
         dict(params),
     )
     return count, page
+
+
+# -- background jobs (written without the version bump) -----------------------------------------
+#: Run first by every transaction that writes a job record: the increment write-locks this node, so
+#: such transactions are serialised (as APPEND_AUDIT's are) and what they read after it, the queue's
+#: counts or a job's revision, is what the others committed (ArcadeDB, whose transactions are
+#: optimistic, fails the later of two writers instead, and the driver retries it from the start).
+#: The node exists before any job is written (ensure_schema runs INIT_JOBS_LOCK): two first
+#: MERGEs at once would both create it, and the uniqueness of ``key`` would fail one of them.
+LOCK_JOBS = "MERGE (m:PactmatchMeta {key: 'jobs'}) SET m.value = coalesce(m.value, 0) + 1"
+INIT_JOBS_LOCK = "MERGE (m:PactmatchMeta {key: 'jobs'}) ON CREATE SET m.value = 0"
+ACTIVE_JOBS = "MATCH (j:Job) WHERE j.status IN $statuses RETURN j.owner AS owner, j.status AS status"
+#: Created after :func:`existing_ids` found no job with this id, as ADD_API_KEY.
+ADD_JOB = (
+    "CREATE (:Job {job_id: $job_id, owner: $owner, status: $status, created_at: $created_at, "
+    "revision: $revision, data: $data})"
+)
+LIST_JOBS = "MATCH (j:Job) RETURN j.data AS data ORDER BY j.created_at DESC, j.job_id DESC"
+LIST_JOBS_IN = (
+    "MATCH (j:Job {status: $status}) RETURN j.data AS data ORDER BY j.created_at DESC, j.job_id DESC"
+)
+#: The compare-and-set, after LOCK_JOBS in the same transaction.
+UPDATE_JOB = (
+    "MATCH (j:Job {job_id: $job_id}) WHERE j.revision = $expected "
+    "SET j.owner = $owner, j.status = $status, j.revision = $revision, j.data = $data RETURN count(j) AS n"
+)
+DELETE_JOB = "MATCH (j:Job {job_id: $job_id}) DELETE j RETURN count(*) AS n"
+#: One attempt writes its chunks in order, alone: MERGE makes a retried write idempotent.
+PUT_JOB_RESULT_CHUNK = (
+    "MERGE (c:JobResultChunk {job_id: $job_id, attempt: $attempt, seq: $seq}) SET c.data = $data"
+)
+GET_JOB_RESULT_CHUNK = (
+    "MATCH (c:JobResultChunk {job_id: $job_id, attempt: $attempt, seq: $seq}) RETURN c.data AS data"
+)
+DELETE_JOB_RESULTS = "MATCH (c:JobResultChunk {job_id: $job_id}) DELETE c"
 
 
 # -- candidate retrieval -------------------------------------------------------------------------

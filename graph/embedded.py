@@ -23,6 +23,7 @@ import numpy.typing as npt
 from domain.accounts import ApiKey, AuditEntry, Session, User
 from domain.errors import ConflictError, NotFoundError, StoreUnavailableError, StoreWriteError
 from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.jobs import ACTIVE, Job, JobCounts, JobLimits, JobStatus
 from domain.models import Membership, Organisation, Partnership, Role
 from graph.account_rows import (
     API_KEY_FIELDS,
@@ -41,9 +42,10 @@ from graph.base import (
     StoreCounts,
     UpsertCounts,
 )
+from graph.job_rows import job_row, saved
 
-#: 2: users, API keys, sessions and the audit log.
-SCHEMA_VERSION = 2
+#: 2: users, API keys, sessions and the audit log. 3: background jobs and their results.
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -133,6 +135,23 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_at ON audit_log(at, seq);
 CREATE INDEX IF NOT EXISTS audit_actor ON audit_log(actor, at, seq);
+-- Background jobs (schema version 3): graph.job_rows; results in chunks per attempt.
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
+CREATE TABLE IF NOT EXISTS job_results (
+    job_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (job_id, attempt, seq)
+);
 """
 
 
@@ -200,7 +219,7 @@ class EmbeddedStore:
 
     @contextmanager
     def _account_write(self, what: str) -> Iterator[sqlite3.Connection]:
-        """A write of accounts or the audit log: not graph data, so ``version()`` stays."""
+        """A write of accounts, the audit log or jobs: not graph data, so ``version()`` stays."""
         try:
             with self._write(data=False) as conn:
                 yield conn
@@ -498,6 +517,15 @@ class EmbeddedStore:
         return StoreCounts(organisations=int(str(o)), partnerships=int(str(p)), memberships=int(str(m)))
 
     # -- embeddings -------------------------------------------------------------------------
+    def count_without_embedding(self, kind: EntityKind, model: str) -> int:
+        table, key = _table(kind)
+        rows = self._read(
+            f"SELECT count(*) FROM {table} t WHERE NOT EXISTS (SELECT 1 FROM embeddings e "  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+            f"WHERE e.kind = ? AND e.model = ? AND e.item_id = t.{key})",
+            (kind.value, model),
+        )
+        return int(str(rows[0][0]))
+
     def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
         rows = self._read(
             "SELECT item_id, text_hash FROM embeddings WHERE kind = ? AND model = ?", (kind, model)
@@ -661,6 +689,76 @@ class EmbeddedStore:
             [*params, limit, offset],
         )
         return Page([AuditEntry.model_validate_json(str(r[0])) for r in rows], total, offset, limit)
+
+    # -- background jobs --------------------------------------------------------------------
+    def add_job(self, job: Job, limits: JobLimits) -> JobCounts:
+        row = job_row(job)
+        # BEGIN IMMEDIATE holds the file's write lock from the count to the insert: one atomic
+        # step for every process of the store.
+        with self._account_write(f"queueing job {job.job_id!r}") as conn:
+            owner_active, queued = conn.execute(
+                "SELECT coalesce(sum(owner = ?), 0), coalesce(sum(status = ?), 0) FROM jobs "
+                "WHERE status IN (?, ?)",
+                (job.owner, JobStatus.QUEUED.value, *(s.value for s in ACTIVE)),
+            ).fetchone()
+            counts = JobCounts(owner_active=int(owner_active), queued=int(queued))
+            if counts.admits(limits):
+                added = conn.execute(
+                    "INSERT INTO jobs(job_id, owner, status, created_at, revision, data) "
+                    "VALUES (:job_id, :owner, :status, :created_at, :revision, :data) ON CONFLICT(job_id) DO NOTHING",
+                    row,
+                ).rowcount
+                if not added:
+                    raise ConflictError(f"job {job.job_id!r} exists")
+        return counts
+
+    def get_job(self, job_id: str) -> Job | None:
+        rows = self._read("SELECT data FROM jobs WHERE job_id = ?", (job_id,))
+        return Job.model_validate_json(str(rows[0][0])) if rows else None
+
+    def list_jobs(self, status: JobStatus | None = None) -> list[Job]:
+        clause, params = ("WHERE status = ?", (status.value,)) if status is not None else ("", ())
+        rows = self._read(
+            f"SELECT data FROM jobs {clause} ORDER BY created_at DESC, job_id DESC",  # nosec B608  (reviewed: only fixed names and ?-placeholders are formatted in)
+            params,
+        )
+        return [Job.model_validate_json(str(r[0])) for r in rows]
+
+    def update_job(self, job: Job) -> Job | None:
+        new = saved(job)
+        row = job_row(new)
+        with self._account_write(f"saving job {job.job_id!r}") as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET owner = :owner, status = :status, revision = :revision, data = :data "
+                "WHERE job_id = :job_id AND revision = :expected",
+                {**row, "expected": job.revision},
+            ).rowcount
+        return new if changed else None
+
+    def delete_job(self, job_id: str) -> None:
+        with self._account_write(f"deleting job {job_id!r}") as conn:
+            if conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,)).rowcount == 0:
+                raise NotFoundError("job", job_id)
+            conn.execute("DELETE FROM job_results WHERE job_id = ?", (job_id,))
+
+    def put_job_result_chunk(self, job_id: str, attempt: int, seq: int, data: bytes) -> None:
+        with self._account_write(f"saving a result chunk of job {job_id!r}") as conn:
+            conn.execute(
+                "INSERT INTO job_results(job_id, attempt, seq, data) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(job_id, attempt, seq) DO UPDATE SET data = excluded.data",
+                (job_id, attempt, seq, data),
+            )
+
+    def job_result_chunk(self, job_id: str, attempt: int, seq: int) -> bytes | None:
+        rows = self._read(
+            "SELECT data FROM job_results WHERE job_id = ? AND attempt = ? AND seq = ?",
+            (job_id, attempt, seq),
+        )
+        return bytes(rows[0][0]) if rows else None
+
+    def delete_job_results(self, job_id: str) -> None:
+        with self._account_write(f"deleting the results of job {job_id!r}") as conn:
+            conn.execute("DELETE FROM job_results WHERE job_id = ?", (job_id,))
 
     # -- algorithms -------------------------------------------------------------------------
     def read_graph(self, model: str) -> GraphData:

@@ -46,6 +46,7 @@ from domain.errors import (
     StoreWriteError,
 )
 from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.jobs import ACTIVE, Job, JobCounts, JobLimits, JobStatus
 from domain.models import Membership, Organisation, Partnership, Role, StakeholderType
 from domain.regions import ancestors, nuts_country
 from graph import cypher
@@ -62,6 +63,7 @@ from graph.base import (
 )
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
+from graph.job_rows import job_row, saved
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +375,7 @@ class Neo4jStore:
             self._run_schema(statement)
         self._run_schema(cypher.INIT_VERSION)
         self._run_schema(cypher.INIT_AUDIT_SEQ)
+        self._run_schema(cypher.INIT_JOBS_LOCK)
 
     def close(self) -> None:
         self._driver.close()
@@ -738,6 +741,10 @@ class Neo4jStore:
         return self._read(work, "counting")
 
     # -- embeddings -----------------------------------------------------------------------------
+    def count_without_embedding(self, kind: EntityKind, model: str) -> int:
+        statement = cypher.count_without_embedding(_label_of(kind), cypher.embedding_properties(model))
+        return self._read(lambda tx: _count(tx.run(statement)), f"counting {kind.value}s without a vector")
+
     def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
         statement = cypher.embedding_hashes(_label_of(kind), cypher.embedding_properties(model))
         return self._read(
@@ -953,6 +960,85 @@ class Neo4jStore:
         count, page = cypher.audit_log(actor=actor)
         total, rows = self._page(count, page, offset, limit, "reading the audit log")
         return Page([AuditEntry.model_validate_json(d) for d in rows], total, offset, limit)
+
+    # -- background jobs ------------------------------------------------------------------------
+    # Not graph data: data=False. Each write of a record takes cypher.LOCK_JOBS first.
+    def add_job(self, job: Job, limits: JobLimits) -> JobCounts:
+        row = job_row(job)
+
+        def work(tx: Any) -> JobCounts:
+            tx.run(cypher.LOCK_JOBS).consume()
+            active = [
+                (r["owner"], r["status"])
+                for r in tx.run(cypher.ACTIVE_JOBS, statuses=[s.value for s in ACTIVE])
+            ]
+            counts = JobCounts(
+                owner_active=sum(owner == job.owner for owner, _ in active),
+                queued=sum(status == JobStatus.QUEUED.value for _, status in active),
+            )
+            if counts.admits(limits):
+                if tx.run(cypher.existing_ids(Label.JOB), ids=[job.job_id]).single() is not None:
+                    raise ConflictError(f"job {job.job_id!r} exists")
+                tx.run(cypher.ADD_JOB, row).consume()
+            return counts
+
+        return self._write(work, f"queueing job {job.job_id!r}", data=False)
+
+    def get_job(self, job_id: str) -> Job | None:
+        data = self._one_data(Label.JOB, job_id)
+        return None if data is None else Job.model_validate_json(data)
+
+    def list_jobs(self, status: JobStatus | None = None) -> list[Job]:
+        if status is None:
+            statement, params = cypher.LIST_JOBS, {}
+        else:
+            statement, params = cypher.LIST_JOBS_IN, {"status": status.value}
+        return self._read(
+            lambda tx: [Job.model_validate_json(str(r["data"])) for r in tx.run(statement, params)],
+            "listing jobs",
+        )
+
+    def update_job(self, job: Job) -> Job | None:
+        new = saved(job)
+        row = job_row(new)
+
+        def work(tx: Any) -> bool:
+            tx.run(cypher.LOCK_JOBS).consume()
+            return _count(tx.run(cypher.UPDATE_JOB, row, expected=job.revision)) > 0
+
+        return new if self._write(work, f"saving job {job.job_id!r}", data=False) else None
+
+    def delete_job(self, job_id: str) -> None:
+        def work(tx: Any) -> None:
+            tx.run(cypher.LOCK_JOBS).consume()
+            if _count(tx.run(cypher.DELETE_JOB, job_id=job_id)) == 0:
+                raise NotFoundError("job", job_id)
+            tx.run(cypher.DELETE_JOB_RESULTS, job_id=job_id).consume()
+
+        self._write(work, f"deleting job {job_id!r}", data=False)
+
+    def put_job_result_chunk(self, job_id: str, attempt: int, seq: int, data: bytes) -> None:
+        self._write(
+            lambda tx: tx.run(
+                cypher.PUT_JOB_RESULT_CHUNK, job_id=job_id, attempt=attempt, seq=seq, data=bytes(data)
+            ).consume(),
+            f"saving a result chunk of job {job_id!r}",
+            data=False,
+        )
+
+    def job_result_chunk(self, job_id: str, attempt: int, seq: int) -> bytes | None:
+        def work(tx: Any) -> bytes | None:
+            record = tx.run(cypher.GET_JOB_RESULT_CHUNK, job_id=job_id, attempt=attempt, seq=seq).single()
+            return None if record is None else bytes(record["data"])
+
+        return self._read(work, f"reading the result of job {job_id!r}")
+
+    def delete_job_results(self, job_id: str) -> None:
+        self._write(
+            lambda tx: tx.run(cypher.DELETE_JOB_RESULTS, job_id=job_id).consume(),
+            f"deleting the results of job {job_id!r}",
+            data=False,
+        )
 
     # -- algorithms -----------------------------------------------------------------------------
     def read_graph(self, model: str) -> GraphData:

@@ -29,6 +29,7 @@ from domain.events import (
     ScoreSummary,
     SlotLoad,
 )
+from domain.meeting_requests import MeetingRequest, RequestState, RequestStats, RequestWithNames
 from pactmatch.reports.spreadsheet import SafeCsvWriter
 
 AGENDA_COLUMNS = (
@@ -65,8 +66,10 @@ def agendas_csv(agendas: Sequence[Agenda]) -> str:
 def agenda_ics(agenda: Agenda, event: Event) -> bytes:
     """An iCalendar file with one VEVENT per meeting, in the event's timezone.
 
-    UIDs are stable per (event, meeting, attendee), so re-importing an updated agenda replaces the
-    old entries in a calendar instead of duplicating them.
+    A pair meets at most once, so a meeting's UID is (event, attendee, partner): re-importing or
+    re-fetching an updated agenda moves a meeting that changed slot or table instead of adding a
+    second one, its SEQUENCE (the schedule's time) says which version is newer, and meetings of the
+    previous schedule that were not kept come as cancelled VEVENTs with their old UID.
     """
     from icalendar import Calendar
     from icalendar import Event as VEvent
@@ -76,18 +79,34 @@ def agenda_ics(agenda: Agenda, event: Event) -> bytes:
     cal.add("prodid", "-//pactmatch//match-making agenda//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", f"{event.name}: {agenda.person}")
-    stamp = datetime.now(UTC)
-    for item in agenda.items:
+    stamp = agenda.generated_at or datetime.now(UTC)
+    sequence = int(stamp.timestamp())
+
+    def vevent(partner_id: str, start: datetime, end: datetime, summary: str) -> VEvent:
         ve = VEvent()
-        ve.add("uid", f"{event.event_id}-{item.meeting_id}-{slug(agenda.attendee_id)}@pactmatch")
+        ve.add("uid", f"{event.event_id}-{slug(agenda.attendee_id)}-with-{slug(partner_id)}@pactmatch")
         ve.add("dtstamp", stamp)
-        ve.add("dtstart", item.start.replace(tzinfo=tz))
-        ve.add("dtend", item.end.replace(tzinfo=tz))
-        ve.add("summary", f"1:1 with {item.partner_person} ({item.partner_org})")
+        ve.add("sequence", sequence)
+        ve.add("dtstart", start.replace(tzinfo=tz))
+        ve.add("dtend", end.replace(tzinfo=tz))
+        ve.add("summary", summary)
+        return ve
+
+    for item in agenda.items:
+        ve = vevent(
+            item.partner_id, item.start, item.end, f"1:1 with {item.partner_person} ({item.partner_org})"
+        )
         where = f"table {item.table}"
         ve.add("location", f"{event.location}, {where}" if event.location else where)
         ve.add("description", f"Why you should meet: {item.why}\nMatch score: {item.score:.2f}")
+        ve.add("status", "CONFIRMED")
+        cal.add_component(ve)
+    for gone in agenda.cancelled:
+        ve = vevent(gone.partner_id, gone.start, gone.end, f"Cancelled: 1:1 with {gone.partner_person}")
+        ve.add("description", f"Not in the updated agenda: {gone.reason}")
+        ve.add("status", "CANCELLED")
         cal.add_component(ve)
     # the zone's rules around the event only (the default spans 1970–2038: a long, noisy VTIMEZONE)
     cal.add_missing_timezones(
@@ -95,6 +114,40 @@ def agenda_ics(agenda: Agenda, event: Event) -> bytes:
     )
     data: bytes = cal.to_ical()
     return data
+
+
+REQUEST_COLUMNS = (
+    "request_id", "state", "sender", "sender_person", "sender_org", "recipient", "recipient_person",
+    "recipient_org", "message", "created_at", "updated_at", "in_schedule",
+)  # fmt: skip
+
+
+def requests_csv(items: Sequence[RequestWithNames]) -> str:
+    """One row per request, for the organiser's spreadsheet."""
+    out = io.StringIO()
+    writer = SafeCsvWriter(out)
+    writer.writerow(REQUEST_COLUMNS)
+    for i in items:
+        r = i.request
+        writer.writerow([
+            r.request_id, r.state.value, r.sender, i.sender_person, i.sender_org, r.recipient,
+            i.recipient_person, i.recipient_org, r.message, r.created_at.isoformat(),
+            r.updated_at.isoformat(), i.in_schedule,
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def links_csv(rows: Sequence[tuple[Attendee, str, datetime]], base_url: str) -> str:
+    """Every attendee's agenda link, one row each, for a mail merge."""
+    out = io.StringIO()
+    writer = SafeCsvWriter(out)
+    writer.writerow(("attendee_id", "person", "email", "org_name", "link", "expires_at"))
+    for attendee, token, expires_at in rows:
+        writer.writerow([
+            attendee.attendee_id, attendee.person, attendee.email or "", attendee.org_name,
+            f"{base_url.rstrip('/')}/agenda/{token}", expires_at.isoformat(),
+        ])  # fmt: skip
+    return out.getvalue()
 
 
 def slug(text: str) -> str:
@@ -105,8 +158,33 @@ def slug(text: str) -> str:
 # -- organiser summary ------------------------------------------------------------------------
 
 
-def summarise(event: Event, attendees: Sequence[Attendee], schedule: Schedule) -> EventSummary:
-    """Meetings per attendee, score distribution, slot loads, unmatched attendees, solver figures."""
+def request_stats(requests: Sequence[MeetingRequest], schedule: Schedule) -> RequestStats | None:
+    """How many requests were sent and how they ended, and how many became meetings (``None``
+    when nobody sent one)."""
+    if not requests:
+        return None
+    states = Counter(r.state for r in requests)
+    meeting = {frozenset((m.attendee_a, m.attendee_b)) for m in schedule.meetings}
+    accepted = {frozenset((r.sender, r.recipient)) for r in requests if r.state == RequestState.ACCEPTED}
+    in_schedule = len(accepted & meeting)
+    return RequestStats(
+        sent=len(requests),
+        pending=states[RequestState.PENDING],
+        accepted=states[RequestState.ACCEPTED],
+        declined=states[RequestState.DECLINED],
+        withdrawn=states[RequestState.WITHDRAWN],
+        cancelled=states[RequestState.CANCELLED],
+        senders=len({r.sender for r in requests}),
+        in_schedule=in_schedule,
+        share_of_meetings=in_schedule / len(schedule.meetings) if schedule.meetings else 0.0,
+    )
+
+
+def summarise(
+    event: Event, attendees: Sequence[Attendee], schedule: Schedule, requests: Sequence[MeetingRequest] = ()
+) -> EventSummary:
+    """Meetings per attendee, score distribution, slot loads, unmatched attendees, solver figures,
+    and what became of the attendees' requests."""
     degree: Counter[str] = Counter()
     for m in schedule.meetings:
         degree[m.attendee_a] += 1
@@ -154,6 +232,7 @@ def summarise(event: Event, attendees: Sequence[Attendee], schedule: Schedule) -
         dropped=schedule.dropped,
         warnings=schedule.warnings,
         stats=schedule.stats,
+        requests=request_stats(requests, schedule),
     )
 
 
@@ -241,6 +320,14 @@ th { background: #f3f3f3; text-align: left; } .num { text-align: right; } .chart
 <tr><th>greedy baseline</th><td class="num">{{ "%.3f"|format(st.greedy_objective) }} (min {{ st.greedy_min_meetings }} meetings per attendee)</td></tr>
 <tr><th>time</th><td class="num">{{ "%.2f"|format(st.seconds.get("total", 0)) }} s</td></tr>
 </table>
+{% if s.requests %}<h2>Attendees' requests</h2>
+<table>
+<tr><th>sent</th><td class="num">{{ s.requests.sent }} by {{ s.requests.senders }} attendee(s)</td></tr>
+<tr><th>accepted</th><td class="num">{{ s.requests.accepted }}</td></tr>
+<tr><th>declined</th><td class="num">{{ s.requests.declined }}</td></tr>
+<tr><th>pending · withdrawn · cancelled</th><td class="num">{{ s.requests.pending }} · {{ s.requests.withdrawn }} · {{ s.requests.cancelled }}</td></tr>
+<tr><th>turned into meetings</th><td class="num">{{ s.requests.in_schedule }} ({{ "%.1f"|format(100 * s.requests.share_of_meetings) }} % of all meetings)</td></tr>
+</table>{% endif %}
 <div class="charts">{% for name, svg in charts.items() %}<figure>{{ svg|safe }}</figure>{% endfor %}</div>
 <h2>Slots</h2>
 <table><tr><th>slot</th><th>start</th><th class="num">meetings</th><th class="num">tables</th></tr>
@@ -273,7 +360,12 @@ def summary_html(event: Event, summary: EventSummary) -> str:
 
 
 def write_exports(
-    out_dir: Path, event: Event, attendees: Sequence[Attendee], schedule: Schedule, agendas: Sequence[Agenda]
+    out_dir: Path,
+    event: Event,
+    attendees: Sequence[Attendee],
+    schedule: Schedule,
+    agendas: Sequence[Agenda],
+    requests: Sequence[MeetingRequest] = (),
 ) -> list[Path]:
     """Write agendas (JSON, CSV, one .ics per attendee) and the summary (JSON, CSV, HTML) to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -288,7 +380,7 @@ def write_exports(
             path.write_text(data, encoding="utf-8")
         written.append(path)
 
-    summary = summarise(event, attendees, schedule)
+    summary = summarise(event, attendees, schedule, requests)
     write(out_dir / "agendas.json", "[" + ",\n".join(a.model_dump_json() for a in agendas) + "]\n")
     write(out_dir / "agendas.csv", agendas_csv(agendas))
     used: set[str] = set()

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from domain.events import DroppedMeeting, Event, Meeting, Reason, Schedule, ScheduleStats, UnmatchedAttendee
+from domain.meeting_requests import MeetingRequest
 from matching.events import PairContribution, Pin, Plan, PlanStats
 
 #: Diagnostics of one optimiser run that a stored schedule has never kept.
@@ -20,13 +21,17 @@ PLAN_ONLY_STATS = frozenset({"bound_is_global", "slot_method"})
 
 
 def pins_from_schedule(
-    previous: Schedule | None, event: Event, ids: Sequence[str]
+    previous: Schedule | None,
+    event: Event,
+    ids: Sequence[str],
+    called_off: Mapping[frozenset[str], MeetingRequest] | None = None,
 ) -> tuple[list[Pin], list[DroppedMeeting]]:
     """The previous schedule's meetings as pins for the next plan, and those no pin can keep.
 
     A meeting stays pinned to its slot and table while both attendees are registered (in a slot the
-    event no longer has, only the pair is pinned); a meeting whose attendee cancelled is dropped
-    here, naming who. ``ids`` are the attendee ids in the order the plan numbers them.
+    event no longer has, only the pair is pinned); a meeting whose attendee cancelled, or whose
+    accepted request was since withdrawn, declined or cancelled (``called_off``, by pair), is
+    dropped here, naming who. ``ids`` are the attendee ids in the order the plan numbers them.
     """
     if previous is None:
         return [], []
@@ -36,8 +41,13 @@ def pins_from_schedule(
     cancelled: list[DroppedMeeting] = []
     for m in previous.meetings:
         gone = [x for x in (m.attendee_a, m.attendee_b) if x not in index]
+        request = (called_off or {}).get(frozenset((m.attendee_a, m.attendee_b)))
+        reason = None
         if gone:
             reason = f"{' and '.join(gone)} cancelled"
+        elif request is not None:
+            reason = f"the accepted request {request.request_id} was {request.state.value} by {request.history[-1].by}"
+        if reason is not None:
             cancelled.append(
                 DroppedMeeting(
                     attendee_a=m.attendee_a, attendee_b=m.attendee_b, slot_id=m.slot_id, reason=reason
@@ -48,13 +58,22 @@ def pins_from_schedule(
     return pins, cancelled
 
 
+def accepted_pins(accepted: Sequence[tuple[str, str]], ids: Sequence[str]) -> list[Pin]:
+    """Accepted requests as pins of their pair (any slot): meetings the plan must hold. Pairs with
+    an attendee no longer registered are left out; a pair the previous schedule already pins
+    keeps that pin (the plan keeps the first pin of a pair)."""
+    index = {attendee_id: i for i, attendee_id in enumerate(ids)}
+    return [Pin(index[a], index[b]) for a, b in accepted if a in index and b in index]
+
+
 def meetings_from_plan(
     plan: Plan, event: Event, ids: Sequence[str], pins: Sequence[Pin]
 ) -> tuple[Meeting, ...]:
     """The plan's meetings in slot and table order, each with its reasons and "why you should meet".
 
-    A meeting is ``pinned`` when its pair was among ``pins``, even where the optimiser gave it a new
-    slot: the organiser sees which introductions carried over. Explaining is the costly part of the
+    A meeting is ``pinned`` when its pair was among ``pins`` (the previous schedule's meetings and
+    the accepted requests), even where the optimiser gave it a new slot: the organiser sees which
+    introductions were confirmed before this run. Explaining is the costly part of the
     mapping (one scorer call a meeting), which is why the service times this step on its own.
     """
     pinned_pairs = {(min(p.a, p.b), max(p.a, p.b)) for p in pins}

@@ -12,10 +12,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -32,21 +33,24 @@ from domain.events import (
     Attendee,
     AttendeeCreate,
     AttendeePatch,
+    CancelledItem,
     Event,
     EventCreate,
     Schedule,
     check_attendee,
     slugify,
 )
+from domain.meeting_requests import ORGANISER, MeetingRequest, RequestState, pair_requests
 from domain.models import Organisation, Partnership, StakeholderType
 from embeddings import embed_texts
 from graph.base import OrganisationFilter
-from matching.events import ScheduleOptions, build_participants, met_before_pairs, plan_meetings
+from matching.events import PairScorer, ScheduleOptions, build_participants, met_before_pairs, plan_meetings
 from matching.snapshot import Snapshot
 from pactmatch.accounts import AccountService, changed_fields, signing_key
 from pactmatch.event_profiles import ProfileWishes, partner_type_counts, profile_wishes
 from pactmatch.event_repository import EventRepository
 from pactmatch.event_schedules import (
+    accepted_pins,
     dropped_from_plan,
     meetings_from_plan,
     pins_from_schedule,
@@ -58,6 +62,24 @@ from pactmatch.service import PactmatchService, Progress
 _LOCK = threading.RLock()
 #: How long an agenda link works (an event is over long before; revoking ends it at once).
 AGENDA_LINK_LIFETIME = timedelta(days=90)
+#: Attendee lists whose embedded offers and wants :meth:`EventService.pair_scorer` keeps.
+_KEPT_INPUTS = 4
+
+
+@dataclass(frozen=True)
+class LinkHolder:
+    """Whoever presents a valid agenda link: that attendee of that event, acting as ``actor``."""
+
+    event_id: str
+    attendee: Attendee
+    actor: Actor
+
+
+class Outcome(NamedTuple):
+    event: Event
+    attendees: list[Attendee]
+    schedule: Schedule
+    requests: list[MeetingRequest]
 
 
 @dataclass
@@ -93,6 +115,10 @@ class EventService:
         self.accounts = AccountService(service.store)
         self.audit = service.audit
         self._signing_secret = signing_secret
+        self._inputs: dict[
+            tuple[str, str], tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], set[tuple[int, int]]]
+        ] = {}
+        self._inputs_lock = threading.Lock()
 
     @cached_property
     def _links(self) -> URLSafeTimedSerializer:
@@ -126,6 +152,9 @@ class EventService:
             created = not self.repo.exists(event_id)
             old = None if created else self.repo.get_event(event_id)
             event = body.to_event(event_id, old.created_at if old and old.created_at else datetime.now(UTC))
+            if old is not None and "request_window" not in body.model_fields_set:
+                # a replacement that does not mention requests keeps the window the organiser set
+                event = event.model_copy(update={"request_window": old.request_window})
             issues = [
                 FieldIssue(f, m)
                 for a in self.repo.attendees(event_id)
@@ -327,7 +356,9 @@ class EventService:
         raise NotFoundError("attendee", attendee_id)
 
     def remove_attendee(self, event_id: str, attendee_id: str, *, actor: Actor) -> None:
-        """Cancel a registration; the next schedule keeps the partner's other meetings."""
+        """Cancel a registration; the next schedule keeps the partner's other meetings. Their
+        pending and accepted requests are cancelled (the partners see why, and get their room
+        back)."""
         self.repo.get_event(event_id)
         with _LOCK:
             current = self.repo.attendees(event_id)
@@ -335,7 +366,25 @@ class EventService:
             if len(kept) == len(current):
                 raise NotFoundError("attendee", attendee_id)
             self.repo.put_attendees(event_id, kept)
-        self.audit.record(actor, "attendee.delete", f"event {event_id}: attendee {attendee_id}")
+            requests = self.repo.requests(event_id)
+            now = datetime.now(UTC)
+            closed = [
+                r.moved_to(
+                    RequestState.CANCELLED, now, ORGANISER, f"{attendee_id} cancelled their registration"
+                )
+                if r.involves(attendee_id) and r.state.is_open
+                else r
+                for r in requests
+            ]
+            if closed != requests:
+                self.repo.put_requests(event_id, closed)
+        ended = [r.request_id for r, c in zip(requests, closed, strict=True) if r is not c]
+        self.audit.record(
+            actor,
+            "attendee.delete",
+            f"event {event_id}: attendee {attendee_id}",
+            {"requests cancelled": [None, ended]} if ended else None,
+        )
 
     # -- scheduling ---------------------------------------------------------------------------
     def schedule(
@@ -365,10 +414,16 @@ class EventService:
         embedded = time.perf_counter()
         met_before = met_before_pairs(self._membership_rows([a.org_id for a in attendees]))
         steps = {"embed": embedded - started, "memberships": time.perf_counter() - embedded}
-        participants, rules, warnings = build_participants(event, attendees, offers, wants, met_before)
+        requests = self.repo.requests(event_id)
+        answered = pair_requests(requests)
+        participants, rules, warnings = build_participants(
+            event, attendees, offers, wants, met_before, asked=answered.asked, declined=answered.declined
+        )
+        warnings += _window_warnings(event, requests)
         ids = participants.ids
         previous = self.repo.schedule(event_id) if keep_previous else None
-        pins, cancelled = pins_from_schedule(previous, event, ids)
+        pins, cancelled = pins_from_schedule(previous, event, ids, answered.called_off)
+        pins += accepted_pins(answered.accepted, ids)
 
         plan = plan_meetings(participants, rules, event.tables, opts, pins, progress)
 
@@ -394,6 +449,32 @@ class EventService:
             self.repo.put_schedule(schedule)
         self.audit.record(actor, "event.schedule", f"event {event_id}: {len(schedule.meetings)} meetings", {})
         return schedule
+
+    def pair_scorer(self, event_id: str) -> tuple[Event, list[Attendee], PairScorer]:
+        """The event, its attendees and their pair scores as the scheduler sees them now (requests
+        included; row ``i`` is ``attendees[i]``), for the attendees' view of each other.
+
+        Embedded offers and wants and "met before" pairs are kept for the last few attendee lists
+        (keyed by a digest of the document), so browsing does not re-read the cache and the
+        memberships on every page; the rules, cheap, follow the requests as they change.
+        """
+        event = self.repo.get_event(event_id)
+        attendees, digest = self.repo.attendees_and_digest(event_id)
+        key = (event_id, digest)
+        with self._inputs_lock:
+            inputs = self._inputs.get(key)
+        if inputs is None:
+            offers, wants = self._wish_vectors(attendees, None)
+            inputs = (offers, wants, met_before_pairs(self._membership_rows([a.org_id for a in attendees])))
+            with self._inputs_lock:
+                while len(self._inputs) >= _KEPT_INPUTS:
+                    self._inputs.pop(next(iter(self._inputs)))
+                self._inputs[key] = inputs
+        answered = pair_requests(self.repo.requests(event_id))
+        participants, rules, _ = build_participants(
+            event, attendees, *inputs, asked=answered.asked, declined=answered.declined
+        )
+        return event, attendees, PairScorer(participants, rules)
 
     def _wish_vectors(
         self, attendees: Sequence[Attendee], progress: Progress | None
@@ -473,6 +554,18 @@ class EventService:
                             why=m.why,
                         )
                     )
+        cancelled: dict[str, list[CancelledItem]] = {aid: [] for aid in wanted}
+        for d in schedule.dropped:
+            for me, other in ((d.attendee_a, d.attendee_b), (d.attendee_b, d.attendee_a)):
+                if me in cancelled and d.slot_id in slots:
+                    was = attendees.get(other)  # None when the partner cancelled
+                    cancelled[me].append(
+                        CancelledItem(
+                            slot_id=d.slot_id, start=slots[d.slot_id].start, end=slots[d.slot_id].end,
+                            partner_id=other, partner_person=was.person if was else other,
+                            partner_org=was.org_name if was else "", reason=d.reason,
+                        )
+                    )  # fmt: skip
         return [
             Agenda(
                 event_id=event.event_id,
@@ -483,6 +576,8 @@ class EventService:
                 person=attendees[aid].person,
                 org_name=attendees[aid].org_name,
                 items=tuple(sorted(items[aid], key=lambda i: i.start)),
+                cancelled=tuple(cancelled[aid]),
+                generated_at=schedule.generated_at,
             )
             for aid in wanted
         ]
@@ -527,9 +622,10 @@ class EventService:
                 raise NotFoundError("attendee", attendee_id)
         self.audit.record(actor, "agenda-link.revoke", f"event {event_id}: attendee {attendee_id}")
 
-    def agenda_for_link(self, token: str) -> Agenda:
-        """The agenda an attendee's link opens; ``AuthenticationError`` (one message for every
-        reason, so a guessed token learns nothing) when it is forged, expired or revoked."""
+    def link_holder(self, token: str) -> LinkHolder:
+        """Who holds this agenda link: the check every attendee route makes first.
+        ``AuthenticationError`` (one message for every reason, so a guessed token learns nothing)
+        when it is forged, expired or revoked."""
         refused = AuthenticationError(
             "this agenda link is not valid (any more): ask the organiser for a new one"
         )
@@ -542,7 +638,12 @@ class EventService:
             raise refused from exc
         if attendee.agenda_link_version != version:
             raise refused
-        return self.agenda(str(event_id), attendee.attendee_id)
+        return LinkHolder(str(event_id), attendee, Actor.attendee(str(event_id), attendee.attendee_id))
+
+    def agenda_for_link(self, token: str) -> Agenda:
+        """The agenda an attendee's link opens (see :meth:`link_holder`)."""
+        holder = self.link_holder(token)
+        return self.agenda(holder.event_id, holder.attendee.attendee_id)
 
     def agenda(self, event_id: str, attendee_id: str) -> Agenda:
         return self.agendas(event_id, [attendee_id])[0]
@@ -585,12 +686,18 @@ class EventService:
             event_id, keep_previous=keep_previous, options=options, progress=progress, actor=actor
         )
 
-    def outcome(self, event_id: str) -> tuple[Event, list[Attendee], Schedule]:
-        """The event, its attendees and its stored schedule: what summaries and exports are made of
-        (``NotFoundError`` for an unknown event, then for an event not scheduled yet)."""
+    def outcome(self, event_id: str) -> Outcome:
+        """The event, its attendees, its stored schedule and the requests: what summaries and
+        exports are made of (``NotFoundError`` for an unknown event, then for an event not
+        scheduled yet)."""
         event = self.get_event(event_id)
         schedule = self.get_schedule(event_id)
-        return event, self.attendees(event_id), schedule
+        return Outcome(event, self.attendees(event_id), schedule, self.repo.requests(event_id))
+
+    @property
+    def lock(self) -> AbstractContextManager[bool]:
+        """Held around every read-modify-write of an event's documents (one API process)."""
+        return _LOCK
 
     def overview(self) -> list[tuple[Event, int, Schedule | None]]:
         """Every event with its number of attendees and its stored schedule, if any."""
@@ -598,6 +705,22 @@ class EventService:
             (e, len(self.repo.attendees(e.event_id)), self.repo.schedule(e.event_id))
             for e in self.list_events()
         ]
+
+
+def _window_warnings(event: Event, requests: Sequence[MeetingRequest]) -> list[str]:
+    """A schedule made while attendees may still send and answer requests misses what they do
+    next: say so (requests are meant to close first)."""
+    window = event.request_window
+    if not requests and window.closes_at is None:
+        return []
+    if window.state_at(event.local_now()) != "open":
+        return []
+    pending = sum(1 for r in requests if r.state == RequestState.PENDING)
+    until = f"until {window.closes_at:%Y-%m-%d %H:%M}" if window.closes_at else "with no deadline"
+    return [
+        f"the request window is still open ({until}; {pending} request(s) pending): "
+        "schedule again after it closes to include later requests and answers"
+    ]
 
 
 def _invalid(message: str, issues: list[FieldIssue]) -> InvalidInputError:

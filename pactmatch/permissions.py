@@ -8,7 +8,8 @@ the route runs. Nothing else decides access, so the table below is the whole pol
 action                 who may
 =====================  ==========================================================================
 health, sign-in        anyone, signed in or not
-agenda.link            anyone holding an attendee's signed agenda link (the service checks it)
+agenda.link            anyone holding an attendee's signed agenda link (the service checks it):
+                       their agenda, the other attendees, their requests and notifications
 read, account.own      any signed-in user: profiles, partnerships, memberships, regions, the mix;
                        their own account (who they are, their password)
 organisation.edit      the organisation's members (and admins)
@@ -18,7 +19,7 @@ partnership.edit       the partnership's coordinators: the partnership, its memb
 partnership.insights   the partnership's coordinators: candidates, gaps, synergies, the shortlist,
                        the requests to join
 event.create           any organiser (who then organises the new event)
-event.manage           the event's organisers: attendees, schedule, agendas, summary
+event.manage           the event's organisers: attendees, schedule, agendas, summary, requests
 events.list            any organiser (each sees the events they organise)
 admin                  admins only: users, keys, imports, batch reports, the target mix, the audit log
 =====================  ==========================================================================

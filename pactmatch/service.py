@@ -12,7 +12,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,6 +97,46 @@ class CandidateList:
     partnership_id: str
     model: str
     items: list[Candidate]
+    #: What the ranking could not take into account (organisations without a vector, say).
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmbeddingCoverage:
+    """Organisations and partnerships without a vector of the service's encoder.
+
+    An import writes its rows in one transaction and embeds them afterwards, chunk by chunk, each
+    chunk committed. An import stopped in between (killed, or its encoder failed) leaves rows that
+    rank without the text signal: ``/health``, ``pactmatch stats`` and candidate lists say so from
+    this, until ``pactmatch embed`` (or the same import again) embeds what is missing, and only that.
+    """
+
+    encoder: str
+    organisations: int
+    partnerships: int
+    organisations_without: int
+    partnerships_without: int
+
+    @property
+    def complete(self) -> bool:
+        return not (self.organisations_without or self.partnerships_without)
+
+    def warning(self) -> str | None:
+        """What is missing, in one sentence with the remedy (``None`` when nothing is)."""
+        if self.complete:
+            return None
+        missing = [
+            f"{without} of {total} {kind}"
+            for without, total, kind in (
+                (self.organisations_without, self.organisations, "organisations"),
+                (self.partnerships_without, self.partnerships, "partnerships"),
+            )
+            if without
+        ]
+        return (
+            f"{' and '.join(missing)} have no vector for the encoder {self.encoder}, so rankings "
+            "lack their text similarity; run `pactmatch embed` to complete them"
+        )
 
 
 @dataclass
@@ -139,6 +179,7 @@ class PactmatchService:
         self.ranker_factory = ranker_factory
         self._cached = _Cache()
         self._learned_check: tuple[tuple[str, str] | None, bool] = (None, False)
+        self._coverage: tuple[tuple[int, str], EmbeddingCoverage] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PactmatchService:
@@ -440,6 +481,26 @@ class PactmatchService:
         stats.seconds = time.perf_counter() - started
         return stats
 
+    def embedding_coverage(self) -> EmbeddingCoverage:
+        """How many organisations and partnerships have no vector of this encoder; counted once
+        per store version (every embedding write changes it)."""
+        key = (self.store.version(), self.model_name)
+        cached = self._coverage
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        counts = self.store.counts()
+        coverage = EmbeddingCoverage(
+            encoder=self.model_name,
+            organisations=counts.organisations,
+            partnerships=counts.partnerships,
+            organisations_without=self.store.count_without_embedding(
+                EntityKind.ORGANISATION, self.model_name
+            ),
+            partnerships_without=self.store.count_without_embedding(EntityKind.PARTNERSHIP, self.model_name),
+        )
+        self._coverage = (key, coverage)
+        return coverage
+
     def embedding_texts(
         self, org_ids: set[str] | None, p_ids: set[str] | None
     ) -> dict[EntityKind, dict[str, str]]:
@@ -527,6 +588,9 @@ class PactmatchService:
         :data:`~matching.diversity.OVERFETCH` times as many candidates, and MMR and the quotas pick
         ``top_k`` of them; scores and explanations stay the ranker's, and the list's ``model``
         names the re-ranking (``learned-lgbm-v2 + mmr=0.3``).
+
+        ``warnings`` says when organisations or partnerships have no vector of this encoder (an
+        import stopped before it embedded them): their text similarity is missing from the scores.
         """
         if diversity is not None and diversity.active:
             wide = self.candidates(partnership_id, top_k * OVERFETCH, filters)
@@ -534,19 +598,27 @@ class PactmatchService:
             chosen = diversify_recommendations(self.snapshot(), recs, top_k, diversity)
             by_id = {i.org_id: i for i in wide.items}
             return CandidateList(
-                partnership_id, f"{wide.model} + {diversity.label()}", [by_id[r.org_id] for r in chosen]
+                partnership_id,
+                f"{wide.model} + {diversity.label()}",
+                [by_id[r.org_id] for r in chosen],
+                wide.warnings,
             )
         source = self._candidate_source()
         if source is not None:  # raises NotFoundError for unknown ids itself
-            return self._candidates_in_store(source, partnership_id, top_k, filters or CandidateFilters())
-        self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
-        snapshot, ranker = self.snapshot(), self.ranker()
-        query = query_for_partnership(snapshot, partnership_id)
-        recs = ranker.recommend(query, top_k=top_k, filters=filters)
-        items = [
-            Candidate(r.org_id, snapshot.org_names[snapshot.org_index[r.org_id]], r.score, r) for r in recs
-        ]
-        return CandidateList(partnership_id=partnership_id, model=ranker.name, items=items)
+            found = self._candidates_in_store(source, partnership_id, top_k, filters or CandidateFilters())
+        else:
+            self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
+            snapshot, ranker = self.snapshot(), self.ranker()
+            query = query_for_partnership(snapshot, partnership_id)
+            recs = ranker.recommend(query, top_k=top_k, filters=filters)
+            items = [
+                Candidate(r.org_id, snapshot.org_names[snapshot.org_index[r.org_id]], r.score, r)
+                for r in recs
+            ]
+            found = CandidateList(partnership_id=partnership_id, model=ranker.name, items=items)
+        # A ranking that silently lost its text signal looks like any other: say so with it.
+        warning = self.embedding_coverage().warning()
+        return replace(found, warnings=(warning,)) if warning else found
 
     def _candidate_source(self) -> CandidateSource | None:
         """The store's own candidate path, when the heuristic scorer is what would rank.

@@ -50,3 +50,14 @@ class Settings(BaseSettings):
     max_jobs_per_user: int = Field(
         default=2, ge=1, description="batch jobs one user may have queued or running"
     )
+    max_queued_jobs: int = Field(
+        default=20, ge=1, description="batch jobs waiting in the queue, everybody's together; more: 429"
+    )
+    job_results_hours: float = Field(
+        default=168.0, gt=0, description="how long a finished job and its result are kept"
+    )
+    job_stale_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a running job whose server sent no heartbeat for this long was interrupted: it fails",
+    )

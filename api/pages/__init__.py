@@ -8,7 +8,7 @@ the sign-in page and shows other errors as a page (:func:`page_error`), never as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,9 +25,7 @@ from domain.regions import RegionIndex
 
 PREFIX = "/app"
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
-templates.env.filters["timestamp"] = lambda t: datetime.fromtimestamp(float(t), UTC).strftime(
-    "%Y-%m-%d %H:%M UTC"
-)
+templates.env.filters["timestamp"] = lambda t: t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 _TITLES = {
     403: ("Not yours to see", "Your account may not open this page. Ask an admin for the role you need."),

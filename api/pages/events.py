@@ -248,7 +248,7 @@ def schedule_page_run(
 @router.get("/events/{event_id}/schedule", response_class=HTMLResponse, name="schedule_page")
 def schedule_page(request: Request, event_id: str, actor: Organiser, events: EventsDep) -> Response:
     """The slot × table grid, each meeting's why, who is below the floor and why."""
-    event, attendees, schedule = events.outcome(event_id)
+    event, attendees, schedule, _requests = events.outcome(event_id)
     names = {a.attendee_id: a.label for a in attendees}
     grid = {(m.slot_id, m.table): m for m in schedule.meetings}
     return render(
@@ -283,8 +283,8 @@ def meeting_action(
 
 @router.get("/events/{event_id}/summary", response_class=HTMLResponse, name="event_summary_page")
 def event_summary_page(request: Request, event_id: str, actor: Organiser, events: EventsDep) -> Response:
-    event, attendees, schedule = events.outcome(event_id)
-    summary = summarise(event, attendees, schedule)
+    event, attendees, schedule, requests = events.outcome(event_id)
+    summary = summarise(event, attendees, schedule, requests)
     return render(request, "event_summary.html.j2", actor, event=event, s=summary)
 
 

@@ -13,30 +13,25 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
 
 from api.auth import require
 from api.deps import JobsDep, MappingDep
 from api.pages import EMPTY_IS_NONE, PREFIX, region_choices, render
 from api.rate_limits import Operation, limited
 from domain.accounts import Actor
+from domain.jobs import Job, JobStatus
 from domain.models import Ecosystem, PartnershipKind
 from domain.regions import RegionIndex
-from pactmatch.jobs import Job, JobRegistry, JobStatus
+from pactmatch.jobs import JobService
 from pactmatch.permissions import Action
-from pactmatch.reports import (
-    ReportMeta,
-    gap_report_public,
-    region_view_public,
-    synergy_pair_public,
-    write_gaps,
-    write_synergies,
-)
+from pactmatch.report_jobs import GAP_REPORTS, SYNERGY_REPORTS, GapBatchRequest, SynergyBatchRequest
+from pactmatch.reports import region_view_public, synergy_pair_public
 from pactmatch.reports.models import SynergyPairPublic
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -97,38 +92,24 @@ def start_report(
     request: Request,
     actor: Admin,
     _limit: Annotated[None, limited(Operation.BATCH_REPORT)],
-    mapping: MappingDep,
     jobs: JobsDep,
     kind: Annotated[str, Form(pattern="^(gaps|synergies)$")],
     fmt: Annotated[str, Form(alias="format", pattern="^(json|csv|html)$")] = "json",
 ) -> Response:
-    """Queue a gap or synergy report over every partnership (the same work as ``POST /gap-reports``)."""
+    """Queue a gap or synergy report over every partnership (the same job as ``POST /gap-reports``
+    or ``POST /synergy-reports`` with the page's options)."""
+    params: BaseModel
     if kind == "gaps":
-        meta = ReportMeta("Membership gaps — all partnerships", store=mapping.store_description)
-
-        def gaps(path: Path, progress: Any) -> int:
-            reports = mapping.gap_reports(None, candidates_per_gap=3, progress=progress)
-            with path.open("w", encoding="utf-8", newline="") as fh:
-                return write_gaps((gap_report_public(r) for r in reports), fmt, fh, meta)  # type: ignore[arg-type]
-
-        jobs.submit(
-            "gap-reports", gaps, media_type=_MEDIA[fmt], filename=f"gap-reports.{fmt}", owner=actor.name
-        )
+        name, params = GAP_REPORTS, GapBatchRequest(candidates_per_gap=3, format=fmt)
     else:
-        meta = ReportMeta("Synergies — all partnerships", store=mapping.store_description)
-
-        def synergies(path: Path, progress: Any) -> int:
-            pairs = mapping.all_synergies(top_k=5, recruits_per_pair=2, progress=progress)
-            with path.open("w", encoding="utf-8", newline="") as fh:
-                return write_synergies((synergy_pair_public(p) for p in pairs), fmt, fh, meta)  # type: ignore[arg-type]
-
-        jobs.submit(
-            "synergy-reports",
-            synergies,
-            media_type=_MEDIA[fmt],
-            filename=f"synergy-reports.{fmt}",
-            owner=actor.name,
-        )
+        name, params = SYNERGY_REPORTS, SynergyBatchRequest(top_k=5, recruits=2, format=fmt)
+    jobs.submit(
+        name,
+        params.model_dump(mode="json"),
+        owner=actor.name,
+        media_type=_MEDIA[fmt],
+        filename=f"{name}.{fmt}",
+    )
     return RedirectResponse(f"{PREFIX}/reports", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -147,10 +128,17 @@ class OverviewRow:
     unmet: tuple[str, ...]
 
 
+def _document(jobs: JobService, job_id: str) -> Any:
+    """A finished JSON report, read from the store."""
+    _, chunks = jobs.result(job_id)
+    return json.loads(b"".join(chunks))
+
+
 @lru_cache(maxsize=2)
-def _overview(path: str, job_id: str) -> tuple[list[OverviewRow], int]:
-    """The rows of a finished JSON gap report (parsed once per job) and how many it covers."""
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
+def _overview(jobs: JobService, job_id: str, attempt: int) -> tuple[list[OverviewRow], int]:
+    """The rows of a finished JSON gap report (read and parsed once per job and attempt, the
+    result's key) and how many it covers."""
+    document = _document(jobs, job_id)
     reports = document["reports"] if isinstance(document, dict) else document
     rows = []
     for r in reports:
@@ -163,7 +151,7 @@ def _overview(path: str, job_id: str) -> tuple[list[OverviewRow], int]:
     return rows, len(reports)
 
 
-def latest_gap_overview(jobs: JobRegistry) -> Job | None:
+def latest_gap_overview(jobs: JobService) -> Job | None:
     """The newest finished gap report in JSON: what the dashboard shows."""
     return next(
         (
@@ -199,7 +187,7 @@ def dashboard_page(
     job = latest_gap_overview(jobs)
     if job is None:
         return render(request, "dashboard.html.j2", actor, job=None)
-    rows, covered = _overview(str(jobs.result_path(job.job_id)), job.job_id)
+    rows, covered = _overview(jobs, job.job_id, job.attempt)
     picked = [
         r for r in rows
         if (kind is None or r.kind == kind.value) and (ecosystem is None or ecosystem.value in r.ecosystems)
@@ -236,7 +224,7 @@ def all_synergies_page(request: Request, actor: Admin, jobs: JobsDep) -> Respons
     )
     pairs: list[Any] = []
     if job is not None:
-        document = json.loads(jobs.result_path(job.job_id).read_text(encoding="utf-8"))
+        document = _document(jobs, job.job_id)
         pairs = [SynergyPairPublic.model_validate(p) for p in document["pairs"][:50]]
     return render(
         request, "synergies.html.j2", actor, partnership_id=None, pairs=pairs, overall=True, job=job

@@ -276,10 +276,10 @@ def get_summary(
     event_id: str, events: EventsDep, fmt: SummaryFormat = "json"
 ) -> Response | EventSummaryPublic:
     """The organiser summary: distribution of meetings, unmatched attendees with reasons, scores."""
-    event, attendees, schedule = events.outcome(event_id)
+    event, attendees, schedule, requests = events.outcome(event_id)
     if fmt == "csv":
         return Response(summary_csv(event, attendees, schedule), media_type="text/csv; charset=utf-8")
-    summary = summarise(event, attendees, schedule)
+    summary = summarise(event, attendees, schedule, requests)
     if fmt == "html":
         return Response(summary_html(event, summary), media_type="text/html; charset=utf-8")
     return EventSummaryPublic.model_validate(summary.model_dump())

@@ -4,19 +4,18 @@ Thin handlers over :class:`pactmatch.mapping.MappingService`. Reports come as JS
 ``*Public`` models) or, with ``?format=csv|html``, as a file. Runs over every partnership are
 background jobs (``POST /gap-reports``, ``POST /synergy-reports`` → 202 and a job to poll at
 ``/jobs/{id}``, result at ``/jobs/{id}/result``); see :mod:`pactmatch.jobs` for why jobs rather
-than a streamed response. Routes are plain ``def``: the work is CPU-bound and FastAPI runs it in
-its thread pool, so the event loop stays free.
+than a streamed response, and why the store keeps them. Routes are plain ``def``: the work is
+CPU-bound and FastAPI runs it in its thread pool, so the event loop stays free.
 """
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from api.auth import require
 from api.deps import JobsDep, MappingDep, SettingsDep
@@ -35,12 +34,11 @@ from api.schemas.mapping import (
     job_public,
 )
 from domain.accounts import Actor
-from domain.errors import FieldIssue, InvalidInputError
 from domain.models import MAX_ENUM_LIST
 from matching.synergies import PAIR_KINDS
-from matching.target_mix import TargetMix, parse_target_mix
 from pactmatch.mapping import MappingService
 from pactmatch.permissions import Action
+from pactmatch.report_jobs import GAP_REPORTS, SYNERGY_REPORTS, target_mix
 from pactmatch.reports import (
     ReportFormat,
     ReportMeta,
@@ -75,16 +73,6 @@ CandidatesPerGap = Annotated[int, Query(ge=0, le=50, description="candidates pro
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _target_mix(raw: dict[str, Any] | None) -> TargetMix | None:
-    if raw is None:
-        return None
-    try:
-        return parse_target_mix(raw, "target_mix")
-    except InvalidInputError as exc:
-        issues = [FieldIssue(f"target_mix.{i.field}", i.message) for i in exc.issues]
-        raise InvalidInputError(str(exc), issues or [FieldIssue("target_mix", str(exc))]) from exc
-
-
 def _file(text: str, fmt: str, filename: str) -> Response:
     return Response(content=text, media_type=MEDIA_TYPES[fmt], headers=attachment(f"{filename}.{fmt}"))
 
@@ -97,7 +85,7 @@ def _gap_report(
             partnership_id,
             level=body.level,
             candidates_per_gap=body.candidates_per_gap,
-            target_mix=_target_mix(body.target_mix),
+            target_mix=target_mix(body.target_mix),
         )
     )
     if fmt == "json":
@@ -255,7 +243,7 @@ def get_target_mix(mapping: MappingDep) -> TargetMixPublic:
 @target_mix_router.put("", response_model=TargetMixPublic)
 def put_target_mix(body: dict[str, Any], mapping: MappingDep, actor: Admin) -> TargetMixPublic:
     """Save an override with the store (per kind and/or per partnership); it replaces the previous one."""
-    mix = _target_mix(body)
+    mix = target_mix(body)
     assert mix is not None
     mapping.put_target_mix(mix, actor=actor)
     return _mix_public(mapping)
@@ -278,29 +266,16 @@ def submit_gap_reports(
     body: GapBatchRequest, mapping: MappingDep, jobs: JobsDep, response: Response, actor: Admin, _limit: Batch
 ) -> JobPublic:
     """Gap reports for every partnership (or the listed ones) as a background job; poll ``status_url``,
-    download ``result_url`` when it has succeeded."""
-    mix = _target_mix(body.target_mix)
-    ids = body.partnership_ids
-    mapping.check_partnership_ids(ids)
-    meta = ReportMeta("Membership gaps — all partnerships", store=mapping.store_description)
-
-    def work(path: Path, progress: Any) -> int:
-        reports = mapping.gap_reports(
-            ids,
-            level=body.level,
-            candidates_per_gap=body.candidates_per_gap,
-            target_mix=mix,
-            progress=progress,
-        )
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            return write_gaps((gap_report_public(r) for r in reports), body.format, fh, meta)
-
+    download ``result_url`` when it has succeeded. 429 when you have too many jobs going or the queue
+    is full."""
+    target_mix(body.target_mix)  # 422 now, not a failed job later
+    mapping.check_partnership_ids(body.partnership_ids)
     job = jobs.submit(
-        "gap-reports",
-        work,
+        GAP_REPORTS,
+        body.model_dump(mode="json"),
+        owner=actor.name,
         media_type=MEDIA_TYPES[body.format],
         filename=f"gap-reports.{body.format}",
-        owner=actor.name,
     )
     response.headers["Location"] = f"/jobs/{job.job_id}"
     return job_public(job)
@@ -308,29 +283,15 @@ def submit_gap_reports(
 
 @jobs_router.post("/synergy-reports", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
 def submit_synergy_reports(
-    body: SynergyBatchRequest,
-    mapping: MappingDep,
-    jobs: JobsDep,
-    response: Response,
-    actor: Admin,
-    _limit: Batch,
+    body: SynergyBatchRequest, jobs: JobsDep, response: Response, actor: Admin, _limit: Batch
 ) -> JobPublic:
     """Every partnership's best partners (each pair once, best first) as a background job."""
-    meta = ReportMeta("Synergies — all partnerships", store=mapping.store_description)
-
-    def work(path: Path, progress: Any) -> int:
-        pairs = mapping.all_synergies(
-            top_k=body.top_k, recruits_per_pair=body.recruits, pair_kinds=body.pair_kinds, progress=progress
-        )
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            return write_synergies((synergy_pair_public(p) for p in pairs), body.format, fh, meta)
-
     job = jobs.submit(
-        "synergy-reports",
-        work,
+        SYNERGY_REPORTS,
+        body.model_dump(mode="json"),
+        owner=actor.name,
         media_type=MEDIA_TYPES[body.format],
         filename=f"synergy-reports.{body.format}",
-        owner=actor.name,
     )
     response.headers["Location"] = f"/jobs/{job.job_id}"
     return job_public(job)
@@ -338,7 +299,7 @@ def submit_synergy_reports(
 
 @jobs_router.get("/jobs", response_model=list[JobPublic], dependencies=[AdminOnly])
 def list_jobs(jobs: JobsDep) -> list[JobPublic]:
-    """Known jobs, newest first (the oldest finished ones are forgotten after a while)."""
+    """Jobs, newest first: queued, running, and finished ones until they expire (``expires_at``)."""
     return [job_public(j) for j in jobs.list()]
 
 
@@ -348,13 +309,20 @@ def get_job(job_id: str, jobs: JobsDep) -> JobPublic:
 
 
 @jobs_router.get(
-    "/jobs/{job_id}/result", response_class=FileResponse, responses=FILE_RESPONSES, dependencies=[AdminOnly]
+    "/jobs/{job_id}/result",
+    response_class=StreamingResponse,
+    responses=FILE_RESPONSES,
+    dependencies=[AdminOnly],
 )
-def get_job_result(job_id: str, jobs: JobsDep) -> FileResponse:
-    """The result file (409 while the job is queued or running, or when it failed)."""
-    path = jobs.result_path(job_id)
-    job = jobs.get(job_id)
-    return FileResponse(path, media_type=job.media_type, filename=job.filename)
+def get_job_result(job_id: str, jobs: JobsDep) -> StreamingResponse:
+    """The result file (409 while the job is queued or running, or when it failed), streamed from
+    the store chunk by chunk."""
+    job, chunks = jobs.result(job_id)
+    return StreamingResponse(
+        chunks,
+        media_type=job.media_type,
+        headers={**attachment(job.filename), "Content-Length": str(job.result_bytes)},
+    )
 
 
 @jobs_router.delete("/jobs/{job_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[AdminOnly])

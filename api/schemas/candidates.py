@@ -48,6 +48,10 @@ class CandidateListPublic(BaseModel):
     partnership_id: str
     model: str = Field(description="the ranker that produced the list")
     items: list[CandidatePublic]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the ranking could not take into account (organisations without a text vector)",
+    )
 
 
 def reasons_public(explanation: Explanation) -> list[ReasonPublic]:
@@ -76,4 +80,5 @@ def candidate_list_public(
             )
             for i in result.items
         ],
+        warnings=list(result.warnings),
     )

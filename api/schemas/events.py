@@ -28,6 +28,16 @@ from domain.events import (
     ScheduleStats,
     UnmatchedAttendee,
 )
+from domain.meeting_requests import (
+    MAX_MESSAGE,
+    AttendeeCard,
+    Notification,
+    RequestChange,
+    RequestCreate,
+    RequestState,
+    RequestWindow,
+    RequestWithNames,
+)
 from domain.models import Identifier, StakeholderType
 from pactmatch.event_service import RegistrationReport
 
@@ -35,18 +45,26 @@ __all__ = [
     "MAX_BATCH",
     "AgendaPublic",
     "AttendeeBatch",
+    "AttendeeCardPublic",
     "AttendeeCreate",
     "AttendeePatch",
     "AttendeePublic",
     "EventCreate",
     "EventPublic",
     "EventSummaryPublic",
+    "MeetingRequestPublic",
+    "NotificationPublic",
+    "OrganiserRequestCreate",
     "RegisterFromStore",
     "RegistrationPublic",
+    "RequestCreate",
+    "RequestNote",
+    "RequestWindow",
     "SchedulePagePublic",
     "ScheduleRequest",
     "ScheduleRunPublic",
     "registration_public",
+    "request_public",
     "schedule_run_public",
 ]
 
@@ -156,3 +174,58 @@ def schedule_run_public(schedule: Schedule) -> ScheduleRunPublic:
 class AgendaLinkPublic(BaseModel):
     path: str = Field(description="append to the service's address; opens the agenda without an account")
     expires_at: datetime
+
+
+# -- meeting requests -------------------------------------------------------------------------
+
+
+class AttendeeCardPublic(AttendeeCard):
+    pass
+
+
+class NotificationPublic(Notification):
+    pass
+
+
+class MeetingRequestPublic(BaseModel):
+    """A request with both sides' names; both sides (and the organiser) see the same state."""
+
+    request_id: str
+    sender: str
+    sender_person: str
+    sender_org: str
+    recipient: str
+    recipient_person: str
+    recipient_org: str
+    message: str
+    state: RequestState
+    created_at: datetime
+    updated_at: datetime
+    history: list[RequestChange]
+    in_schedule: bool = Field(description="the pair meets in the current schedule")
+
+
+class RequestNote(BaseModel):
+    """Why the organiser changed a request, for both attendees to read."""
+
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=MAX_MESSAGE, description="why, for both attendees to read")
+
+
+class OrganiserRequestCreate(RequestCreate):
+    """A request the organiser enters for attendee ``sender`` (asked at the help desk, on paper),
+    or with ``confirmed`` a meeting the organiser pins: accepted at once."""
+
+    sender: Identifier = Field(description="the attendee id the request is from")
+    confirmed: bool = Field(default=False, description="accepted at once: a meeting the schedule must hold")
+    note: str = Field(default="", max_length=MAX_MESSAGE, description="for both attendees to read")
+
+
+def request_public(item: RequestWithNames) -> MeetingRequestPublic:
+    r = item.request
+    return MeetingRequestPublic(
+        request_id=r.request_id, sender=r.sender, sender_person=item.sender_person, sender_org=item.sender_org,
+        recipient=r.recipient, recipient_person=item.recipient_person, recipient_org=item.recipient_org,
+        message=r.message, state=r.state, created_at=r.created_at, updated_at=r.updated_at,
+        history=list(r.history), in_schedule=item.in_schedule,
+    )  # fmt: skip

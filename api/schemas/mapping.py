@@ -2,18 +2,19 @@
 
 The reports themselves (:class:`GapReportPublic`, :class:`SynergyPairPublic`,
 :class:`RegionViewPublic`) are the report model of :mod:`pactmatch.reports`, re-exported here: the
-CLI writes the same models to JSON, CSV and HTML.
+CLI writes the same models to JSON, CSV and HTML. The batch requests are the parameters their jobs
+keep (:mod:`pactmatch.report_jobs`), re-exported too.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from domain.models import MAX_ENUM_LIST, Identifier
-from matching.synergies import PAIR_KINDS
 from pactmatch.jobs import Job, JobStatus
+from pactmatch.report_jobs import MAX_BATCH_IDS, GapBatchRequest, GapRequest, SynergyBatchRequest
 from pactmatch.reports import GapReportPublic, RegionViewPublic, SynergyPairPublic
 
 __all__ = [
@@ -30,34 +31,6 @@ __all__ = [
     "job_public",
 ]
 
-MAX_BATCH_IDS = 100_000
-
-
-class GapRequest(BaseModel):
-    """Gap report options with an optional target mix for this request only."""
-
-    model_config = ConfigDict(extra="forbid")
-    level: int | None = Field(default=None, ge=0, le=3)
-    candidates_per_gap: int = Field(default=5, ge=0, le=50)
-    target_mix: dict[str, Any] | None = Field(
-        default=None, description="same shape as matching/data/target_mix.json; overrides what it names"
-    )
-
-
-class GapBatchRequest(GapRequest):
-    format: Literal["json", "csv", "html"] = "json"
-    partnership_ids: list[Identifier] | None = Field(
-        default=None, max_length=MAX_BATCH_IDS, description="default: every partnership"
-    )
-
-
-class SynergyBatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    top_k: int = Field(default=5, ge=1, le=50, description="partners kept per partnership")
-    recruits: int = Field(default=0, ge=0, le=5, description="members of each side proposed to the other")
-    pair_kinds: list[Literal[PAIR_KINDS]] | None = Field(default=None, max_length=MAX_ENUM_LIST)  # type: ignore[valid-type]
-    format: Literal["json", "csv", "html"] = "json"
-
 
 class SynergyListPublic(BaseModel):
     partnership_id: str
@@ -72,14 +45,20 @@ class TargetMixPublic(BaseModel):
 class JobPublic(BaseModel):
     job_id: str
     kind: str
+    owner: str = Field(description="who submitted it")
     status: JobStatus
     phase: str
     done: int
     total: int
     percent: float | None = Field(description="of the current phase")
     elapsed_seconds: float
+    attempt: int = Field(description="runs started (a job interrupted by a clean restart runs again)")
+    created_at: datetime
+    finished_at: datetime | None
+    expires_at: datetime | None = Field(description="when the finished job and its result are forgotten")
     items: int = Field(description="items written, once succeeded")
-    error: str | None
+    result_bytes: int = Field(description="size of the result, once succeeded")
+    error: str | None = Field(description="why it failed (an interrupted job says so)")
     status_url: str
     result_url: str | None = Field(description="set once the job succeeded")
 
@@ -89,13 +68,19 @@ def job_public(job: Job) -> JobPublic:
     return JobPublic(
         job_id=job.job_id,
         kind=job.kind,
+        owner=job.owner,
         status=job.status,
         phase=job.phase,
         done=job.done,
         total=job.total,
         percent=round(100.0 * job.done / job.total, 1) if job.total else None,
         elapsed_seconds=round(job.elapsed, 2),
+        attempt=job.attempt,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+        expires_at=job.expires_at,
         items=job.items,
+        result_bytes=job.result_bytes,
         error=job.error,
         status_url=f"/jobs/{job.job_id}",
         result_url=f"/jobs/{job.job_id}/result" if job.status == JobStatus.SUCCEEDED else None,

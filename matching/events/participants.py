@@ -122,11 +122,16 @@ def build_participants(
     offer_vectors: npt.NDArray[np.float32],
     want_vectors: npt.NDArray[np.float32],
     met_before: Iterable[tuple[int, int]] = (),
+    asked: Iterable[tuple[str, str]] = (),
+    declined: Iterable[tuple[str, str]] = (),
 ) -> tuple[Participants, PairRules, list[str]]:
     """Arrays and pair rules for ``attendees`` of ``event``; also returns warnings (unknown refs).
 
     ``met_before`` pairs (e.g. co-members of a partnership) and attendees of the same organisation
-    count as having met: excluded unless one of them asks. An attendee's effective cap is ``min(max_meetings or the event default, available slots)``:
+    count as having met: excluded unless one of them asks. ``asked`` and ``declined`` are
+    ``(attendee id, attendee id)`` pairs from the attendees' own requests: the first asked to meet
+    the second (as a ``must_meet`` would), or declined to (as a ``no_thanks`` would); pairs naming
+    an attendee no longer registered are ignored. An attendee's effective cap is ``min(max_meetings or the event default, available slots)``:
     nobody can have two meetings in one slot.
     """
     n = len(attendees)
@@ -197,6 +202,14 @@ def build_participants(
         for j in vetoed:
             if j != i:
                 veto_pairs.add((min(i, j), max(i, j)))
+    for who, whom in asked:
+        if who in by_id and whom in by_id and who != whom:
+            i, j = by_id[who], by_id[whom]
+            requested_by[(min(i, j), max(i, j))].add(i)
+    for who, whom in declined:
+        if who in by_id and whom in by_id and who != whom:
+            i, j = by_id[who], by_id[whom]
+            veto_pairs.add((min(i, j), max(i, j)))
     for pair in sorted(set(requested_by) & veto_pairs):
         a_id, b_id = attendees[pair[0]].attendee_id, attendees[pair[1]].attendee_id
         warnings.append(f"request to meet between {a_id} and {b_id} ignored: one of them said 'no thanks'")

@@ -1,4 +1,5 @@
-"""The whole plan: candidate meetings → selection (MILP) → slots and tables → fill gaps → report.
+"""The whole plan: candidate meetings → selection (MILP) → slots and tables → floors and free room
+→ report.
 
 :func:`plan_meetings` is the one entry point. It is pure (arrays in, dataclasses out); the service
 turns attendees into :class:`~matching.events.participants.Participants` and the plan back into a
@@ -22,18 +23,20 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from matching.events.floors import FloorOptions, Placed, complete_schedule, shortfall_reasons
 from matching.events.participants import PairRules, Participants
-from matching.events.scoring import EXCLUSION_REASONS, EdgeSet, PairScorer, PartnerCounts
+from matching.events.scoring import EXCLUSION_REASONS, EdgeSet, PairScorer
 from matching.events.selection import (
     LPSolution,
     Selection,
     SelectionProblem,
     fair_greedy,
     greedy,
+    lp_rounding,
     solve_lp,
     solve_milp,
 )
-from matching.events.slots import SlotAssignment, assign_slots, assign_tables
+from matching.events.slots import SlotAssignment, assign_slots
 from matching.events.validate import PlacedMeeting, schedule_violations
 
 #: ``progress(phase, done, total)``
@@ -56,6 +59,8 @@ class ScheduleOptions:
     pricing_tolerance: float = 1e-4
     solver: Literal["milp", "greedy"] = "milp"
     compute_bound: bool = True
+    floor_time_limit: float = 10.0  # the exact floor repair (only when moves leave someone short)
+    floor_max_variables: int = 60_000  # (pair, slot) variables up to which that repair is exact
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,8 @@ class PlanStats:
     pricing_rounds: int
     unplaced_after_selection: int
     slot_method: str
+    floor_method: str
+    below_target: int
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -144,8 +151,10 @@ def plan_meetings(
 
     Hard rules: no veto pair, no pair that already works together unless one of them asked, group
     rules, availability, at most one meeting per attendee per slot, at most ``tables`` meetings per
-    slot, caps. Soft: every attendee gets at least ``options.floor`` meetings where feasible
-    (those who cannot are reported with the reason).
+    slot, caps. Soft: every attendee gets at least ``options.floor`` meetings where feasible: when
+    some schedule gives everyone ``min(floor, cap, partners with mutual interest)``, the floor stage
+    (:mod:`matching.events.floors`) finds one (exactly up to ``options.floor_max_variables``);
+    those still below it are reported with reasons that hold in the schedule.
     """
     opts = options or ScheduleOptions()
     p = participants
@@ -200,6 +209,15 @@ def plan_meetings(
     selection: Selection | None = None
     if opts.solver == "milp":
         selection = solve_milp(problem, time_limit=opts.time_limit, mip_rel_gap=opts.mip_rel_gap)
+        if (selection is None or selection.status != "optimal") and lp is not None:
+            # HiGHS ran out of time (thousands of attendees on busy cores): its incumbent can be
+            # far from the bound, while the LP, nearly integral here, rounds to a good selection
+            rounded = lp_rounding(problem, np.pad(lp.x, (0, len(edges) - len(lp.x))))
+            if (
+                selection is None
+                or problem.evaluate(rounded.chosen)[0] > problem.evaluate(selection.chosen)[0]
+            ):
+                selection = rounded
     if selection is None:
         selection = fair_greedy(problem)
     step("select", 1)
@@ -244,33 +262,52 @@ def plan_meetings(
         chosen = again.chosen
     slot_of[~chosen] = -1
     table_of[~chosen] = 0
-    slot_of, table_of = _fill_gaps(problem, p.available, tables, slot_of, table_of)
     step("slots", 1)
 
+    step("floors", 0)
     placed = slot_of >= 0
-    meetings = [
-        PlannedMeeting(
-            int(edges.u[e]),
-            int(edges.v[e]),
-            int(slot_of[e]),
-            int(table_of[e]),
-            float(edges.score[e]),
-            bool(fixed[e]),
-        )
-        for e in np.nonzero(placed)[0]
-    ]
     for e in np.nonzero(fixed & ~placed)[0]:
         dropped.append(
             DroppedPin(int(edges.u[e]), int(edges.v[e]), int(pin_slot[e]), "no common free slot left")
         )
+    held = np.flatnonzero(placed)
+    done = complete_schedule(
+        p,
+        scorer,
+        tables,
+        floors,
+        Placed(
+            EdgeSet(edges.u[held], edges.v[held], edges.score[held]),
+            slot_of[held],
+            table_of[held],
+            locked=fixed[held] & (slot_of[held] == pin_slot[held]),
+            kept=fixed[held],
+        ),
+        candidates=edges,
+        selected=problem.degrees(selection.chosen),
+        options=FloorOptions(
+            time_limit=opts.floor_time_limit,
+            max_variables=opts.floor_max_variables,
+            exact=opts.solver == "milp",
+        ),
+    )
+    step("floors", 1)
+    meetings = [
+        PlannedMeeting(a, b, slot, table, score, pinned)
+        for a, b, slot, table, score, pinned in zip(
+            done.u.tolist(), done.v.tolist(), done.slot.tolist(), done.table.tolist(), done.score.tolist(),
+            done.pinned.tolist(), strict=True,
+        )
+    ]  # fmt: skip
     violations = schedule_violations(
         p, rules, tables, [PlacedMeeting(m.a, m.b, m.slot, m.table) for m in meetings]
     )
     if violations:
         raise AssertionError("invalid schedule: " + "; ".join(violations[:5]))
 
-    degrees = problem.degrees(placed)
-    objective, score_total, _ = problem.evaluate(placed)
+    degrees = np.bincount(np.concatenate([done.u, done.v]), minlength=n).astype(np.int64)
+    score_total = float(done.score.sum())
+    objective = score_total - problem.penalty * float(np.maximum(floors - degrees, 0).sum())
     sel_objective, _, _ = problem.evaluate(selection.chosen)
     g_objective, g_score, _ = problem.evaluate(baseline.chosen)
     seconds["total"] = sum(seconds.values())
@@ -292,9 +329,14 @@ def plan_meetings(
         pricing_rounds=rounds,
         unplaced_after_selection=unplaced or 0,
         slot_method=f"{slot_method}, {slot_rounds} round(s)",
+        floor_method=done.method,
+        below_target=int((degrees < floors).sum()),
         seconds=seconds,
     )
-    unmatched = _unmatched(p, counts, degrees, opts.floor)
+    unmatched = [
+        Unmatched(s.index, s.meetings, s.floor, s.reason)
+        for s in shortfall_reasons(p, scorer, counts, done, opts.floor, floors)
+    ]
     return Plan(meetings, unmatched, dropped, stats, scorer, degrees)
 
 
@@ -400,87 +442,6 @@ def _with_pins(
         pin_slot = np.concatenate([pin_slot, np.array(extra_slot, dtype=np.int64)])
         pin_table = np.concatenate([pin_table, np.array(extra_table, dtype=np.int64)])
     return edges, fixed, pin_slot, pin_table
-
-
-def _fill_gaps(
-    problem: SelectionProblem,
-    available: npt.NDArray[np.bool_],
-    tables: int,
-    slot_of: npt.NDArray[np.int64],
-    table_of: npt.NDArray[np.int64],
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Use room the slot stage left (meetings it could not place free their attendees' caps).
-
-    Unscheduled candidate edges are tried, those helping someone below the floor first, then by
-    score, in any slot both ends have free. Only positive-score edges, so nothing is added that
-    nobody wants.
-    """
-    n, n_slots = available.shape
-    u, v, s = problem.edges.u, problem.edges.v, problem.edges.score
-    placed = slot_of >= 0
-    busy = np.zeros((n, n_slots), dtype=bool)
-    busy[u[placed], slot_of[placed]] = True
-    busy[v[placed], slot_of[placed]] = True
-    load = np.bincount(slot_of[placed], minlength=n_slots).astype(np.int64)
-    deg = problem.degrees(placed)
-    if load.sum() >= problem.total_capacity:
-        return slot_of, table_of
-    todo = np.nonzero(~placed & (s > 0))[0]
-    below = (deg[u[todo]] < problem.floors[u[todo]]) | (deg[v[todo]] < problem.floors[v[todo]])
-    order = todo[np.lexsort((-s[todo], ~below))]
-    added = False
-    for e in order.tolist():
-        a, b = int(u[e]), int(v[e])
-        if deg[a] >= problem.caps[a] or deg[b] >= problem.caps[b]:
-            continue
-        free = available[a] & available[b] & ~busy[a] & ~busy[b] & (load < tables)
-        if not free.any():
-            continue
-        options = np.flatnonzero(free)
-        slot = int(options[np.argmin(load[options])])
-        slot_of[e] = slot
-        busy[a, slot] = busy[b, slot] = True
-        load[slot] += 1
-        deg[a] += 1
-        deg[b] += 1
-        added = True
-    if added:
-        keep = table_of.copy()
-        table_of = assign_tables(slot_of, keep, tables, n_slots)
-    return slot_of, table_of
-
-
-def _unmatched(
-    p: Participants, counts: PartnerCounts, degrees: npt.NDArray[np.int64], floor: int
-) -> list[Unmatched]:
-    """Attendees below the event's floor (or without any meeting), each with the likeliest reason."""
-    out: list[Unmatched] = []
-    for i in np.nonzero((degrees < floor) | (degrees == 0))[0].tolist():
-        deg, cap = int(degrees[i]), int(p.caps[i])
-        if cap == 0:
-            reason = (
-                "not available in any slot"
-                if not p.available[i].any()
-                else "asked for no meetings (max_meetings 0)"
-            )
-        elif deg >= cap:
-            reason = f"asked for at most {cap} meeting(s)"
-        elif counts.compatible[i] == 0:
-            reason = "no compatible partner: " + _breakdown(counts, i)
-        elif counts.positive[i] < floor:
-            reason = (
-                f"only {int(counts.positive[i])} compatible partner(s) with mutual interest "
-                f"(of {int(counts.compatible[i])} compatible; excluded: {_breakdown(counts, i)})"
-            )
-        else:
-            reason = f"its {int(counts.positive[i])} compatible partners' agendas were full or had no common free slot"
-        out.append(Unmatched(i, deg, floor, reason))
-    return out
-
-
-def _breakdown(counts: PartnerCounts, i: int) -> str:
-    parts = [f"{int(counts.excluded[r][i])} {r}" for r in EXCLUSION_REASONS if counts.excluded[r][i]]
-    return ", ".join(parts) or "nobody else registered"
 
 
 __all__ = [

@@ -206,6 +206,22 @@ def greedy(problem: SelectionProblem) -> Selection:
     return Selection(chosen, "greedy", "heuristic", time.perf_counter() - started)
 
 
+def lp_rounding(problem: SelectionProblem, x: npt.NDArray[np.float64]) -> Selection:
+    """A selection from the LP relaxation's values ``x`` (one per edge): pinned meetings, then by
+    LP value, then by score, while both ends have room.
+
+    What :func:`plan_meetings` uses when the MILP runs out of time: the relaxation is integral
+    except on odd cycles, so its ones are kept and only the fractional rest is decided greedily.
+    """
+    started = time.perf_counter()
+    order = np.lexsort((-problem.edges.score, -np.round(x, 6), ~problem.fixed))
+    order = order[problem.allowed[order]]
+    chosen = _fill(problem, order, np.zeros(len(problem.edges), dtype=bool))
+    return Selection(
+        chosen, "lp-rounding", "heuristic (the MILP ran out of time)", time.perf_counter() - started
+    )
+
+
 def fair_greedy(problem: SelectionProblem) -> Selection:
     """The fallback when no MILP answer comes back: pinned meetings, then floors, then score.
 

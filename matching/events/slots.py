@@ -32,9 +32,9 @@ class SlotAssignment:
         return int((self.slot < 0).sum())
 
 
-class _Board:
+class SlotBoard:
     """Who is busy when and how full each slot is, with a journal so that a failed search for
-    room can be rolled back exactly."""
+    room can be rolled back exactly (shared by the slot stage and the floor stage)."""
 
     def __init__(self, n: int, n_slots: int, tables: int, k_total: int) -> None:
         self.busy = np.full((n, n_slots), -1, dtype=np.int64)  # meeting index or -1
@@ -95,7 +95,7 @@ def assign_slots(
     fixed_slot = np.full(k_total, -1, dtype=np.int64) if fixed_slot is None else fixed_slot
     fixed_table = np.zeros(k_total, dtype=np.int64) if fixed_table is None else fixed_table
     common = available[u] & available[v]  # (k, S)
-    board = _Board(n, n_slots, tables, k_total)
+    board = SlotBoard(n, n_slots, tables, k_total)
     locked = np.zeros(k_total, dtype=bool)
     for k in np.nonzero(fixed_slot >= 0)[0]:
         s = int(fixed_slot[k])
@@ -141,7 +141,7 @@ def _repair(
     u: npt.NDArray[np.int64],
     v: npt.NDArray[np.int64],
     common: npt.NDArray[np.bool_],
-    board: _Board,
+    board: SlotBoard,
     locked: npt.NDArray[np.bool_],
     depth: int = 3,
     budget: int = 2000,
@@ -156,21 +156,26 @@ def _repair(
     for k in np.nonzero(board.slot < 0)[0].tolist():
         tries = [budget]
         mark = len(board.journal)
-        if not _augment(k, u, v, common, board, locked, depth, tries, {k}):
+        if not place_by_moves(k, u, v, common, board, locked, depth, tries, {k}):
             board.rollback(mark)
 
 
-def _augment(
+def place_by_moves(
     k: int,
     u: npt.NDArray[np.int64],
     v: npt.NDArray[np.int64],
     common: npt.NDArray[np.bool_],
-    board: _Board,
+    board: SlotBoard,
     locked: npt.NDArray[np.bool_],
     depth: int,
     tries: list[int],
     moving: set[int],
 ) -> bool:
+    """Put meeting ``k`` into a slot, moving the meetings that block it (see :func:`_repair`).
+
+    Returns whether it was placed; on ``False`` the board may hold moves of a failed branch, so
+    callers roll back to the journal mark they took before.
+    """
     a, b = int(u[k]), int(v[k])
     free = board.free(a, b, common[k])
     if free.any():
@@ -199,7 +204,9 @@ def _augment(
             board.rollback(mark)
             continue
         board.place(k, a, b, s)
-        if all(_augment(j, u, v, common, board, locked, depth - 1, tries, moving | {j}) for j in blockers):
+        if all(
+            place_by_moves(j, u, v, common, board, locked, depth - 1, tries, moving | {j}) for j in blockers
+        ):
             return True
         board.rollback(mark)
     return False

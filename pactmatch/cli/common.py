@@ -177,6 +177,8 @@ def print_candidates(
         table.add_row(str(rank), who, f"{item.score:.3f}", why)
     console.print(table)
     console.print(f"[dim]ranker: {result.model}[/]")
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 def candidates_json(
@@ -204,6 +206,7 @@ def candidates_json(
             }
             for i in result.items
         ],
+        "warnings": list(result.warnings),
     }
 
 

@@ -7,6 +7,7 @@ import os
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from domain.models import Ecosystem, StakeholderType
 from matching.diversity import DiversityOptions
@@ -26,6 +27,7 @@ from pactmatch.cli.common import (
 )
 from pactmatch.filters import build_filters
 from pactmatch.outreach import OutreachService
+from pactmatch.service import EmbeddingCoverage
 from pactmatch.settings import Settings
 
 
@@ -68,26 +70,42 @@ def candidates(
 
 
 def embed(store: StoreOption = None, encoder: EncoderOption = None) -> None:
-    """Embed every organisation and partnership whose text changed (cached; nothing is embedded twice)."""
+    """Embed every organisation and partnership whose text changed or that has no vector yet
+    (cached; nothing is embedded twice): what completes an import stopped before its embedding."""
     with handled():
         service = open_service(store, encoder)
         with progress_callback() as progress:
             stats = service.refresh_embeddings(progress=progress)
+        coverage = service.embedding_coverage()
     console.print(
         f"{stats.texts} texts, {stats.changed} changed, {stats.encoded} encoded "
         f"({stats.texts_per_second:.0f} texts/s), {stats.seconds:.1f} s"
     )
+    print_coverage(coverage)
 
 
-def stats(store: StoreOption = None) -> None:
-    """Counts of what the store holds."""
+def stats(store: StoreOption = None, encoder: EncoderOption = None) -> None:
+    """Counts of what the store holds, and what has no vector of the encoder."""
     with handled():
-        service = open_service(store)
+        service = open_service(store, encoder)
         counts = service.counts()
+        coverage = service.embedding_coverage()
     console.print(
         f"{service.store_description}: {counts.organisations} organisations, {counts.partnerships} partnerships, "
         f"{counts.memberships} memberships"
     )
+    print_coverage(coverage)
+
+
+def print_coverage(coverage: EmbeddingCoverage) -> None:
+    warning = coverage.warning()
+    if warning:
+        console.print(f"[yellow]incomplete embeddings:[/] {escape(warning)}", highlight=False)
+    else:
+        console.print(
+            f"every organisation and partnership has a vector for the encoder {escape(coverage.encoder)}",
+            highlight=False,
+        )
 
 
 def serve(

@@ -17,13 +17,14 @@ import json
 import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import typer
 from rich.table import Table
 
 from domain.errors import FieldIssue, InvalidInputError
 from domain.events import AttendeeCreate, AttendeeGroup, Event, EventCreate, Schedule, SlotSpec
+from domain.meeting_requests import RequestCreate, RequestState, RequestWindow
 from domain.models import Ecosystem, StakeholderType
 from pactmatch.cli.common import (
     EncoderOption,
@@ -41,16 +42,19 @@ from pactmatch.event_exports import (
     agenda_ics,
     agenda_json,
     agendas_csv,
+    links_csv,
+    requests_csv,
     summarise,
     summary_csv,
     summary_html,
     write_exports,
 )
+from pactmatch.event_requests import RequestService
 from pactmatch.event_service import EventService, RegistrationReport, StoreSelection
 from pactmatch.filters import check_place
 from pactmatch.importers import read_attendee_file
 
-_M = TypeVar("_M", EventCreate, AttendeeCreate)
+_M = TypeVar("_M", EventCreate, AttendeeCreate, RequestWindow, RequestCreate)
 
 event_app = typer.Typer(
     help="Match-making events: attendees, 1:1 meeting agendas, organiser summaries.", no_args_is_help=True
@@ -128,6 +132,12 @@ def register(app: typer.Typer) -> None:
                 "groups",
                 "; ".join(f"{g.group_id} meets {', '.join(g.meets) or 'nobody'}" for g in event.groups),
             )
+        window = event.request_window
+        opens = f"from {window.opens_at:%Y-%m-%d %H:%M} " if window.opens_at else ""
+        closes = f"until {window.closes_at:%Y-%m-%d %H:%M}" if window.closes_at else "no deadline"
+        table.add_row(
+            "requests", f"{opens}{closes}; at most {window.max_open_per_attendee} standing per attendee"
+        )
         if attendees is not None:
             table.add_row("attendees", str(attendees))
         console.print(table)
@@ -484,8 +494,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """The organiser's summary: meetings per attendee, unmatched attendees and why, scores."""
         with handled():
-            event, people, result = service_for(store).outcome(event_id)
-            s = summarise(event, people, result)
+            event, people, result, requests = service_for(store).outcome(event_id)
+            s = summarise(event, people, result, requests)
             if output_format == "json":
                 write_or_print(s.model_dump_json(indent=2), output)
             elif output_format == "csv":
@@ -505,8 +515,160 @@ def register(app: typer.Typer) -> None:
                         f"match scores: median {s.scores.median:.3f}, p10 {s.scores.p10:.3f}, p90 {s.scores.p90:.3f}",
                         highlight=False,
                     )
+                if s.requests:
+                    r = s.requests
+                    console.print(
+                        f"requests: {r.sent} sent by {r.senders} attendee(s); {r.accepted} accepted, {r.declined} "
+                        f"declined, {r.pending} pending, {r.withdrawn} withdrawn, {r.cancelled} cancelled; "
+                        f"{r.in_schedule} turned into meetings ({100 * r.share_of_meetings:.1f} % of all)",
+                        highlight=False,
+                    )
             else:
                 raise fail("--format: table, json, csv or html", 2)
+
+    @event_app.command("requests")
+    def requests_list(
+        event_id: str,
+        state: Annotated[
+            RequestState | None, typer.Option("--state", help="only requests in this state")
+        ] = None,
+        attendee: Annotated[str | None, typer.Option("--attendee", help="sent or received by")] = None,
+        output_format: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="write to this file")] = None,
+        store: StoreOption = None,
+    ) -> None:
+        """The attendees' meeting requests (newest first): who asked whom, the answer, in the schedule?"""
+        with handled():
+            items = RequestService(service_for(store)).requests(event_id, state, attendee)
+            if output_format == "json":
+                write_or_print(
+                    json.dumps(
+                        [{**i.request.model_dump(mode="json"), "in_schedule": i.in_schedule} for i in items],
+                        ensure_ascii=False,
+                        indent=2,
+                    ),
+                    output,
+                )
+            elif output_format == "csv":
+                write_or_print(requests_csv(items), output)
+            elif output_format == "table":
+                table = Table(title=f"{len(items)} request(s)")
+                for col in ("request", "from", "to", "state", "updated", "in schedule", "message"):
+                    table.add_column(col)
+                for i in items:
+                    r = i.request
+                    table.add_row(
+                        r.request_id, f"{i.sender_person}\n{i.sender_org}", f"{i.recipient_person}\n{i.recipient_org}",
+                        r.state.value, f"{r.updated_at:%Y-%m-%d %H:%M}", "yes" if i.in_schedule else "",
+                        r.message[:80],
+                    )  # fmt: skip
+                console.print(table)
+            else:
+                raise fail("--format: table, json or csv", 2)
+
+    @event_app.command("cancel-request")
+    def cancel_request(
+        event_id: str,
+        request_id: str,
+        note: Annotated[str, typer.Option("--note", help="why, for both attendees to read")] = "",
+        store: StoreOption = None,
+    ) -> None:
+        """Take a pending or accepted request off (the organiser's word wins, window or not)."""
+        with handled():
+            item = RequestService(service_for(store)).cancel(event_id, request_id, note, actor=cli_actor())
+        console.print(
+            f"cancelled {request_id} ({item.sender_person} → {item.recipient_person})", highlight=False
+        )
+
+    @event_app.command("send-request")
+    def send_request(
+        event_id: str,
+        sender: Annotated[str, typer.Argument(help="the attendee the request is from")],
+        to: Annotated[str, typer.Argument(help="the attendee they would like to meet")],
+        message: Annotated[str, typer.Option("--message", "-m", help="for the recipient (≤ 500)")] = "",
+        confirmed: Annotated[
+            bool, typer.Option("--confirmed", help="accepted at once: pin the meeting")
+        ] = False,
+        note: Annotated[str, typer.Option("--note", help="for both attendees to read")] = "",
+        store: StoreOption = None,
+    ) -> None:
+        """Enter a request for an attendee (help desk, paper form), or pin a meeting with
+        --confirmed; the window and the limit of standing requests do not bind the organiser."""
+        with handled():
+            body = _validated(RequestCreate, {"to": to, "message": message})
+            item = RequestService(service_for(store)).send_for(
+                event_id, sender, body, confirmed=confirmed, note=note, actor=cli_actor()
+            )
+        r = item.request
+        console.print(
+            f"{r.request_id} {r.state.value}: {item.sender_person} → {item.recipient_person}", highlight=False
+        )
+
+    @event_app.command("answer-request")
+    def answer_request(
+        event_id: str,
+        request_id: str,
+        answer: Annotated[
+            Literal["accept", "decline", "withdraw"],
+            typer.Argument(help="accept or decline (for the recipient), withdraw (for the sender)"),
+        ],
+        note: Annotated[str, typer.Option("--note", help="for both attendees to read")] = "",
+        store: StoreOption = None,
+    ) -> None:
+        """Answer a request for the attendee it belongs to (window or not); both are notified."""
+        with handled():
+            item = RequestService(service_for(store)).answer_for(
+                event_id, request_id, answer, note, actor=cli_actor()
+            )
+        r = item.request
+        console.print(
+            f"{r.request_id} {r.state.value}: {item.sender_person} → {item.recipient_person}", highlight=False
+        )
+
+    @event_app.command("request-window")
+    def request_window(
+        event_id: str,
+        opens: Annotated[str | None, typer.Option("--opens", help="YYYY-MM-DD HH:MM, event time")] = None,
+        closes: Annotated[str | None, typer.Option("--closes", help="YYYY-MM-DD HH:MM, event time")] = None,
+        max_open: Annotated[
+            int | None, typer.Option("--max-open", min=0, help="standing requests per attendee")
+        ] = None,
+        clear: Annotated[bool, typer.Option("--clear", help="no opening time and no deadline")] = False,
+        store: StoreOption = None,
+    ) -> None:
+        """Show or set when attendees may send and answer requests (close it before scheduling)."""
+        with handled():
+            svc = service_for(store)
+            event = svc.get_event(event_id)
+            if opens or closes or max_open is not None or clear:
+                current = event.request_window
+                window = _validated(
+                    RequestWindow,
+                    {
+                        "opens_at": None if clear else (_local_time(opens, "--opens") if opens else current.opens_at),
+                        "closes_at": None if clear else (_local_time(closes, "--closes") if closes else current.closes_at),
+                        "max_open_per_attendee": current.max_open_per_attendee if max_open is None else max_open,
+                    },
+                )  # fmt: skip
+                event = RequestService(svc).set_window(event_id, window, actor=cli_actor())
+        print_event(event)
+
+    @event_app.command("links")
+    def links(
+        event_id: str,
+        base_url: Annotated[
+            str, typer.Option("--base-url", help="the address attendees reach the service at")
+        ] = "http://127.0.0.1:8000",
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="write the CSV to this file")
+        ] = None,
+        store: StoreOption = None,
+    ) -> None:
+        """Every attendee's private agenda link as CSV, for a mail merge (each link lets its holder
+        browse the others and send and answer requests; keep the file private)."""
+        with handled():
+            rows = service_for(store).agenda_links(event_id, actor=cli_actor())
+        write_or_print(links_csv(rows, base_url), output)
 
     @event_app.command("export")
     def export(
@@ -517,8 +679,8 @@ def register(app: typer.Typer) -> None:
         """Write every agenda (JSON, CSV, one .ics per attendee) and the summary (JSON, CSV, HTML)."""
         with handled():
             svc = service_for(store)
-            event, people, result = svc.outcome(event_id)
-            written = write_exports(out, event, people, result, svc.agendas(event_id))
+            event, people, result, requests = svc.outcome(event_id)
+            written = write_exports(out, event, people, result, svc.agendas(event_id), requests)
         console.print(f"wrote {len(written)} file(s) to {out}")
 
 
@@ -545,4 +707,15 @@ def _validated(model: type[_M], data: object) -> _M:
         ]
         raise InvalidInputError(
             "invalid input: " + "; ".join(f"{i.field}: {i.message}" for i in issues), issues
+        ) from exc
+
+
+def _local_time(text: str, option: str) -> datetime:
+    """``YYYY-MM-DD HH:MM`` (or ISO with a ``T``), a local time of the event's timezone."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"{option}: expected YYYY-MM-DD HH:MM, got {text!r}",
+            [FieldIssue(option, "expected YYYY-MM-DD HH:MM")],
         ) from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,16 +16,16 @@ from pactmatch.settings import Settings
 from tests.conftest import TEST_PASSWORD, admin_client, api_key, client_as
 
 
+def app_with(tmp_path: Path, **settings: object) -> FastAPI:
+    """An app on a store of its own under ``tmp_path``, with ``settings`` besides."""
+    return create_app(
+        Settings(store=str(tmp_path / "store"), encoder="hashing", cache_dir=tmp_path / "cache", **settings)  # type: ignore[arg-type]
+    )
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> FastAPI:
-    return create_app(
-        Settings(
-            store=str(tmp_path / "store"),
-            encoder="hashing",
-            cache_dir=tmp_path / "cache",
-            rate_limit="3/minute",
-        )
-    )
+    return app_with(tmp_path, rate_limit="3/minute")
 
 
 ORG = {"org_id": "acme", "name": "Acme", "stakeholder_type": "sme", "country": "DE"}
@@ -111,29 +112,43 @@ def test_expensive_operations_are_rate_limited_per_key(app: FastAPI) -> None:
 
 
 def test_a_user_may_have_only_so_many_batch_jobs_at_once(tmp_path: Path) -> None:
-    app = create_app(
-        Settings(
-            store=str(tmp_path / "store"),
-            encoder="hashing",
-            cache_dir=tmp_path / "cache",
-            max_jobs_per_user=1,
-        )
-    )
+    app = app_with(tmp_path, max_jobs_per_user=1)
     admin = admin_client(app)
     release = threading.Event()
 
-    def blocker_work(path: Path, progress: object) -> int:
+    def blocker_work(params: object, out: object, progress: object) -> int:
         release.wait(30)
         return 0
 
-    blocker = app.state.jobs.submit(
-        "blocker", blocker_work, media_type="text/plain", filename="x", owner="test-admin"
-    )
+    app.state.jobs.kinds["blocker"] = blocker_work
+    blocker = app.state.jobs.submit("blocker", {}, media_type="text/plain", filename="x", owner="test-admin")
     refused = admin.post("/gap-reports", json={})
     assert refused.status_code == 429 and "at most 1" in refused.json()["detail"][0]["msg"]
     release.set()
     app.state.jobs.wait(blocker.job_id)
     assert admin.post("/gap-reports", json={}).status_code == 202
+
+
+def test_a_full_job_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
+    """The queue is bounded for everybody together: with one job running and two waiting, a third
+    admin is turned away with Retry-After, and welcome again once the queue has room."""
+    app = app_with(tmp_path, max_queued_jobs=2)
+    release = threading.Event()
+    app.state.jobs.kinds["blocker"] = lambda params, out, progress: int(release.wait(30))
+    blocker = app.state.jobs.submit("blocker", {}, media_type="text/plain", filename="x", owner="someone")
+    while app.state.jobs.get(blocker.job_id).status == "queued":
+        time.sleep(0.01)
+    admins = [client_as(app, f"admin-{i}", Grant(role=Role.ADMIN)) for i in range(3)]
+    assert [a.post("/gap-reports", json={}).status_code for a in admins[:2]] == [202, 202]
+    refused = admins[2].post("/gap-reports", json={})
+    assert refused.status_code == 429 and "queue is full" in refused.json()["detail"][0]["msg"]
+    assert int(refused.headers["retry-after"]) >= 1
+    release.set()
+    app.state.jobs.wait(blocker.job_id)
+    deadline = time.monotonic() + 60
+    while admins[2].post("/gap-reports", json={}).status_code != 202:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
 
 
 def test_an_attendee_opens_their_agenda_by_link_until_it_is_revoked(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from pactmatch.demo import demo_dataset_path
+from pactmatch.jobs import JobService
 from pactmatch.settings import Settings
 from tests.conftest import admin_client
 
@@ -175,15 +176,19 @@ def test_batch_synergies_as_a_job(client: TestClient, tmp_path: Path) -> None:
 
 
 def test_result_of_an_unfinished_job_is_a_conflict(client: TestClient) -> None:
-    client.get("/jobs")  # the app's registry exists once a jobs route was used
-    registry = client.app.state.jobs  # type: ignore[attr-defined]
-    started = registry.submit(
-        "slow",
-        lambda path, progress: time.sleep(0.5) or 0,
-        media_type="text/plain",
-        filename="x.txt",
-        owner="tests",
-    )
+    jobs: JobService = client.app.state.jobs  # type: ignore[attr-defined]
+    jobs.kinds["slow"] = lambda params, out, progress: time.sleep(0.5) or 0
+    started = jobs.submit("slow", {}, media_type="text/plain", filename="x.txt", owner="tests")
     r = client.get(f"/jobs/{started.job_id}/result")
     assert r.status_code == 409 and ("running" in r.text or "queued" in r.text)
-    assert registry.wait(started.job_id).status == "succeeded"
+    assert jobs.wait(started.job_id).status == "succeeded"
+
+
+def test_a_job_says_who_submitted_it_and_when_it_expires(client: TestClient) -> None:
+    r = client.post("/gap-reports", json={"format": "json", "partnership_ids": [BRABANT]})
+    done = wait_for(client, r.json()["status_url"])
+    assert done["owner"] == "test-admin" and done["attempt"] == 1 and done["expires_at"] > done["finished_at"]
+    result = client.get(str(done["result_url"]))
+    assert result.headers["content-disposition"].startswith('attachment; filename="gap-reports.json"; ')
+    assert int(result.headers["content-length"]) == done["result_bytes"] == len(result.content)
+    assert [g["partnership_id"] for g in result.json()["reports"]] == [BRABANT]

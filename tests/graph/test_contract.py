@@ -16,6 +16,7 @@ import pytest
 from domain.accounts import ApiKey, AuditEntry, Grant, Session, User
 from domain.accounts import Role as AccountRole
 from domain.errors import ConflictError, InvalidInputError, NotFoundError
+from domain.jobs import Job, JobCounts, JobLimits, JobStatus
 from domain.models import Role, StakeholderType
 from graph.base import EntityKind, GraphStore, OrganisationFilter, Page, PartnershipFilter
 from tests.conftest import member, org, partnership
@@ -363,3 +364,138 @@ def test_concurrent_writers_lose_nothing(store: GraphStore, reopen: Callable[[],
             f"entry {j}" for j in range(7, -1, -1)
         ]
     assert store.get_api_key("k") == api_key("k", "ann", last_used_at=T0 + 7 * second, revoked_at=T0)
+
+
+# -- background jobs -----------------------------------------------------------------------------
+LIMITS = JobLimits(per_owner=2, queued=3)
+
+
+def job(job_id: str, owner: str = "ann", at: datetime = T0, **kw: object) -> Job:
+    data: dict[str, object] = {
+        "job_id": job_id,
+        "kind": "gap-reports",
+        "owner": owner,
+        "params": {"format": "csv", "partnership_ids": ["p1"]},
+        "media_type": "text/csv",
+        "filename": "gap-reports.csv",
+        "created_at": at,
+    }
+    data.update(kw)
+    return Job.model_validate(data)
+
+
+def test_jobs_round_trip_newest_first_and_by_status(store: GraphStore) -> None:
+    assert store.get_job("j1") is None and store.list_jobs() == []
+    j1, j2 = job("j1"), job("j2", "zoe", T0 + timedelta(seconds=1), params={"target_mix": {"a": [1, 2.5]}})
+    assert store.add_job(j1, LIMITS) == JobCounts(owner_active=0, queued=0)
+    assert store.add_job(j2, LIMITS) == JobCounts(owner_active=0, queued=1)
+    assert store.get_job("j1") == j1 and store.get_job("j2") == j2
+    assert store.list_jobs() == [j2, j1]
+    running = store.update_job(j1.model_copy(update={"status": JobStatus.RUNNING, "worker": "w"}))
+    assert running is not None and running.revision == 1
+    assert store.list_jobs(JobStatus.QUEUED) == [j2] and store.list_jobs(JobStatus.RUNNING) == [running]
+    assert store.get_job("j1") == running
+    with pytest.raises(ConflictError):
+        store.add_job(job("j1"), LIMITS)
+
+
+def test_the_queue_admits_a_job_only_within_its_limits(store: GraphStore) -> None:
+    def at(n: int) -> datetime:
+        return T0 + timedelta(seconds=n)
+
+    store.add_job(job("a1", at=at(1)), LIMITS)
+    store.add_job(job("a2", at=at(2)), LIMITS)
+    assert store.add_job(job("a3", at=at(3)), LIMITS) == JobCounts(owner_active=2, queued=2)  # ann's limit
+    assert store.get_job("a3") is None
+    store.add_job(job("b1", "bob", at(4)), LIMITS)
+    assert store.add_job(job("c1", "cid", at(5)), LIMITS) == JobCounts(owner_active=0, queued=3)  # full
+    assert store.get_job("c1") is None
+    a1 = store.get_job("a1")
+    assert a1 is not None
+    finished = store.update_job(a1.model_copy(update={"status": JobStatus.SUCCEEDED}))
+    assert finished is not None
+    assert store.add_job(job("a3", at=at(6)), LIMITS).admits(LIMITS) and store.get_job("a3") is not None
+    assert [j.job_id for j in store.list_jobs(JobStatus.QUEUED)] == ["a3", "b1", "a2"]
+
+
+def test_a_job_update_is_a_compare_and_set(store: GraphStore) -> None:
+    j = job("j")
+    store.add_job(j, LIMITS)
+    first = store.update_job(j.model_copy(update={"cancel_requested": True}))
+    assert first is not None and first.revision == 1
+    assert store.update_job(j.model_copy(update={"phase": "stale"})) is None  # revision 0 is gone
+    assert store.get_job("j") == first
+    assert store.update_job(job("missing")) is None
+    version = store.version()
+    second = store.update_job(first.model_copy(update={"phase": "gaps", "done": 3, "total": 9}))
+    assert second is not None and (second.revision, second.done, second.cancel_requested) == (2, 3, True)
+    assert store.version() == version  # jobs are not snapshot data
+
+
+def test_job_results_are_chunks_per_attempt_and_go_with_the_job(store: GraphStore) -> None:
+    store.add_job(job("j"), LIMITS)
+    store.put_job_result_chunk("j", 1, 0, b"first attempt")
+    store.put_job_result_chunk("j", 2, 0, b"a,b\n")
+    store.put_job_result_chunk("j", 2, 1, bytes(range(256)) * 4096)  # 1 MiB, every byte value
+    store.put_job_result_chunk("j", 2, 0, b"a,b\n")  # a retried write changes nothing
+    assert store.job_result_chunk("j", 2, 0) == b"a,b\n"
+    assert store.job_result_chunk("j", 2, 1) == bytes(range(256)) * 4096
+    assert store.job_result_chunk("j", 1, 0) == b"first attempt"
+    assert store.job_result_chunk("j", 2, 2) is None
+    store.delete_job_results("j")
+    assert store.job_result_chunk("j", 2, 0) is None and store.get_job("j") is not None
+    store.put_job_result_chunk("j", 3, 0, b"x")
+    store.delete_job("j")
+    assert store.get_job("j") is None and store.job_result_chunk("j", 3, 0) is None
+    with pytest.raises(NotFoundError):
+        store.delete_job("j")
+
+
+def test_concurrent_job_writers_keep_the_limits_and_lose_no_change(
+    store: GraphStore, reopen: Callable[[], GraphStore]
+) -> None:
+    """Four connections (four API processes) offer jobs at once and race to advance one job: the
+    queue never admits more than its limits, and each successful compare-and-set is a change that
+    no other writer overwrote."""
+    writers = [store, reopen(), reopen(), reopen()]
+    limits = JobLimits(per_owner=3, queued=5)
+
+    def offer(i: int) -> list[bool]:
+        return [
+            writers[i].add_job(job(f"w{i}-{n}", f"owner-{n % 2}"), limits).admits(limits) for n in range(4)
+        ]
+
+    with ThreadPoolExecutor(4) as pool:
+        admitted = sum(sum(ok) for ok in pool.map(offer, range(4)))
+    queued = store.list_jobs(JobStatus.QUEUED)
+    assert admitted == len(queued) == 5
+    assert all(sum(j.owner == o for j in queued) <= 3 for o in ("owner-0", "owner-1"))
+
+    target = queued[0].job_id
+
+    def bump(i: int) -> int:
+        wins = 0
+        while wins < 5:
+            current = writers[i].get_job(target)
+            assert current is not None
+            if writers[i].update_job(current.model_copy(update={"done": current.done + 1})) is not None:
+                wins += 1
+        return wins
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sum(pool.map(bump, range(4))) == 20
+    final = store.get_job(target)
+    assert final is not None and final.done == 20 and final.revision == 20
+
+
+def test_count_without_embedding(store: GraphStore) -> None:
+    seed(store)
+    assert store.count_without_embedding(EntityKind.ORGANISATION, "m") == 3
+    assert store.count_without_embedding(EntityKind.PARTNERSHIP, "m") == 2
+    vector = np.ones(4, dtype=np.float32) / 2
+    store.put_embeddings(EntityKind.ORGANISATION, "m", [("a", "h", vector), ("b", "h", vector)])
+    store.put_embeddings(EntityKind.ORGANISATION, "other", [("c", "h", vector)])
+    assert store.count_without_embedding(EntityKind.ORGANISATION, "m") == 1
+    assert store.count_without_embedding(EntityKind.ORGANISATION, "other") == 2
+    store.delete_organisation("c")
+    assert store.count_without_embedding(EntityKind.ORGANISATION, "m") == 0

@@ -250,7 +250,12 @@ BUILDER_CASES: dict[str, Callable[[], list[Case]]] = {
     "list_partnerships": lambda: list_cases(cypher.list_partnerships),
     **{
         builder.__name__: _cases(builder, LABELS, [PROPS])
-        for builder in (cypher.embedding_hashes, cypher.put_embeddings, cypher.vectors)
+        for builder in (
+            cypher.count_without_embedding,
+            cypher.embedding_hashes,
+            cypher.put_embeddings,
+            cypher.vectors,
+        )
     },
     **CANDIDATE_CASES,
 }

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from domain.accounts import AuditEntry, User
+from domain.jobs import Job, JobLimits
 from graph.embedded import SCHEMA_VERSION, EmbeddedStore
 from tests.conftest import org
 
@@ -59,28 +60,31 @@ def _schema_version(db_file: Path) -> str:
         return str(conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
 
 
-def test_a_store_file_of_schema_1_gains_the_account_tables(tmp_path: Path) -> None:
-    """A file written before accounts existed (schema 1: no account tables) opens, keeps its data
-    and version, and takes users and audit entries."""
+def test_a_store_file_of_schema_1_gains_the_account_and_job_tables(tmp_path: Path) -> None:
+    """A file written before accounts and jobs existed (schema 1: no such tables) opens, keeps its
+    data and version, and takes users, audit entries and jobs."""
     store = EmbeddedStore(tmp_path / "s")
     store.import_batch([org("a")])
     version = store.version()
     store.close()
     db_file = tmp_path / "s" / "pactmatch.sqlite"
     with closing(sqlite3.connect(db_file)) as conn:
-        for table in ("users", "api_keys", "sessions", "audit_log"):
+        for table in ("users", "api_keys", "sessions", "audit_log", "jobs", "job_results"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
         conn.commit()
 
     store = EmbeddedStore(tmp_path / "s")
-    assert _schema_version(db_file) == str(SCHEMA_VERSION) == "2"
+    assert _schema_version(db_file) == str(SCHEMA_VERSION) == "3"
     assert store.get_organisation("a").name == "Org a" and store.version() == version
     now = datetime.now(UTC)
     ann = User(name="ann", password_hash="h", created_at=now, password_changed_at=now)
     store.put_user(ann)
     store.append_audit(AuditEntry(at=now, actor="ann", via="cli", action="user.create", target="user ann"))
     assert store.get_user("ann") == ann and store.audit_log(0, 10).total == 1
+    job = Job(job_id="j", kind="k", owner="ann", params={}, media_type="t", filename="f", created_at=now)
+    store.add_job(job, JobLimits(per_owner=1, queued=1))
+    assert store.get_job("j") == job
     store.close()
 
 

@@ -112,6 +112,7 @@ def test_arcadedb_command_serves_the_cli_and_the_api(tmp_path: Path) -> None:
         with admin_client(create_app(settings)) as client:
             health = client.get("/health").json()
             assert health["organisations"] == 5 and "arcadedb" in health["store"]
+            assert health["status"] == "ok" and health["embeddings"]["complete"]
             response = client.get("/partnerships/P1/candidates", params={"top_k": 3})
             assert response.status_code == 200, response.text
             assert [i["org_id"] for i in response.json()["items"]] == [i["org_id"] for i in bolt["items"][:3]]

@@ -38,7 +38,7 @@ def plan_stats(**kw: object) -> PlanStats:
         "lp_bound": 2.0, "bound_is_global": True, "greedy_objective": 1.0, "greedy_score_total": 1.25,
         "greedy_min_meetings": 0, "meetings": 3, "min_meetings": 1, "mean_meetings": 1.5, "candidate_edges": 6,
         "pricing_rounds": 2, "unplaced_after_selection": 1, "slot_method": "greedy, 1 round(s)",
-        "seconds": {"score": 0.12345, "select": 1.0, "total": 1.12345},
+        "floor_method": "moves", "below_target": 0, "seconds": {"score": 0.12345, "select": 1.0, "total": 1.12345},
     }  # fmt: skip
     data.update(kw)
     return PlanStats(**data)  # type: ignore[arg-type]
@@ -143,6 +143,7 @@ def test_stats_keep_what_a_reader_needs_and_the_seconds_of_the_whole_run_in_orde
         solver="milp", status="optimal", objective=1.5, selection_objective=1.75, score_total=2.0, lp_bound=2.0,
         gap_to_bound=0.25, greedy_objective=1.0, greedy_score_total=1.25, greedy_min_meetings=0, meetings=3,
         min_meetings=1, mean_meetings=1.5, candidate_edges=6, pricing_rounds=2, unplaced_after_selection=1,
+        floor_method="moves", below_target=0,
         seconds={"embed": 0.5, "memberships": 0.0, "score": 0.123, "select": 1.0, "explain": 0.01, "total": 2.0},
     )  # fmt: skip
     assert list(stats.seconds) == ["embed", "memberships", "score", "select", "explain", "total"]

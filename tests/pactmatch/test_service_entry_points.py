@@ -89,8 +89,8 @@ def test_event_attendees_found_by_group_and_text_and_events_listed_with_their_st
     schedule = events.schedule_with(
         "e", keep_previous=True, floor=None, time_limit=5, mip_rel_gap=0.01, solver="greedy", actor=TEST_ACTOR
     )
-    stored_event, attendees, stored = events.outcome("e")
-    assert stored == schedule and len(attendees) == 3 and stored_event.event_id == "e"
+    stored_event, attendees, stored, requests = events.outcome("e")
+    assert stored == schedule and len(attendees) == 3 and stored_event.event_id == "e" and requests == []
     # Ann and Cy may meet only Bob: below the floor, which defaults to the event's min_meetings
     assert {u.attendee_id: u.floor for u in schedule.unmatched} == {
         a.attendee_id: stored_event.min_meetings for a in attendees if a.person != "Bob"

@@ -153,7 +153,7 @@ def test_a_late_registration_gets_meetings_without_moving_confirmed_ones() -> No
     assert before <= {(m.a, m.b, m.slot, m.table) for m in second.meetings}
     # everyone else is at their cap of 2, so the newcomer cannot be served — and is told why
     assert [u.index for u in second.unmatched] == [4]
-    assert "full" in second.unmatched[0].reason
+    assert "2 are at their cap" in second.unmatched[0].reason
 
 
 def test_unmatched_reasons_name_the_cause() -> None:

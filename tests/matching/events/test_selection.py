@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from matching.events.scoring import EdgeSet
-from matching.events.selection import SelectionProblem, fair_greedy, greedy, solve_lp, solve_milp
+from matching.events.selection import SelectionProblem, fair_greedy, greedy, lp_rounding, solve_lp, solve_milp
 
 
 def problem(n: int, edges: list[tuple[int, int, float]], caps: list[int], floors: list[int] | None = None,
@@ -85,3 +85,15 @@ def test_greedy_respects_caps_on_random_instances() -> None:
     lp = solve_lp(p)
     assert lp.bound >= p.evaluate(m.chosen)[0] - 1e-6
     assert p.evaluate(m.chosen)[0] >= p.evaluate(greedy(p).chosen)[0] - 1e-6
+
+
+def test_lp_rounding_keeps_what_the_relaxation_chose() -> None:
+    # the blocking case above: greedy takes (0,1); the LP (integral here) takes (0,2)+(1,3), and so
+    # does its rounding; a pinned edge comes first whatever its LP value
+    p = problem(4, [(0, 1, 1.0), (0, 2, 0.9), (1, 3, 0.9)], caps=[1, 1, 1, 1])
+    rounded = lp_rounding(p, solve_lp(p).x)
+    assert chosen_pairs(p, rounded.chosen) == {(0, 2), (1, 3)} and rounded.method == "lp-rounding"
+    pinned = problem(
+        4, [(0, 1, 1.0), (0, 2, 0.9), (1, 3, 0.9)], caps=[1, 1, 1, 1], fixed=[True, False, False]
+    )
+    assert chosen_pairs(pinned, lp_rounding(pinned, np.array([0.0, 1.0, 1.0])).chosen) == {(0, 1)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matching.events.slots import _augment, _Board, assign_slots
+from matching.events.slots import SlotBoard, assign_slots, place_by_moves
 
 
 def arr(values: list[int]) -> np.ndarray:
@@ -54,15 +54,15 @@ def test_repair_moves_a_blocking_meeting() -> None:
     # could also use slot 1: the augmenting move puts meeting 0 into slot 1 and meeting 1 into slot 0.
     u, v = arr([0, 0]), arr([1, 2])
     common = np.array([[True, True], [True, False]])
-    board = _Board(3, 2, tables=5, k_total=2)
+    board = SlotBoard(3, 2, tables=5, k_total=2)
     board.place(0, 0, 1, 0)
-    ok = _augment(1, u, v, common, board, np.zeros(2, dtype=bool), 2, [100], {1})
+    ok = place_by_moves(1, u, v, common, board, np.zeros(2, dtype=bool), 2, [100], {1})
     assert ok
     assert board.slot.tolist() == [1, 0]
     # a locked (pinned) blocker never moves
-    board = _Board(3, 2, tables=5, k_total=2)
+    board = SlotBoard(3, 2, tables=5, k_total=2)
     board.place(0, 0, 1, 0)
     mark = len(board.journal)
-    assert not _augment(1, u, v, common, board, np.array([True, False]), 2, [100], {1})
+    assert not place_by_moves(1, u, v, common, board, np.array([True, False]), 2, [100], {1})
     board.rollback(mark)
     assert board.slot.tolist() == [0, -1]
