@@ -17,10 +17,22 @@ from api.csrf import CsrfProtection
 from api.pages import auth as auth_pages
 from api.pages import events as event_pages
 from api.pages import organisations as organisation_pages
+from api.pages import outreach as outreach_pages
 from api.pages import partnerships as partnership_pages
 from api.pages import support as support_pages
 from api.rate_limits import RateLimits
-from api.routers import accounts, events, health, imports, mapping, organisations, partnerships, requests
+from api.routers import (
+    accounts,
+    events,
+    health,
+    home,
+    imports,
+    mapping,
+    organisations,
+    outreach,
+    partnerships,
+    requests,
+)
 from pactmatch import __version__
 from pactmatch.accounts import AccountService, signing_key
 from pactmatch.heap import freeze_heap
@@ -104,7 +116,16 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
     app.include_router(mapping.router)
     app.include_router(health.router)
     app.include_router(accounts.router)
-    for pages in (auth_pages, partnership_pages, organisation_pages, support_pages, event_pages):
+    app.include_router(outreach.router)
+    app.include_router(home.router)
+    for pages in (
+        auth_pages,
+        partnership_pages,
+        organisation_pages,
+        outreach_pages,
+        support_pages,
+        event_pages,
+    ):
         app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")
     return app

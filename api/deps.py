@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from pactmatch.event_service import EventService
 from pactmatch.jobs import JobService
 from pactmatch.mapping import MappingService
+from pactmatch.outreach import OutreachService
 from pactmatch.service import PactmatchService
 from pactmatch.settings import Settings
 
@@ -28,7 +29,7 @@ ServiceDep = Annotated[PactmatchService, Depends(get_service)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-_S = TypeVar("_S", MappingService, EventService)
+_S = TypeVar("_S", MappingService, EventService, OutreachService)
 
 
 def _one_per_app(
@@ -56,6 +57,11 @@ def get_events(request: Request, service: ServiceDep) -> EventService:
     )
 
 
+def get_outreach(request: Request, service: ServiceDep) -> OutreachService:
+    """One OutreachService per app, so its fitted partnerships-to-join recommender is reused."""
+    return _one_per_app(request, "outreach_service", service, OutreachService)
+
+
 def get_jobs(request: Request) -> JobService:
     """The app's job service (made at start-up): a job outlives the request that submitted it."""
     jobs: JobService = request.app.state.jobs
@@ -64,4 +70,5 @@ def get_jobs(request: Request) -> JobService:
 
 MappingDep = Annotated[MappingService, Depends(get_mapping)]
 EventsDep = Annotated[EventService, Depends(get_events)]
+OutreachDep = Annotated[OutreachService, Depends(get_outreach)]
 JobsDep = Annotated[JobService, Depends(get_jobs)]

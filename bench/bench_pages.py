@@ -141,6 +141,14 @@ def run(app: object, api: TestClient, browser: TestClient, args: argparse.Namesp
     )
     page("synergies of a partnership", [f"/app/partnerships/{p}/synergies" for p in pids])
     page("organisation profile", [f"/app/organisations/{o}" for o in org_ids])
+    join = ["", "?kind=other", "?country=DE", "?region=FR10&kind=other"]
+    page(
+        "partnerships to join",
+        [f"/app/organisations/{o}/partnerships{join[i % len(join)]}" for i, o in enumerate(org_ids)],
+    )
+    for p, o in zip(pids, org_ids, strict=True):  # an entry each, so that every shortlist shows one
+        api.put(f"/partnerships/{p}/shortlist/{o}", json={"note": "bench"})
+    page("shortlist", [f"/app/partnerships/{p}/shortlist" for p in pids])
     page("regions (picker)", ["/app/regions"] * n)
     page("region", [f"/app/regions/{codes[i % len(codes)]}" for i in range(n)])
     page("reports", ["/app/reports"] * n)

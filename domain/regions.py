@@ -12,6 +12,7 @@ import csv
 import importlib.resources
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -175,6 +176,54 @@ class RegionIndex:
             if result.code not in codes:
                 codes.append(result.code)
         return tuple(codes), notes
+
+    def search(self, query: str, *, level: int | None = None, limit: int = 20) -> list[Region]:
+        """Regions whose code starts with ``query`` or whose name contains it, best matches first.
+
+        What a region picker asks while someone types: ``"stutt"`` finds DE11 Stuttgart and DE111
+        Stuttgart, Stadtkreis; ``"de11"`` finds DE11 and the regions inside it. Names are compared
+        without case or accents (``"zurich"`` finds Zürich). Order: the exact code, codes starting
+        with the query, names with a word starting with it, names containing it; then by level and
+        code. ``level`` keeps one NUTS level (0 = countries).
+
+        >>> [r.code for r in RegionIndex.default().search("stutt")]
+        ['DE11', 'DE111']
+        """
+        wanted = _folded(query.strip())
+        if not wanted:
+            return []
+        code = wanted.upper().replace(" ", "")
+        found: list[tuple[int, int, str, Region]] = []
+        for region in self._regions.values():
+            if level is not None and region.level != level:
+                continue
+            label = self._folded_labels[region.code]
+            if region.code == code:
+                rank = 0
+            elif region.code.startswith(code):
+                rank = 1
+            elif any(word.startswith(wanted) for word in _WORD.findall(label)):
+                rank = 2
+            elif wanted in label:
+                rank = 3
+            else:
+                continue
+            found.append((rank, region.level, region.code, region))
+        found.sort(key=lambda item: item[:3])
+        return [item[3] for item in found[:limit]]
+
+    @cached_property
+    def _folded_labels(self) -> dict[str, str]:
+        return {code: _folded(region.label) for code, region in self._regions.items()}
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _folded(text: str) -> str:
+    """``text`` lower-cased without accents (``Zürich`` → ``zurich``), for searching names."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @cache

@@ -20,6 +20,12 @@ class Contribution:
     evidence: str
 
 
+def _check_sum(contributions: Sequence[Contribution], score: float) -> None:
+    total = sum(c.value for c in contributions)
+    if abs(total - score) > 1e-6:
+        raise ValueError(f"contributions sum to {total}, not the score {score}")
+
+
 @dataclass(frozen=True)
 class Recommendation:
     """A candidate with the explanation computed while it was scored."""
@@ -30,9 +36,21 @@ class Recommendation:
     model: str
 
     def __post_init__(self) -> None:
-        total = sum(c.value for c in self.contributions)
-        if abs(total - self.score) > 1e-6:
-            raise ValueError(f"contributions sum to {total}, not the score {self.score}")
+        _check_sum(self.contributions, self.score)
+
+
+@dataclass(frozen=True)
+class PartnershipRecommendation:
+    """A partnership an organisation could join, explained like a candidate (the contributions
+    add up to the score): the recommender's answer in the other direction."""
+
+    partnership_id: str
+    score: float
+    contributions: tuple[Contribution, ...]
+    model: str
+
+    def __post_init__(self) -> None:
+        _check_sum(self.contributions, self.score)
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from domain.errors import NotFoundError, PactmatchError
 from domain.events import Attendee, Event, Schedule
 from domain.meeting_requests import MeetingRequest
-from graph.base import GraphStore
+from pactmatch.documents import DocumentRepository
 
 PREFIX = "event/"
-M = TypeVar("M", bound=BaseModel)
 
 
 class _AttendeeDoc(BaseModel):
@@ -57,23 +55,8 @@ def requests_key(event_id: str) -> str:
     return f"{PREFIX}{event_id}/requests.json"
 
 
-class EventRepository:
+class EventRepository(DocumentRepository):
     """Events, attendees and schedules as validated JSON artifacts of any :class:`GraphStore`."""
-
-    def __init__(self, store: GraphStore) -> None:
-        self.store = store
-
-    def _load(self, name: str, model: type[M]) -> M | None:
-        raw = self.store.get_artifact(name)
-        if raw is None:
-            return None
-        try:
-            return model.model_validate_json(raw)
-        except ValidationError as exc:
-            raise PactmatchError(f"stored document {name!r} is not a valid {model.__name__}: {exc}") from exc
-
-    def _save(self, name: str, doc: BaseModel) -> None:
-        self.store.put_artifact(name, doc.model_dump_json().encode("utf-8"))
 
     def get_event(self, event_id: str) -> Event:
         event = self._load(event_key(event_id), Event)

@@ -10,9 +10,10 @@ from dataclasses import replace
 
 from domain.candidates import CandidateFilters
 from domain.errors import FieldIssue, InvalidInputError
-from domain.models import Ecosystem, StakeholderType
+from domain.models import Ecosystem, PartnershipKind, StakeholderType
 from domain.regions import check_region_filter, normalise_country
 from graph.base import OrganisationFilter, PartnershipFilter
+from matching.join import PartnershipFilters
 
 
 def check_country_filter(value: str, field: str | None = None) -> str:
@@ -62,4 +63,20 @@ def build_filters(
         stakeholder_types=tuple(stakeholder_type or ()),
         sme_only=sme,
         ecosystems=tuple(ecosystem or ()),
+    )
+
+
+def join_filters(
+    kind: list[PartnershipKind] | None,
+    ecosystem: list[Ecosystem] | None,
+    region: list[str] | None,
+    country: list[str] | None,
+) -> PartnershipFilters:
+    """Validated filters of the partnerships an organisation could join (same spellings and errors
+    as the candidate filters; an empty string is no filter)."""
+    return PartnershipFilters(
+        kinds=tuple(kind or ()),
+        ecosystems=tuple(ecosystem or ()),
+        regions=tuple(check_region_filter(r) for r in region or [] if r),
+        countries=tuple(check_country_filter(c) for c in country or [] if c),
     )

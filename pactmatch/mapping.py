@@ -10,11 +10,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from domain.accounts import Actor
 from domain.errors import FieldIssue, InvalidInputError
 from domain.models import partnership_text
-from domain.regions import check_region_filter
+from domain.regions import Region, RegionIndex, ancestors, check_region_filter
 from matching.gaps import GapMapper, GapReport, Progress, RegionView, region_stakeholders
 from matching.synergies import SynergyFinder, SynergyPair
 from matching.target_mix import TARGET_MIX_ARTIFACT, TargetMix, effective_target_mix, parse_target_mix
@@ -22,6 +23,14 @@ from pactmatch.accounts import changed_fields
 from pactmatch.service import PactmatchService
 
 _FINDER_CACHE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class RegionMatch:
+    """A region found by :meth:`MappingService.search_regions`, and the names of those it lies in."""
+
+    region: Region
+    within: tuple[str, ...]
 
 
 class MappingService:
@@ -150,6 +159,17 @@ class MappingService:
             examples_per_type=examples_per_type,
             max_partnerships=max_partnerships,
         )
+
+    @staticmethod
+    def search_regions(query: str, *, level: int | None = None, limit: int = 20) -> list[RegionMatch]:
+        """NUTS regions whose code starts with ``query`` or whose name contains it, for the pages'
+        region picker (:meth:`domain.regions.RegionIndex.search`), each with the names of the
+        regions it lies in, nearest first (there are many a "Mitte")."""
+        index = RegionIndex.default()
+        return [
+            RegionMatch(r, tuple(index.label(a) for a in ancestors(r.code)[1:]))
+            for r in index.search(query, level=level, limit=limit)
+        ]
 
     # -- for the API and the CLI ----------------------------------------------------------------
     @property

@@ -13,8 +13,11 @@ agenda.link            anyone holding an attendee's signed agenda link (the serv
 read, account.own      any signed-in user: profiles, partnerships, memberships, regions, the mix;
                        their own account (who they are, their password)
 organisation.edit      the organisation's members (and admins)
+organisation.join      the organisation's members: partnerships it could join, its interest in
+                       joining them
 partnership.edit       the partnership's coordinators: the partnership, its members, its shortlist
-partnership.insights   the partnership's coordinators: candidates, gaps, synergies
+partnership.insights   the partnership's coordinators: candidates, gaps, synergies, the shortlist,
+                       the requests to join
 event.create           any organiser (who then organises the new event)
 event.manage           the event's organisers: attendees, schedule, agendas, summary, requests
 events.list            any organiser (each sees the events they organise)
@@ -38,6 +41,7 @@ class Action(StrEnum):
     READ = "read"
     OWN_ACCOUNT = "account.own"
     EDIT_ORGANISATION = "organisation.edit"
+    JOIN_PARTNERSHIPS = "organisation.join"
     EDIT_PARTNERSHIP = "partnership.edit"
     PARTNERSHIP_INSIGHTS = "partnership.insights"
     CREATE_EVENT = "event.create"
@@ -49,6 +53,7 @@ class Action(StrEnum):
 #: The role whose grant for the resource allows each scoped action.
 _SCOPED: dict[Action, Role] = {
     Action.EDIT_ORGANISATION: Role.MEMBER,
+    Action.JOIN_PARTNERSHIPS: Role.MEMBER,
     Action.EDIT_PARTNERSHIP: Role.COORDINATOR,
     Action.PARTNERSHIP_INSIGHTS: Role.COORDINATOR,
     Action.MANAGE_EVENT: Role.ORGANISER,

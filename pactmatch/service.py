@@ -60,6 +60,7 @@ from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
 from pactmatch.ranker_repository import RankerRepository
 from pactmatch.rankers import Ranker, RankerFactory, default_ranker, heuristic_ranker
+from pactmatch.reasons import Explanation, View, explain_for_people
 from pactmatch.settings import Settings
 from pactmatch.stores import open_store, public_description
 
@@ -84,6 +85,11 @@ class Candidate:
     name: str
     score: float
     recommendation: Recommendation
+
+    @property
+    def reasons(self) -> Explanation:
+        """The contributions grouped into a few plain reasons (what the API and the pages show)."""
+        return explain_for_people(self.recommendation.contributions, View.CANDIDATE)
 
 
 @dataclass(frozen=True)

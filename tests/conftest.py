@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,26 @@ CONSORTIA = SHARED_DATA / "consortia"
 requires_shared_data = pytest.mark.skipif(
     not (CONSORTIA / "projects.csv").exists(), reason=f"real CORDIS data not found under {CONSORTIA}"
 )
+
+
+def cordis_slice(folder: Path, keep: Callable[[dict[str, str]], bool]) -> tuple[Path, Path]:
+    """The real CORDIS projects ``keep`` accepts, and their participants, as files in ``folder``."""
+    projects, participants = folder / "projects.csv", folder / "participants.csv"
+    kept: set[str] = set()
+    for source, target, wanted in (
+        (CONSORTIA / "projects.csv", projects, keep),
+        (CONSORTIA / "participants.csv", participants, lambda row: row["project_id"] in kept),
+    ):
+        with source.open(encoding="utf-8") as fh, target.open("w", encoding="utf-8") as out:
+            reader = csv.DictReader(fh)
+            writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
+            writer.writeheader()
+            for row in reader:
+                if wanted(row):
+                    writer.writerow(row)
+                    if target is projects:
+                        kept.add(row["project_id"])
+    return projects, participants
 
 
 @pytest.fixture

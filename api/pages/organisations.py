@@ -46,7 +46,10 @@ def organisation_page(
     org = service.get_organisation(org_id)
     memberships = service.memberships_of(org_id)
     names = {m.partnership_id: service.get_partnership(m.partnership_id).name for m in memberships[:50]}
-    return _page(request, actor, org_id, _form_of(org), {}, saved=saved, memberships=memberships, names=names)
+    return _page(
+        request, actor, org_id, _form_of(org), {}, saved=saved, memberships=memberships, names=names,
+        join_url=request.url_for("join_page", org_id=org_id).path,
+    )  # fmt: skip
 
 
 def _split(text: str) -> list[str]:

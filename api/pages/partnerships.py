@@ -6,7 +6,6 @@ mix and what it lacks; each gap links to the candidate search with that gap's fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -14,14 +13,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.auth import require
-from api.deps import MappingDep, ServiceDep
+from api.deps import MappingDep, OutreachDep, ServiceDep
 from api.pages import PREFIX, region_choices, render
 from domain.accounts import Actor, Role
 from domain.errors import InvalidInputError, NotFoundError
 from domain.models import Ecosystem, StakeholderType
 from graph.base import OrganisationFilter, PartnershipFilter
 from matching.diversity import DiversityOptions
-from matching.types import Recommendation
 from pactmatch.filters import build_filters
 from pactmatch.permissions import Action
 from pactmatch.reports import gap_report_public
@@ -66,6 +64,7 @@ def partnership_page(
     actor: Coordinator,
     service: ServiceDep,
     mapping: MappingDep,
+    outreach: OutreachDep,
     sort: Annotated[str, Query(max_length=20)] = "name",
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
@@ -94,7 +93,7 @@ def partnership_page(
     return render(
         request, "partnership.html.j2", actor, partnership=partnership, members=shown,
         page={"total": len(members), "offset": offset, "limit": PAGE}, page_url=page_url, sort=sort,
-        sort_url=sort_url, report=report, gaps=gaps,
+        sort_url=sort_url, report=report, gaps=gaps, requests=len(outreach.inbound_interests(partnership_id, pending=True)),
     )  # fmt: skip
 
 
@@ -112,6 +111,7 @@ def candidates_page(
     partnership_id: str,
     actor: Coordinator,
     service: ServiceDep,
+    outreach: OutreachDep,
     region: Annotated[list[str] | None, Query(max_length=20)] = None,
     country: Annotated[list[str] | None, Query(max_length=20)] = None,
     stakeholder_type: Annotated[list[str] | None, Query(alias="type", max_length=14)] = None,
@@ -120,7 +120,9 @@ def candidates_page(
     diversity: Annotated[float, Query(ge=0, le=1)] = 0.0,
     top_k: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    """Ranked candidates with their reasons; the filters stay as typed, errors next to their field."""
+    """Ranked candidates with their reasons in plain words (the raw contributions one click away),
+    those that asked to join and those on the shortlist marked; the requests to join listed apart.
+    The filters stay as typed, errors next to their field."""
     partnership = service.get_partnership(partnership_id)
     types = _choices(StakeholderType, stakeholder_type)
     ecosystems = _choices(Ecosystem, ecosystem)
@@ -129,7 +131,7 @@ def candidates_page(
     form = {"region": " ".join(region or []), "country": " ".join(countries), "types": types,
             "ecosystems": ecosystems, "sme": sme, "diversity": diversity, "top_k": top_k}  # fmt: skip
     errors: dict[str, str] = {}
-    result = None
+    page = None
     try:
         filters = build_filters(countries, regions, types, sme, ecosystems)
     except InvalidInputError as exc:
@@ -137,15 +139,15 @@ def candidates_page(
         errors["region" if "region" in field or "NUTS" in str(exc) else "country"] = str(exc)
     else:
         options = DiversityOptions(diversity=diversity)
-        result = service.candidates(partnership_id, top_k, filters, options)
-    items = [
-        ShownCandidate(i.org_id, i.name, i.score, reasons_of(i.recommendation))
-        for i in (result.items if result else [])
-    ]
-    scale = max((abs(r.value) for i in items for r in i.reasons), default=1.0) or 1.0
+        page = outreach.candidates(partnership_id, top_k, filters, options)
+    items = page.candidates.items if page else []
+    scale = max((abs(r.value) for i in items for r in i.reasons.reasons), default=1.0) or 1.0
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return render(
-        request, "candidates.html.j2", actor, partnership=partnership, result=result, items=items, form=form,
-        errors=errors, scale=scale, regions=region_choices(), types=list(StakeholderType), ecosystems=list(Ecosystem),
+        request, "candidates.html.j2", actor, partnership=partnership, result=page.candidates if page else None,
+        items=items, interested=page.interested if page else frozenset(), shortlisted=page.shortlisted if page else {},
+        requests=outreach.inbound_interests(partnership_id, pending=True), form=form, errors=errors, scale=scale, back=here,
+        regions=region_choices(), types=list(StakeholderType), ecosystems=list(Ecosystem),
     )  # fmt: skip
 
 
@@ -156,25 +158,3 @@ def _choices(vocabulary: type[E], picked: list[str] | None) -> list[E]:
     """The values picked in a select (its empty "any" option and unknown values are ignored)."""
     known = {v.value: v for v in vocabulary}
     return [known[p] for p in picked or [] if p in known]
-
-
-@dataclass(frozen=True)
-class Reason:
-    label: str
-    value: float
-    evidence: str
-
-
-@dataclass(frozen=True)
-class ShownCandidate:
-    org_id: str
-    name: str
-    score: float
-    reasons: list[Reason]
-
-
-def reasons_of(recommendation: Recommendation) -> list[Reason]:
-    """The contributions worth showing, largest first."""
-    shown = [c for c in recommendation.contributions if c.value]
-    shown.sort(key=lambda c: -abs(c.value))
-    return [Reason(c.signal.replace("_", " "), c.value, c.evidence) for c in shown]

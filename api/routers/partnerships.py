@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from api.auth import require
-from api.deps import ServiceDep, SettingsDep
+from api.deps import OutreachDep, ServiceDep, SettingsDep
 from api.routers.common import Limit, Offset, StrictJSONRoute, check_body_id
 from api.schemas.candidates import CandidateListPublic, candidate_list_public
 from api.schemas.common import CountryFilter, PagePublic, RegionFilter
@@ -119,7 +119,7 @@ def delete_member(partnership_id: str, org_id: str, service: ServiceDep, actor: 
 )
 def candidates(
     partnership_id: str,
-    service: ServiceDep,
+    outreach: OutreachDep,
     settings: SettingsDep,
     top_k: Annotated[int, Query(ge=1, le=200, description="how many candidates (at most 200)")] = 10,
     country: Annotated[
@@ -144,8 +144,9 @@ def candidates(
     ] = None,
 ) -> CandidateListPublic:
     """Organisations that are not yet members, best first, each with per-signal contributions that add up
-    to its score. Diversity options re-order (never re-score) the list; ``model`` then names them."""
+    to its score, the same grouped into plain reasons, and whether it asked to join or is shortlisted.
+    Diversity options re-order (never re-score) the list; ``model`` then names them."""
     filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
     options = DiversityOptions(diversity, min_sme_share, min_newcomer_share, max_per_country)
-    result = service.candidates(partnership_id, min(top_k, settings.max_top_k), filters, options)
-    return candidate_list_public(result)
+    page = outreach.candidates(partnership_id, min(top_k, settings.max_top_k), filters, options)
+    return candidate_list_public(page.candidates, page.interested, page.shortlisted)

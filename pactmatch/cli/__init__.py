@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from pactmatch.cli import accounts, arcadedb, core, demo, evaluate, events, imports, mapping
+from pactmatch.cli import accounts, arcadedb, core, demo, evaluate, events, imports, mapping, outreach
 
 app = typer.Typer(
     name="pactmatch",
@@ -16,7 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for _commands in (core, demo, imports, accounts, events, evaluate, mapping, arcadedb):
+for _commands in (core, demo, imports, accounts, events, evaluate, mapping, outreach, arcadedb):
     _commands.register(app)
 
 

@@ -11,8 +11,10 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +31,8 @@ from rich.progress import (
 from rich.table import Table
 
 from domain.accounts import Actor
-from domain.errors import PactmatchError
+from domain.errors import FieldIssue, InvalidInputError, PactmatchError
+from domain.outreach import ShortlistStatus
 from pactmatch.importers import ImportReport
 from pactmatch.service import CandidateList, PactmatchService
 from pactmatch.settings import Settings
@@ -152,26 +155,38 @@ def finish_import(report: ImportReport, errors_out: Path | None) -> None:
         raise typer.Exit(1)
 
 
-def print_candidates(result: CandidateList, title: str) -> None:
+def print_candidates(
+    result: CandidateList,
+    title: str,
+    interested: frozenset[str] = frozenset(),
+    shortlisted: Mapping[str, ShortlistStatus] | None = None,
+) -> None:
+    """Candidates with their plain reasons (the raw contributions are in ``--format json``), and
+    which asked to join or are shortlisted."""
+    shortlisted = shortlisted or {}
     table = Table(title=title, show_lines=True)
     table.add_column("#", justify="right")
     table.add_column("organisation")
     table.add_column("score", justify="right")
     table.add_column("why")
     for rank, item in enumerate(result.items, 1):
-        why = "\n".join(
-            f"{c.signal} {c.value:+.3f}: {c.evidence}"
-            for c in item.recommendation.contributions
-            if c.value != 0
-        )
-        table.add_row(str(rank), f"{item.name}\n[dim]{item.org_id}[/]", f"{item.score:.3f}", why)
+        why = "\n".join(f"{r.label} {r.value:+.3f}: {r.evidence}" for r in item.reasons.reasons if r.value)
+        notes = [*(["[green]asked to join[/]"] if item.org_id in interested else []),
+                 *([f"shortlisted: {shortlisted[item.org_id].value}"] if item.org_id in shortlisted else [])]  # fmt: skip
+        who = "\n".join([item.name, f"[dim]{item.org_id}[/]", *notes])
+        table.add_row(str(rank), who, f"{item.score:.3f}", why)
     console.print(table)
     console.print(f"[dim]ranker: {result.model}[/]")
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
-def candidates_json(result: CandidateList) -> dict[str, Any]:
+def candidates_json(
+    result: CandidateList,
+    interested: frozenset[str] = frozenset(),
+    shortlisted: Mapping[str, ShortlistStatus] | None = None,
+) -> dict[str, Any]:
+    shortlisted = shortlisted or {}
     return {
         "partnership_id": result.partnership_id,
         "model": result.model,
@@ -180,15 +195,28 @@ def candidates_json(result: CandidateList) -> dict[str, Any]:
                 "org_id": i.org_id,
                 "name": i.name,
                 "score": i.score,
+                "reasons": [asdict(r) for r in i.reasons.reasons],
+                "baseline": i.reasons.baseline,
                 "contributions": [
                     {"signal": c.signal, "value": c.value, "evidence": c.evidence}
                     for c in i.recommendation.contributions
                 ],
+                "inbound_interest": i.org_id in interested,
+                "shortlist_status": shortlisted[i.org_id].value if i.org_id in shortlisted else None,
             }
             for i in result.items
         ],
         "warnings": list(result.warnings),
     }
+
+
+def parse_date(name: str, value: str) -> date:
+    """A date given as option ``--name`` (YYYY-MM-DD); ``InvalidInputError`` naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        problem = f"not a date (YYYY-MM-DD): {value!r}"
+        raise InvalidInputError(f"--{name}: {problem}", [FieldIssue(name, problem)]) from exc
 
 
 ErrorsOption = Annotated[

@@ -26,6 +26,7 @@ from pactmatch.cli.common import (
     settings_for,
 )
 from pactmatch.filters import build_filters
+from pactmatch.outreach import OutreachService
 from pactmatch.service import EmbeddingCoverage
 from pactmatch.settings import Settings
 
@@ -59,12 +60,13 @@ def candidates(
         service = open_service(store, encoder)
         filters = build_filters(country, region, stakeholder_type, sme, ecosystem)
         options = DiversityOptions(diversity, min_sme_share, min_newcomer_share, max_per_country)
-        result = service.candidates(partnership_id, top_k, filters, options)
+        page = OutreachService(service).candidates(partnership_id, top_k, filters, options)
         name = service.get_partnership(partnership_id).name
+    flags = page.interested, page.shortlisted
     if output == "json":
-        console.print_json(json.dumps(candidates_json(result), ensure_ascii=False))
+        console.print_json(json.dumps(candidates_json(page.candidates, *flags), ensure_ascii=False))
     else:
-        print_candidates(result, f"Candidates for {name} ({partnership_id})")
+        print_candidates(page.candidates, f"Candidates for {name} ({partnership_id})", *flags)
 
 
 def embed(store: StoreOption = None, encoder: EncoderOption = None) -> None:

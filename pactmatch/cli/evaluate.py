@@ -2,8 +2,10 @@
 
 ``evaluate`` reads CORDIS-format files, splits them by start date, fits the learned ranker on the
 years before the cut, and ranks every test project's hidden members with all baselines and the
-product's rankers side by side (protocol in docs/evaluation.md). ``fit`` fits the learned ranker on
-a store's own partnerships and saves it with the store.
+product's rankers side by side (protocol in docs/evaluation.md); with ``--feedback`` it ranks the
+organisations of exported shortlist outcomes on a store instead. ``fit`` fits the learned ranker on
+a store's own partnerships and saves it with the store, then shows how the store's shortlist
+outcomes rank under it.
 
 No ``from __future__ import annotations`` here: Typer reads the option types at definition time,
 and the shared options (``StoreOption`` ...) are imported inside :func:`register`.
@@ -42,12 +44,16 @@ from pactmatch.cli.common import (
     console,
     handled,
     open_service,
+    parse_date,
     progress_callback,
     settings_for,
 )
+from pactmatch.cli.outreach import feedback_json, print_feedback
 from pactmatch.importers import read_cordis
 from pactmatch.importers.cordis import PROJECT_COLUMNS
 from pactmatch.importers.report import RowError, read_csv
+from pactmatch.outreach import OutreachService
+from pactmatch.outreach_exports import read_outcomes
 
 DEFAULT_DATA = Path("../shared/data/consortia")
 
@@ -260,11 +266,34 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--json-out", help="write all figures as JSON here")
         ] = None,
         output: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+        feedback: Annotated[
+            Path | None,
+            typer.Option(
+                "--feedback",
+                help="shortlist outcomes (pactmatch shortlist outcomes): rank their organisations on --store "
+                "instead of running the CORDIS protocol",
+            ),
+        ] = None,
+        store: StoreOption = None,
     ) -> None:
-        """Measure recommender quality on real consortia: baselines vs the product's rankers."""
+        """Measure recommender quality on real consortia: baselines vs the product's rankers.
+
+        With ``--feedback`` it reports instead how the store's rankers rank the organisations that
+        coordinators shortlisted, per latest status (joined ones as before they joined)."""
+        if feedback is not None:
+            with handled():
+                outcomes = read_outcomes(feedback)
+                report = OutreachService(open_service(store, encoder)).feedback(outcomes)
+            if output == "json":
+                console.print_json(json.dumps(feedback_json(report), ensure_ascii=False))
+            else:
+                print_feedback(
+                    report, f"Shortlist outcomes of {feedback.name}: their ranks among the non-members"
+                )
+            return
         with handled():
             config = EvaluationConfig(
-                projects, participants, _date("cut", cut), _date("end", end) if end else None, fit_years, seed,
+                projects, participants, parse_date("cut", cut), parse_date("end", end) if end else None, fit_years, seed,
                 max_test_projects, max_fit_projects, diversity, newcomer_share, tuple(estimator or ("lgbm",)),
             )  # fmt: skip
             settings = settings_for(None, encoder)
@@ -322,6 +351,13 @@ def register(app: typer.Typer) -> None:
         for name, w in sorted(summary.weights.items(), key=lambda kv: -abs(kv[1])):
             table.add_row(name, f"{w:+.3f}" if kind == "logreg" else f"{w:.1%}")
         console.print(table)
+        with handled():
+            outreach = OutreachService(service)
+            if outreach.outcomes():
+                print_feedback(
+                    outreach.feedback(),
+                    "Shortlist outcomes: their ranks now, the new ranker beside the others",
+                )
         console.print(
             f"fitted on {summary.examples} hide-and-rank examples from partnerships starting from "
             f"{summary.fit_cut} ({summary.rows} rows, "
@@ -329,11 +365,3 @@ def register(app: typer.Typer) -> None:
             "saved as ranker.json — `candidates` now uses it",
             highlight=False,
         )
-
-
-def _date(name: str, value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        problem = f"not a date (YYYY-MM-DD): {value!r}"
-        raise InvalidInputError(f"--{name}: {problem}", [FieldIssue(name, problem)]) from exc

@@ -40,6 +40,7 @@ SIGNED_IN = EVERYONE - {ANON}
 ONLY_ADMIN = frozenset({ADMIN})
 P1 = frozenset({ADMIN, COORD})  # the coordinators of p1
 E1 = frozenset({ADMIN, ORGANISER})  # the organisers of e1
+O1 = frozenset({ADMIN, MEMBER})  # the members of o1 (its profile, partnerships to join, interests)
 
 #: Who may call each route (with the ids of the fixture: p1, e1, o1 in the paths).
 ALLOWED: dict[tuple[str, str], frozenset[str]] = {
@@ -51,9 +52,13 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/organisations"): ONLY_ADMIN,
     ("GET", "/organisations"): SIGNED_IN,
     ("GET", "/organisations/{org_id}"): SIGNED_IN,
-    ("PUT", "/organisations/{org_id}"): frozenset({ADMIN, MEMBER}),
+    ("PUT", "/organisations/{org_id}"): O1,
     ("DELETE", "/organisations/{org_id}"): ONLY_ADMIN,
     ("GET", "/organisations/{org_id}/memberships"): SIGNED_IN,
+    ("GET", "/organisations/{org_id}/partnerships-to-join"): O1,
+    ("GET", "/organisations/{org_id}/interests"): O1,
+    ("PUT", "/organisations/{org_id}/interests/{partnership_id}"): O1,
+    ("DELETE", "/organisations/{org_id}/interests/{partnership_id}"): O1,
     ("POST", "/partnerships"): ONLY_ADMIN,
     ("GET", "/partnerships"): SIGNED_IN,
     ("GET", "/partnerships/{partnership_id}"): SIGNED_IN,
@@ -66,6 +71,12 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/partnerships/{partnership_id}/gaps"): P1,
     ("POST", "/partnerships/{partnership_id}/gaps"): P1,
     ("GET", "/partnerships/{partnership_id}/synergies"): P1,
+    ("GET", "/partnerships/{partnership_id}/interests"): P1,  # the requests to join p1
+    ("GET", "/partnerships/{partnership_id}/shortlist"): P1,
+    ("PUT", "/partnerships/{partnership_id}/shortlist/{org_id}"): P1,
+    ("DELETE", "/partnerships/{partnership_id}/shortlist/{org_id}"): P1,
+    ("POST", "/partnerships/{partnership_id}/shortlist/{org_id}/membership"): P1,
+    ("GET", "/shortlist-outcomes"): ONLY_ADMIN,
     ("POST", "/imports/json"): ONLY_ADMIN,
     ("POST", "/imports/csv"): ONLY_ADMIN,
     ("POST", "/imports/cordis"): ONLY_ADMIN,
@@ -104,6 +115,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/agenda/{token}/requests/{request_id}/withdraw"): EVERYONE,
     ("GET", "/agenda/{token}/notifications"): EVERYONE,
     ("GET", "/regions/{code}/stakeholders"): SIGNED_IN,
+    ("GET", "/regions"): SIGNED_IN,  # the region picker's search
+    ("GET", "/me"): SIGNED_IN,  # what one's own grants give
     ("GET", "/target-mix"): SIGNED_IN,
     ("PUT", "/target-mix"): ONLY_ADMIN,
     ("DELETE", "/target-mix"): ONLY_ADMIN,
@@ -134,8 +147,15 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/app/partnerships/{partnership_id}"): P1,
     ("GET", "/app/partnerships/{partnership_id}/candidates"): P1,
     ("GET", "/app/partnerships/{partnership_id}/synergies"): P1,
-    ("GET", "/app/organisations/{org_id}"): frozenset({ADMIN, MEMBER}),
-    ("POST", "/app/organisations/{org_id}"): frozenset({ADMIN, MEMBER}),
+    ("GET", "/app/partnerships/{partnership_id}/shortlist"): P1,
+    ("POST", "/app/partnerships/{partnership_id}/shortlist/{org_id}"): P1,
+    ("POST", "/app/partnerships/{partnership_id}/shortlist/{org_id}/member"): P1,
+    ("POST", "/app/partnerships/{partnership_id}/shortlist/{org_id}/remove"): P1,
+    ("GET", "/app/organisations/{org_id}"): O1,
+    ("POST", "/app/organisations/{org_id}"): O1,
+    ("GET", "/app/organisations/{org_id}/partnerships"): O1,
+    ("POST", "/app/organisations/{org_id}/interests/{partnership_id}"): O1,
+    ("POST", "/app/organisations/{org_id}/interests/{partnership_id}/withdraw"): O1,
     ("GET", "/app/regions"): SIGNED_IN,
     ("GET", "/app/regions/{code}"): SIGNED_IN,
     ("GET", "/app/reports"): ONLY_ADMIN,

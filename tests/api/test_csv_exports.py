@@ -1,5 +1,5 @@
 """Formula injection: a name like ``=HYPERLINK(...)`` is neutralised in every CSV export (region, gaps,
-synergies, batch reports, agendas, event summary), and numbers stay numbers."""
+synergies, batch reports, agendas, event summary, a shortlist), and numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -62,6 +62,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         body = {"attendee_id": attendee_id, "person": person, "org_id": org_id}
         assert c.post("/events/ev/attendees", json=body).status_code == 201
     assert c.post("/events/ev/schedule", json={"solver": "greedy"}).status_code == 200
+    assert c.put("/partnerships/p1/shortlist/evil", json={"note": AT_FORMULA}).status_code == 201
     yield c
 
 
@@ -80,6 +81,7 @@ EXPORTS: list[tuple[str, Callable[[TestClient], str]]] = [
     ("agendas", lambda c: c.get("/events/ev/agendas", params={"format": "csv"}).text),
     ("agenda", lambda c: c.get("/events/ev/agendas/a2", params={"format": "csv"}).text),
     ("summary", lambda c: c.get("/events/ev/summary", params={"format": "csv"}).text),
+    ("shortlist", lambda c: c.get("/partnerships/p1/shortlist", params={"format": "csv"}).text),
 ]
 
 

@@ -36,7 +36,7 @@ from pactmatch.event_exports import (
 )
 from pactmatch.event_service import EventService, StoreSelection
 from pactmatch.service import PactmatchService
-from tests.conftest import CONSORTIA, TEST_ACTOR, member, org, partnership, requires_shared_data
+from tests.conftest import TEST_ACTOR, cordis_slice, member, org, partnership, requires_shared_data
 
 DAY = date(2025, 6, 3)
 
@@ -330,29 +330,9 @@ def test_cordis_slice_brokerage(hashing_service: PactmatchService, tmp_path: Pat
     """A slice of the real CORDIS data: 2019 projects, their Belgian participants at an event."""
     from pactmatch.importers import read_cordis
 
-    projects, participants = tmp_path / "projects.csv", tmp_path / "participants.csv"
-    with (
-        (CONSORTIA / "projects.csv").open(encoding="utf-8") as fh,
-        projects.open("w", encoding="utf-8") as out,
-    ):
-        reader = csv.DictReader(fh)
-        writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
-        writer.writeheader()
-        keep = set()
-        for row in reader:
-            if row["start_date"].startswith("2019-0") and row["title"]:
-                writer.writerow(row)
-                keep.add(row["project_id"])
-    with (
-        (CONSORTIA / "participants.csv").open(encoding="utf-8") as fh,
-        participants.open("w", encoding="utf-8") as out,
-    ):
-        reader = csv.DictReader(fh)
-        writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [])
-        writer.writeheader()
-        for row in reader:
-            if row["project_id"] in keep:
-                writer.writerow(row)
+    projects, participants = cordis_slice(
+        tmp_path, lambda row: row["start_date"].startswith("2019-0") and bool(row["title"])
+    )
     hashing_service.import_batch(read_cordis(projects, participants), "slice", actor=TEST_ACTOR)
     events = EventService(hashing_service)
     # 4 slots, at most 3 meetings each: a free slot per attendee keeps every agenda colourable
