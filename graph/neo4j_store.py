@@ -45,12 +45,14 @@ from domain.errors import (
     StoreUnavailableError,
     StoreWriteError,
 )
-from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.graph_data import GraphChanges, GraphData, MembershipRow, OrgRow, PartnershipRow
 from domain.models import Membership, Organisation, Partnership, Role, StakeholderType
 from domain.regions import ancestors, nuts_country
 from graph import cypher
 from graph.account_rows import api_key_row, audit_row, session_row, stored_time
 from graph.base import (
+    CHANGE_LOG_ITEMS,
+    CHANGE_LOG_VERSIONS,
     CandidateReads,
     EntityKind,
     ImportCounts,
@@ -58,6 +60,7 @@ from graph.base import (
     Page,
     PartnershipFilter,
     StoreCounts,
+    Touched,
     UpsertCounts,
 )
 from graph.cypher import Label, Rel
@@ -340,8 +343,17 @@ class Neo4jStore:
         except Exception as exc:
             raise self._failure(exc, what, write=False) from exc
 
-    def _write(self, work: Callable[[Any], T], what: str | Callable[[], str], *, data: bool = True) -> T:
-        """Run ``work`` in one managed write transaction that also bumps the version counter.
+    def _write(
+        self,
+        work: Callable[[Any], T],
+        what: str | Callable[[], str],
+        *,
+        data: bool = True,
+        touched: Touched | None = None,
+    ) -> T:
+        """Run ``work`` in one managed write transaction that also bumps the version counter and
+        logs what the write touched (``touched``, which ``work`` may fill in; without one the
+        entry says "too many to list", and readers read everything again).
 
         ``data=False`` for artifacts, accounts and the audit log: they are not snapshot data, so
         writing them must not invalidate the caches keyed by :meth:`version` (as in the embedded
@@ -352,6 +364,15 @@ class Neo4jStore:
             result = work(tx)
             if data:
                 tx.run(cypher.BUMP_VERSION).consume()
+                listed = touched.listed() if touched is not None else None
+                organisations, partnerships = listed or ([], [])
+                tx.run(
+                    cypher.LOG_CHANGE,
+                    listed=listed is not None,
+                    organisations=organisations,
+                    partnerships=partnerships,
+                ).consume()
+                tx.run(cypher.PRUNE_CHANGES, keep=CHANGE_LOG_VERSIONS).consume()
             return result
 
         try:
@@ -394,17 +415,20 @@ class Neo4jStore:
         memberships: Sequence[Membership] = (),
     ) -> ImportCounts:
         step = [_FIRST_STEP]
+        touched = Touched()
 
         def work(tx: Any) -> ImportCounts:
             step[0] = _FIRST_STEP  # a retried transaction starts over
+            touched.organisations.clear()
+            touched.partnerships.clear()
             counts = ImportCounts()
-            counts.organisations = self._upsert_organisations(tx, organisations, step)
-            counts.partnerships = self._upsert_partnerships(tx, partnerships, step)
-            counts.memberships = self._upsert_memberships(tx, memberships, step)
+            counts.organisations = self._upsert_organisations(tx, organisations, step, touched)
+            counts.partnerships = self._upsert_partnerships(tx, partnerships, step, touched)
+            counts.memberships = self._upsert_memberships(tx, memberships, step, touched)
             step[0] = _closing_step(step[0])  # the version bump and the commit follow `work`
             return counts
 
-        return self._write(work, lambda: f"import (at {step[0]})")
+        return self._write(work, lambda: f"import (at {step[0]})", touched=touched)
 
     def _run_batches(
         self, tx: Any, statement: str, rows: Sequence[Any], what: str, step: list[str], key: str = "rows"
@@ -454,13 +478,16 @@ class Neo4jStore:
                 counts.unchanged += 1
         return counts, created, updated
 
-    def _upsert_organisations(self, tx: Any, orgs: Sequence[Organisation], step: list[str]) -> UpsertCounts:
+    def _upsert_organisations(
+        self, tx: Any, orgs: Sequence[Organisation], step: list[str], touched: Touched
+    ) -> UpsertCounts:
         latest = {o.org_id: o for o in orgs}  # last one wins within a batch
         if not latest:
             return UpsertCounts()
         existing = self._existing_data(tx, Label.ORGANISATION, list(latest), step)
         counts, created, updated = self._classify(latest, existing)
         changed: list[Organisation] = created + updated
+        touched.organisations.update(o.org_id for o in changed)
         if not changed:
             return counts
         self._ensure_regions(tx, {code for o in changed for code in organisation_locations(o)}, step)
@@ -507,13 +534,16 @@ class Neo4jStore:
         if codes:
             self._run_batches(tx, cypher.MERGE_ECOSYSTEMS, sorted(codes), "ecosystems", step, "codes")
 
-    def _upsert_partnerships(self, tx: Any, ps: Sequence[Partnership], step: list[str]) -> UpsertCounts:
+    def _upsert_partnerships(
+        self, tx: Any, ps: Sequence[Partnership], step: list[str], touched: Touched
+    ) -> UpsertCounts:
         latest = {p.partnership_id: p for p in ps}
         if not latest:
             return UpsertCounts()
         existing = self._existing_data(tx, Label.PARTNERSHIP, list(latest), step)
         counts, created, updated = self._classify(latest, existing)
         changed: list[Partnership] = created + updated
+        touched.partnerships.update(p.partnership_id for p in changed)
         if not changed:
             return counts
         self._ensure_ecosystems(tx, {e.value for p in changed for e in p.ecosystems}, step)
@@ -548,7 +578,9 @@ class Neo4jStore:
         )
         return counts
 
-    def _upsert_memberships(self, tx: Any, ms: Sequence[Membership], step: list[str]) -> UpsertCounts:
+    def _upsert_memberships(
+        self, tx: Any, ms: Sequence[Membership], step: list[str], touched: Touched
+    ) -> UpsertCounts:
         counts = UpsertCounts()
         latest = {(m.org_id, m.partnership_id): m for m in ms}
         if not latest:
@@ -586,6 +618,9 @@ class Neo4jStore:
                 updated.append(row)
             else:
                 counts.unchanged += 1
+                continue
+            touched.organisations.add(m.org_id)
+            touched.partnerships.add(m.partnership_id)
         # Membership rows are bounded (ids ≤ 200 characters), so row batches stay far below the cap.
         written = self._run_batches(tx, cypher.CREATE_MEMBERSHIPS, created, "new memberships", step)
         written += self._run_batches(tx, cypher.UPDATE_MEMBERSHIPS, updated, "changed memberships", step)
@@ -595,13 +630,15 @@ class Neo4jStore:
             )
         return counts
 
-    def _delete(self, statement: str, params: dict[str, Any], kind: str, item_id: str, what: str) -> None:
+    def _delete(
+        self, statement: str, params: dict[str, Any], kind: str, item_id: str, what: str, touched: Touched
+    ) -> None:
         def work(tx: Any) -> None:
             record = tx.run(statement, params).single()
             if record is None or int(record["n"] or 0) == 0:
                 raise NotFoundError(kind, item_id)
 
-        self._write(work, what)
+        self._write(work, what, touched=touched)
 
     def delete_organisation(self, org_id: str) -> None:
         self._delete(
@@ -610,6 +647,7 @@ class Neo4jStore:
             "organisation",
             org_id,
             f"deleting organisation {org_id!r}",
+            Touched(organisations={org_id}),
         )
 
     def delete_partnership(self, partnership_id: str) -> None:
@@ -623,7 +661,9 @@ class Neo4jStore:
             if record is None or int(record["n"] or 0) == 0:
                 raise NotFoundError("partnership", partnership_id)
 
-        self._write(work, f"deleting partnership {partnership_id!r}")
+        self._write(
+            work, f"deleting partnership {partnership_id!r}", touched=Touched(partnerships={partnership_id})
+        )
 
     def delete_membership(self, org_id: str, partnership_id: str) -> None:
         self._delete(
@@ -632,6 +672,7 @@ class Neo4jStore:
             "membership",
             f"{org_id} in {partnership_id}",
             "deleting a membership",
+            Touched({org_id}, {partnership_id}),
         )
 
     # -- reads ----------------------------------------------------------------------------------
@@ -738,10 +779,17 @@ class Neo4jStore:
         return self._read(work, "counting")
 
     # -- embeddings -----------------------------------------------------------------------------
-    def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
-        statement = cypher.embedding_hashes(_label_of(kind), cypher.embedding_properties(model))
+    def embedding_hashes(
+        self, kind: EntityKind, model: str, ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        label, props = _label_of(kind), cypher.embedding_properties(model)
+        if ids is None:
+            statement, params = cypher.embedding_hashes(label, props), {}
+        else:
+            statement, params = cypher.embedding_hashes_of(label, props), {"ids": list(ids)}
         return self._read(
-            lambda tx: {str(r["id"]): str(r["hash"]) for r in tx.run(statement)}, "reading embedding hashes"
+            lambda tx: {str(r["id"]): str(r["hash"]) for r in tx.run(statement, params)},
+            "reading embedding hashes",
         )
 
     def _ensure_vector_index(self, label: Label, model: str, dim: int) -> None:
@@ -775,7 +823,10 @@ class Neo4jStore:
                 step[0] = f"embeddings batch {batch.number} of {batch.total}"
                 tx.run(cypher.put_embeddings(label, props), rows=batch.rows).consume()
 
-        self._write(work, lambda: f"storing {kind.value} embeddings ({step[0]})")
+        # Rows of deleted items are skipped by the statement; listing them anyway touches nothing.
+        ids = {item_id for item_id, _, _ in rows}
+        touched = Touched(organisations=ids) if kind == EntityKind.ORGANISATION else Touched(partnerships=ids)
+        self._write(work, lambda: f"storing {kind.value} embeddings ({step[0]})", touched=touched)
 
     def prepare_vector_search(self, kind: EntityKind, model: str) -> None:
         """Build the vector index of ``kind``/``model`` now where the server builds it lazily.
@@ -977,6 +1028,55 @@ class Neo4jStore:
 
         return self._read(work, "reading the graph")
 
+    def read_changes(self, model: str, since: int) -> GraphChanges | None:
+        """The change log's answer, read in one transaction (a consistent view)."""
+        props = cypher.embedding_properties(model)
+
+        def work(tx: Any) -> GraphChanges | None:
+            version = _version_of(tx.run(cypher.VERSION).single())
+            log = list(tx.run(cypher.CHANGES_SINCE, since=since))
+            if since > version or len(log) != version - since or not all(r["listed"] for r in log):
+                return None  # the log does not reach back that far, or a write touched too much
+            org_ids = sorted({str(i) for r in log for i in r["organisations"] or ()})
+            p_ids = sorted({str(i) for r in log for i in r["partnerships"] or ()})
+            if len(org_ids) + len(p_ids) > CHANGE_LOG_ITEMS:
+                return None
+            orgs = [
+                OrgRow.from_json(json.loads(r["data"]))
+                for r in tx.run(cypher.existing_data(Label.ORGANISATION), ids=org_ids)
+            ]
+            parts = [
+                PartnershipRow.of(Partnership.model_validate_json(r["data"]))
+                for r in tx.run(cypher.existing_data(Label.PARTNERSHIP), ids=p_ids)
+            ]
+            members = {
+                MembershipRow(str(r["org_id"]), str(r["partnership_id"]), r["role"] == Role.COORDINATOR.value)
+                for statement, ids in (
+                    (cypher.MEMBERSHIPS_OF_ORGANISATIONS, org_ids),
+                    (cypher.MEMBERSHIPS_OF_PARTNERSHIPS, p_ids),
+                )
+                for r in tx.run(statement, ids=ids)
+            }
+            org_vectors, p_vectors = (
+                {
+                    str(r["id"]): np.asarray(r["vector"], dtype=np.float32)
+                    for r in tx.run(cypher.vectors_of(label, props), ids=ids)
+                }
+                for label, ids in ((Label.ORGANISATION, org_ids), (Label.PARTNERSHIP, p_ids))
+            )
+            data = GraphData(
+                orgs,
+                parts,
+                sorted(members, key=_membership_key),
+                org_vectors,
+                p_vectors,
+                model=model,
+                version=version,
+            )
+            return GraphChanges(since, frozenset(org_ids), frozenset(p_ids), data)
+
+        return self._read(work, f"reading the changes since version {since}")
+
     # -- candidate reads ------------------------------------------------------------------------
     def read_candidates(self, model: str, work: Callable[[CandidateReads], T]) -> T:
         """Run ``work`` with this store's candidate reads, in one read transaction."""
@@ -1115,6 +1215,10 @@ def _count(result: Any) -> int:
     """The ``n`` column of a statement's single row (0 without one)."""
     record = result.single()
     return 0 if record is None else int(record["n"] or 0)
+
+
+def _membership_key(m: MembershipRow) -> tuple[str, str]:
+    return m.partnership_id, m.org_id
 
 
 def _version_of(record: Any) -> int:

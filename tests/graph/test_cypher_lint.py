@@ -250,7 +250,13 @@ BUILDER_CASES: dict[str, Callable[[], list[Case]]] = {
     "list_partnerships": lambda: list_cases(cypher.list_partnerships),
     **{
         builder.__name__: _cases(builder, LABELS, [PROPS])
-        for builder in (cypher.embedding_hashes, cypher.put_embeddings, cypher.vectors)
+        for builder in (
+            cypher.embedding_hashes,
+            cypher.embedding_hashes_of,
+            cypher.put_embeddings,
+            cypher.vectors,
+            cypher.vectors_of,
+        )
     },
     **CANDIDATE_CASES,
 }
