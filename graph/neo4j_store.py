@@ -344,27 +344,21 @@ class Neo4jStore:
             raise self._failure(exc, what, write=False) from exc
 
     def _write(
-        self,
-        work: Callable[[Any], T],
-        what: str | Callable[[], str],
-        *,
-        data: bool = True,
-        touched: Touched | None = None,
+        self, work: Callable[[Any], T], what: str | Callable[[], str], *, touched: Touched | None
     ) -> T:
-        """Run ``work`` in one managed write transaction that also bumps the version counter and
-        logs what the write touched (``touched``, which ``work`` may fill in; without one the
-        entry says "too many to list", and readers read everything again).
+        """Run ``work`` in one managed write transaction.
 
-        ``data=False`` for artifacts, accounts and the audit log: they are not snapshot data, so
-        writing them must not invalidate the caches keyed by :meth:`version` (as in the embedded
-        store).
+        A data write passes the :class:`~graph.base.Touched` that ``work`` fills in: the version
+        counter goes up and the change log records what it touched, in the same transaction.
+        Artifacts, accounts and the audit log pass ``None``: they are not snapshot data, so writing
+        them must not invalidate the caches keyed by :meth:`version` (as in the embedded store).
         """
 
         def unit(tx: Any) -> T:
             result = work(tx)
-            if data:
+            if touched is not None:
                 tx.run(cypher.BUMP_VERSION).consume()
-                listed = touched.listed() if touched is not None else None
+                listed = touched.listed()
                 organisations, partnerships = listed or ([], [])
                 tx.run(
                     cypher.LOG_CHANGE,
@@ -864,7 +858,7 @@ class Neo4jStore:
             for seq, chunk in enumerate(chunks):
                 tx.run(cypher.PUT_ARTIFACT_CHUNK, name=name, seq=seq, data=bytes(chunk)).consume()
 
-        self._write(work, f"saving artifact {name!r}", data=False)
+        self._write(work, f"saving artifact {name!r}", touched=None)
 
     def get_artifact(self, name: str) -> bytes | None:
         def work(tx: Any) -> bytes | None:
@@ -892,15 +886,15 @@ class Neo4jStore:
                 raise NotFoundError("artifact", name)
             tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
 
-        self._write(work, f"deleting artifact {name!r}", data=False)
+        self._write(work, f"deleting artifact {name!r}", touched=None)
 
     # -- accounts and the audit log ---------------------------------------------------------------
-    # Not graph data: every write here is data=False, so version() stays.
+    # Not graph data: every write here is touched=None, so version() stays.
     def put_user(self, user: User) -> None:
         self._write(
             lambda tx: tx.run(cypher.PUT_USER, name=user.name, data=user.model_dump_json()).consume(),
             f"saving user {user.name!r}",
-            data=False,
+            touched=None,
         )
 
     def get_user(self, name: str) -> User | None:
@@ -917,7 +911,7 @@ class Neo4jStore:
             tx.run(cypher.DELETE_USER_API_KEYS, name=name).consume()
             tx.run(cypher.delete_sessions(by_user=True, expired=False), user=name).consume()
 
-        self._write(work, f"deleting user {name!r}", data=False)
+        self._write(work, f"deleting user {name!r}", touched=None)
 
     def add_api_key(self, key: ApiKey) -> None:
         row = api_key_row(key)
@@ -927,7 +921,7 @@ class Neo4jStore:
                 raise ConflictError(f"API key {key.key_id!r} exists")
             tx.run(cypher.ADD_API_KEY, row).consume()
 
-        self._write(work, f"adding API key {key.key_id!r}", data=False)
+        self._write(work, f"adding API key {key.key_id!r}", touched=None)
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
         keys = self._api_keys(cypher.GET_API_KEY, {"key_id": key_id})
@@ -949,7 +943,7 @@ class Neo4jStore:
         self._write(
             lambda tx: tx.run(cypher.TOUCH_API_KEY, key_id=key_id, at=when).consume(),
             f"recording a use of API key {key_id!r}",
-            data=False,
+            touched=None,
         )
 
     def revoke_api_key(self, key_id: str, at: datetime) -> None:
@@ -959,7 +953,7 @@ class Neo4jStore:
             if _count(tx.run(cypher.REVOKE_API_KEY, key_id=key_id, at=when)) == 0:
                 raise NotFoundError("API key", key_id)
 
-        self._write(work, f"revoking API key {key_id!r}", data=False)
+        self._write(work, f"revoking API key {key_id!r}", touched=None)
 
     def add_session(self, session: Session) -> None:
         row = session_row(session)
@@ -969,7 +963,7 @@ class Neo4jStore:
                 raise ConflictError("a session with this token exists")
             tx.run(cypher.ADD_SESSION, row).consume()
 
-        self._write(work, "adding a session", data=False)
+        self._write(work, "adding a session", touched=None)
 
     def get_session(self, token_hash: str) -> Session | None:
         def work(tx: Any) -> Session | None:
@@ -982,7 +976,7 @@ class Neo4jStore:
         self._write(
             lambda tx: tx.run(cypher.DELETE_SESSION, token_hash=token_hash).consume(),
             "ending a session",
-            data=False,
+            touched=None,
         )
 
     def delete_sessions(self, user: str, *, expired_before: datetime | None = None) -> int:
@@ -992,12 +986,12 @@ class Neo4jStore:
             params["user"] = user
         if expired_before is not None:
             params["before"] = stored_time(expired_before)
-        return self._write(lambda tx: _count(tx.run(statement, params)), "ending sessions", data=False)
+        return self._write(lambda tx: _count(tx.run(statement, params)), "ending sessions", touched=None)
 
     def append_audit(self, entry: AuditEntry) -> None:
         row = audit_row(entry)
         self._write(
-            lambda tx: tx.run(cypher.APPEND_AUDIT, row).consume(), "appending to the audit log", data=False
+            lambda tx: tx.run(cypher.APPEND_AUDIT, row).consume(), "appending to the audit log", touched=None
         )
 
     def audit_log(self, offset: int, limit: int, *, actor: str | None = None) -> Page[AuditEntry]:

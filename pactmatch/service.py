@@ -466,6 +466,16 @@ class PactmatchService:
         returns (for a caller that must see another process's writes at once)."""
         return self._views.refresh() if fresh else self._views.current()
 
+    def _view_having(self, partnership_id: str) -> View:
+        """The current view, or the store's current version when ``partnership_id`` is not in the
+        view but is in the store (another process created it moments ago: its first read is
+        answered, not 404); ``NotFoundError`` when it is in neither."""
+        view = self.view()
+        if partnership_id not in view.snapshot.partnership_index:
+            self.store.get_partnership(partnership_id)
+            view = self.view(fresh=True)
+        return view
+
     def snapshot(self) -> Snapshot:
         return self.view().snapshot
 
@@ -500,7 +510,7 @@ class PactmatchService:
         names the re-ranking (``learned-lgbm-v2 + mmr=0.3``).
         """
         if diversity is not None and diversity.active:
-            view = self.view()  # the re-ranking reads the version the ranking came from
+            view = self._view_having(partnership_id)  # the re-ranking reads the ranking's version
             wide = self._ranked(partnership_id, top_k * OVERFETCH, filters, view)
             recs = [i.recommendation for i in wide.items]
             chosen = diversify_recommendations(view.snapshot, recs, top_k, diversity)
@@ -517,9 +527,9 @@ class PactmatchService:
         source = self._candidate_source()
         if source is not None:  # raises NotFoundError for unknown ids itself
             return self._candidates_in_store(source, partnership_id, top_k, filters or CandidateFilters())
-        view = view or self.view()
+        view = view or self._view_having(partnership_id)
         snapshot, ranker = view.snapshot, view.ranker
-        query = query_for_partnership(snapshot, partnership_id)  # NotFoundError for unknown ids
+        query = query_for_partnership(snapshot, partnership_id)
         recs = ranker.recommend(query, top_k=top_k, filters=filters)
         items = [
             Candidate(r.org_id, snapshot.org_names[snapshot.org_index[r.org_id]], r.score, r) for r in recs

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import NotFoundError
+from domain.models import Role
 from graph.embedded import EmbeddedStore
 from matching.recommender import HeuristicRecommender
 from matching.snapshot import Snapshot
 from pactmatch.rankers import Ranker, heuristic_ranker
 from pactmatch.service import PactmatchService
-from pactmatch.views import View
+from pactmatch.views import View, ViewKeeper
 from tests.conftest import TEST_ACTOR, member, org, partnership
 
 #: How long a test waits for the background thread before it fails (never reached when it works).
@@ -96,7 +98,7 @@ def test_a_write_through_the_service_is_seen_by_the_next_read(world: PactmatchSe
     assert "b" in names(world, "p")
     world.put_organisation(org("b", name="Renamed"), actor=TEST_ACTOR)
     assert names(world, "p")["b"] == "Renamed"
-    world.put_member("p", "b", "member", actor=TEST_ACTOR)
+    world.put_member("p", "b", Role.MEMBER, actor=TEST_ACTOR)
     assert "b" not in names(world, "p")
     world.delete_membership("b", "p", actor=TEST_ACTOR)
     assert "b" in names(world, "p")
@@ -113,9 +115,9 @@ def test_the_served_snapshot_after_writes_ranks_as_a_fresh_one(
     snapshot read whole would."""
     world.candidates("p")
     world.put_organisation(org("b", name="Welding school", description="welding"), actor=TEST_ACTOR)
-    world.put_member("q", "d", "coordinator", actor=TEST_ACTOR)
+    world.put_member("q", "d", Role.COORDINATOR, actor=TEST_ACTOR)
     world.create_partnership(partnership("r", description="welding"), actor=TEST_ACTOR)
-    world.put_member("r", "c", "member", actor=TEST_ACTOR)
+    world.put_member("r", "c", Role.MEMBER, actor=TEST_ACTOR)
     world.delete_organisation("a", actor=TEST_ACTOR)
     fresh = PactmatchService(world.store, encoder="hashing", ranker_factory=heuristic_ranker)
     for pid in ("p", "q", "r"):
@@ -133,7 +135,7 @@ def test_a_read_gets_the_previous_version_at_once_while_the_next_is_being_built(
     held.armed = True
     world.store.import_batch([org("e")])  # another process's write: only the version tells
     try:
-        assert world.view() is before  # asks for a renewal, answers from what it has
+        assert world.view() is before  # answers from what it has; the thread notices the write
         assert held.entered.wait(PATIENCE)  # the renewal is under way, held in the factory...
         assert world.view() is before  # ...and reads still do not wait for it
         assert "e" not in names(world, "p")
@@ -143,16 +145,16 @@ def test_a_read_gets_the_previous_version_at_once_while_the_next_is_being_built(
     assert after is not before and "e" in after.snapshot.org_index
 
 
-def test_two_services_on_one_store_see_each_others_writes(world: PactmatchService) -> None:
+def test_two_services_on_one_store_see_each_others_writes(
+    world: PactmatchService, embedded_store: EmbeddedStore
+) -> None:
     """Two API worker processes: each notices the other's writes through the store's version."""
     other = PactmatchService(
-        EmbeddedStore(world.store.path),
-        encoder="hashing",
-        ranker_factory=heuristic_ranker,  # type: ignore[attr-defined]
+        EmbeddedStore(embedded_store.path), encoder="hashing", ranker_factory=heuristic_ranker
     )
     try:
         assert "b" in names(other, "p") and "b" in names(world, "p")
-        world.put_member("p", "b", "member", actor=TEST_ACTOR)
+        world.put_member("p", "b", Role.MEMBER, actor=TEST_ACTOR)
         wait_for_version(other, world.store.version())
         assert "b" not in names(other, "p")
         other.put_organisation(org("c", name="Renamed elsewhere"), actor=TEST_ACTOR)
@@ -160,6 +162,70 @@ def test_two_services_on_one_store_see_each_others_writes(world: PactmatchServic
         assert names(world, "p")["c"] == "Renamed elsewhere"
     finally:
         other.close()
+
+
+def test_a_partnership_another_process_just_made_is_answered_at_once(world: PactmatchService) -> None:
+    """Not 404 while the view has yet to catch up: a partnership missing from it is looked up."""
+    world.candidates("p")
+    world.store.import_batch([], [partnership("z")], [member("a", "z")])
+    assert "a" not in names(world, "z") and "b" in names(world, "z")
+    with pytest.raises(NotFoundError):
+        world.candidates("nowhere")
+
+
+def quiet_keeper(service: PactmatchService) -> ViewKeeper:
+    """A keeper whose thread stops polling at once: every read comes after a quiet spell."""
+    return ViewKeeper(
+        service.store,
+        lambda: service.model_name,
+        lambda s: heuristic_ranker(s, service.store),
+        idle_seconds=0.0,
+    )
+
+
+def quiet(keeper: ViewKeeper) -> None:
+    """Wait until the keeper's thread has stopped polling (it does after its first look)."""
+    deadline = time.monotonic() + PATIENCE
+    while keeper._polling:
+        assert time.monotonic() < deadline, "the thread never stopped polling"
+        time.sleep(0.01)
+
+
+def test_the_first_read_after_a_quiet_spell_sees_another_processs_write(world: PactmatchService) -> None:
+    keeper = quiet_keeper(world)
+    try:
+        before = keeper.current()
+        quiet(keeper)
+        world.store.import_batch([org("e")])  # another process's write, while nobody polled
+        after = keeper.current()
+        assert after is not before and after.snapshot.version == world.store.version()
+        assert "e" in after.snapshot.org_index
+    finally:
+        keeper.close()
+
+
+def test_the_first_read_after_a_quiet_spell_does_not_wait_for_a_rebuild(
+    world: PactmatchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keeper = quiet_keeper(world)
+    held = HeldFactory()
+    keeper.ranker_for = lambda s: held(s, world.store)
+    try:
+        before = keeper.current()
+        quiet(keeper)
+        monkeypatch.setattr(world.store, "read_changes", lambda model, since: None)  # a rebuild is due
+        held.armed = True
+        world.store.import_batch([org("e")])
+        assert keeper.current() is before  # answered at once; the thread rebuilds...
+        assert held.entered.wait(PATIENCE)
+        assert keeper.current() is before  # ...and reads do not wait for it
+    finally:
+        held.release.set()
+    deadline = time.monotonic() + PATIENCE
+    while keeper.current().snapshot.version < world.store.version():
+        assert time.monotonic() < deadline, "the rebuild never arrived"
+        time.sleep(0.01)
+    keeper.close()
 
 
 def test_the_cached_snapshot_is_out_of_the_collectors_walks_and_freed_when_replaced(
