@@ -223,8 +223,7 @@ class Snapshot:
         return patched
 
     def _columns(self, names: Sequence[str]) -> dict[str, Any]:
-        column: dict[str, Any] = {name: getattr(self, name) for name in names}
-        return column
+        return {name: getattr(self, name) for name in names}
 
     # -- lookups -------------------------------------------------------------------------------
     @cached_property
