@@ -85,3 +85,22 @@ class GraphData:
     partnership_vectors: Mapping[str, npt.NDArray[np.float32]] = field(default_factory=dict)
     model: str = ""
     version: int = 0
+
+
+@dataclass(frozen=True)
+class GraphChanges:
+    """What the writes after version ``since`` touched, as those items are now.
+
+    ``org_ids`` and ``partnership_ids`` name every organisation and partnership a write touched
+    (created, changed, deleted, re-embedded, or one whose memberships changed). ``data`` holds, read
+    in one consistent version (``data.version``), the rows of those still there, every membership
+    of each touched organisation and partnership, and their vectors of ``data.model``; a touched id
+    without a row was deleted. Applying this to the snapshot of ``since`` gives the snapshot of
+    ``data.version`` (:meth:`matching.snapshot.Snapshot.with_changes`) at the cost of the items
+    touched, where rebuilding it reads and arranges everything (seconds on CORDIS).
+    """
+
+    since: int
+    org_ids: frozenset[str]
+    partnership_ids: frozenset[str]
+    data: GraphData

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from domain.accounts import ApiKey, AuditEntry, Session, User
 from domain.candidates import CandidateFilters, CandidateRow, PartnershipContext
-from domain.graph_data import GraphData
+from domain.graph_data import GraphChanges, GraphData
 from domain.jobs import Job, JobCounts, JobLimits, JobStatus
 from domain.models import (
     Ecosystem,
@@ -99,6 +99,30 @@ class StoreCounts:
     memberships: int
 
 
+#: The most ids a change-log entry lists, and the most a reader applies at once: beyond that,
+#: rereading everything costs about what applying the changes would (an import writes thousands).
+CHANGE_LOG_ITEMS = 1000
+#: How many versions back the change log reaches; a snapshot older than that is read again whole.
+CHANGE_LOG_VERSIONS = 10_000
+
+
+@dataclass
+class Touched:
+    """The organisations and partnerships one write touched: its entry in a store's change log.
+
+    A membership touches its organisation and its partnership; a vector, its item.
+    """
+
+    organisations: set[str] = field(default_factory=set)
+    partnerships: set[str] = field(default_factory=set)
+
+    def listed(self) -> tuple[list[str], list[str]] | None:
+        """The ids to log, sorted; ``None`` when there are too many to list (readers rebuild)."""
+        if len(self.organisations) + len(self.partnerships) > CHANGE_LOG_ITEMS:
+            return None
+        return sorted(self.organisations), sorted(self.partnerships)
+
+
 @runtime_checkable
 class GraphStore(Protocol):
     """What the service needs from a store."""
@@ -158,8 +182,11 @@ class GraphStore(Protocol):
         stopped before its embedding step left undone (``/health`` and ``stats`` report it)."""
         ...
 
-    def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
-        """Item id → hash of the text its stored embedding was computed from."""
+    def embedding_hashes(
+        self, kind: EntityKind, model: str, ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        """Item id → hash of the text its stored embedding was computed from (of ``ids`` only,
+        when given: a single write's refresh must not read every hash of the store)."""
         ...
 
     def put_embeddings(
@@ -279,6 +306,17 @@ class GraphStore(Protocol):
     def read_graph(self, model: str) -> GraphData:
         """Everything the matching algorithms need, with the embeddings of ``model``, read in one
         consistent version (``matching.snapshot.Snapshot.from_data`` builds their arrays)."""
+        ...
+
+    def read_changes(self, model: str, since: int) -> GraphChanges | None:
+        """What the writes after version ``since`` touched, as it is now, read in one consistent
+        version with the embeddings of ``model``: what turns the snapshot of ``since`` into the
+        current one without reading everything (:meth:`read_graph`).
+
+        Every data write logs the ids it touched in the same transaction. ``None`` when the log
+        cannot answer: it no longer reaches back to ``since``, or the writes since touched more
+        than :data:`CHANGE_LOG_ITEMS` items (read the whole graph then).
+        """
         ...
 
     def version(self) -> int:

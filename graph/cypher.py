@@ -18,7 +18,7 @@ Graph model::
     (:Artifact {name, size, chunks}), (:ArtifactChunk {name, seq, data}), (:PactmatchMeta {key, value})
     (:User {name, data}), (:ApiKey {key_id, user, secret_hash, label, created_at, last_used_at,
     revoked_at}), (:Session {token_hash, user, created_at, expires_at}),
-    (:AuditEntry {seq, at, actor, data})
+    (:AuditEntry {seq, at, actor, data}), (:PactmatchChange {version, listed, organisations, partnerships}),
     (:Job {job_id, owner, status, created_at, revision, data}),
     (:JobResultChunk {job_id, attempt, seq, data})
 
@@ -51,6 +51,7 @@ class Label(StrEnum):
     ARTIFACT = "Artifact"
     ARTIFACT_CHUNK = "ArtifactChunk"
     META = "PactmatchMeta"
+    CHANGE = "PactmatchChange"
     USER = "User"
     API_KEY = "ApiKey"
     SESSION = "Session"
@@ -75,6 +76,7 @@ KEYS: dict[Label, str] = {
     Label.ECOSYSTEM: "code",
     Label.ARTIFACT: "name",
     Label.META: "key",
+    Label.CHANGE: "version",
     Label.USER: "name",
     Label.API_KEY: "key_id",
     Label.SESSION: "token_hash",
@@ -176,6 +178,31 @@ INIT_VERSION = "MERGE (m:PactmatchMeta {key: 'version'}) ON CREATE SET m.value =
 BUMP_VERSION = "MERGE (m:PactmatchMeta {key: 'version'}) SET m.value = coalesce(m.value, 0) + 1"
 VERSION = "MATCH (m:PactmatchMeta {key: 'version'}) RETURN m.value AS value"
 SERVER_CHECK = "RETURN 1 AS ok"
+
+# -- change log (graph.base.GraphStore.read_changes) -------------------------------------------
+#: Run after BUMP_VERSION in every data write: the ids it touched, under the version it made
+#: (``listed`` false: too many to list; readers read everything instead).
+LOG_CHANGE = (
+    "MATCH (m:PactmatchMeta {key: 'version'}) "
+    "CREATE (:PactmatchChange {version: m.value, listed: $listed, organisations: $organisations, "
+    "partnerships: $partnerships})"
+)
+PRUNE_CHANGES = (
+    "MATCH (m:PactmatchMeta {key: 'version'}) MATCH (c:PactmatchChange) WHERE c.version <= m.value - $keep "
+    "DELETE c"
+)
+CHANGES_SINCE = (
+    "MATCH (c:PactmatchChange) WHERE c.version > $since "
+    "RETURN c.listed AS listed, c.organisations AS organisations, c.partnerships AS partnerships"
+)
+MEMBERSHIPS_OF_ORGANISATIONS = (
+    "UNWIND $ids AS id MATCH (o:Organisation {org_id: id})-[m:MEMBER_OF]->(p:Partnership) "
+    "RETURN o.org_id AS org_id, p.partnership_id AS partnership_id, m.role AS role"
+)
+MEMBERSHIPS_OF_PARTNERSHIPS = (
+    "UNWIND $ids AS id MATCH (o:Organisation)-[m:MEMBER_OF]->(p:Partnership {partnership_id: id}) "
+    "RETURN o.org_id AS org_id, p.partnership_id AS partnership_id, m.role AS role"
+)
 
 
 # -- generic per-label builders ------------------------------------------------------------------
@@ -398,6 +425,15 @@ def count_without_embedding(label: Label, props: EmbeddingProperties) -> str:
     return f"MATCH (n:{_label(label)}) WHERE n.{v} IS NULL RETURN count(n) AS n"
 
 
+def embedding_hashes_of(label: Label, props: EmbeddingProperties) -> str:
+    """The text hashes of the ``$ids`` that have one (rows ``id``, ``hash``)."""
+    h = check_identifier(props.text_hash)
+    return (
+        f"UNWIND $ids AS id MATCH (n:{_label(label)} {{{_key(label)}: id}}) WHERE n.{h} IS NOT NULL "
+        f"RETURN n.{_key(label)} AS id, n.{h} AS hash"
+    )
+
+
 def put_embeddings(label: Label, props: EmbeddingProperties) -> str:
     """Set vector and text hash per row ``{id, vector, hash}``; rows of deleted ids match nothing."""
     v, h = check_identifier(props.vector), check_identifier(props.text_hash)
@@ -410,6 +446,15 @@ def put_embeddings(label: Label, props: EmbeddingProperties) -> str:
 def vectors(label: Label, props: EmbeddingProperties) -> str:
     v = check_identifier(props.vector)
     return f"MATCH (n:{_label(label)}) WHERE n.{v} IS NOT NULL RETURN n.{_key(label)} AS id, n.{v} AS vector"
+
+
+def vectors_of(label: Label, props: EmbeddingProperties) -> str:
+    """The vectors of the ``$ids`` that have one (rows ``id``, ``vector``)."""
+    v = check_identifier(props.vector)
+    return (
+        f"UNWIND $ids AS id MATCH (n:{_label(label)} {{{_key(label)}: id}}) WHERE n.{v} IS NOT NULL "
+        f"RETURN n.{_key(label)} AS id, n.{v} AS vector"
+    )
 
 
 # -- snapshot ------------------------------------------------------------------------------------

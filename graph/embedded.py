@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from domain.accounts import ApiKey, AuditEntry, Session, User
 from domain.errors import ConflictError, NotFoundError, StoreUnavailableError, StoreWriteError
-from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.graph_data import GraphChanges, GraphData, MembershipRow, OrgRow, PartnershipRow
 from domain.jobs import ACTIVE, Job, JobCounts, JobLimits, JobStatus
 from domain.models import Membership, Organisation, Partnership, Role
 from graph.account_rows import (
@@ -34,18 +34,22 @@ from graph.account_rows import (
     stored_time,
 )
 from graph.base import (
+    CHANGE_LOG_ITEMS,
+    CHANGE_LOG_VERSIONS,
     EntityKind,
     ImportCounts,
     OrganisationFilter,
     Page,
     PartnershipFilter,
     StoreCounts,
+    Touched,
     UpsertCounts,
 )
 from graph.job_rows import job_row, saved
 
 #: 2: users, API keys, sessions and the audit log. 3: background jobs and their results.
-SCHEMA_VERSION = 3
+#: 4: the change log.
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -152,6 +156,9 @@ CREATE TABLE IF NOT EXISTS job_results (
     data BLOB NOT NULL,
     PRIMARY KEY (job_id, attempt, seq)
 );
+-- The change log (schema version 4): the ids each data write touched, as JSON lists (NULL: too
+-- many to list), one row per version; what lets a process apply the writes after its snapshot.
+CREATE TABLE IF NOT EXISTS changes (version INTEGER PRIMARY KEY, organisations TEXT, partnerships TEXT);
 """
 
 
@@ -159,7 +166,9 @@ class EmbeddedStore:
     """A :class:`~graph.base.GraphStore` in one SQLite file (``<path>/pactmatch.sqlite``).
 
     One connection guarded by a lock: SQLite serialises writers anyway, and reads here are short,
-    so a pool would add nothing but contention.
+    so a pool would add nothing but contention. The long reads that feed snapshots (everything, or
+    the changes since a version) have a connection of their own, so a request's short reads never
+    wait behind them (the WAL journal lets them read while others read and write).
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -183,25 +192,27 @@ class EmbeddedStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailableError(f"cannot open the embedded store at {self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        self._snapshot_conn = sqlite3.connect(self._db_file, check_same_thread=False, isolation_level=None)
+        self._snapshot_lock = threading.Lock()
         self.description = f"embedded store at {self.path}"
 
     # -- plumbing ---------------------------------------------------------------------------
     @contextmanager
-    def _write(self, *, data: bool = True) -> Iterator[sqlite3.Connection]:
+    def _write(self, touched: Touched | None) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed whole, or rolled back whole on any error.
 
-        ``data=False`` for artifacts (fitted models, event documents), accounts and the audit log:
-        they are not part of the snapshot, so writing them must not invalidate the snapshot caches
-        keyed by ``version()``.
+        A data write passes the :class:`~graph.base.Touched` its body fills in: the version goes
+        up and the change log records what it touched, in the same transaction. Artifacts (fitted
+        models, event documents), accounts and the audit log pass ``None``: they are not part of
+        the snapshot, so writing them must not invalidate the snapshot caches keyed by
+        ``version()``.
         """
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-                if data:
-                    self._conn.execute(
-                        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'"
-                    )
+                if touched is not None:
+                    _log_change(self._conn, touched)
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -221,14 +232,30 @@ class EmbeddedStore:
     def _account_write(self, what: str) -> Iterator[sqlite3.Connection]:
         """A write of accounts, the audit log or jobs: not graph data, so ``version()`` stays."""
         try:
-            with self._write(data=False) as conn:
+            with self._write(None) as conn:
                 yield conn
         except sqlite3.Error as exc:
             raise StoreWriteError(f"{what} failed and was rolled back: {exc}") from exc
 
+    @contextmanager
+    def _snapshot_read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction (a consistent view) on the snapshot reads' own connection."""
+        with self._snapshot_lock:
+            try:
+                self._snapshot_conn.execute("BEGIN")
+                try:
+                    yield self._snapshot_conn
+                finally:
+                    self._snapshot_conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreUnavailableError(
+                    f"reading the embedded store at {self.path} failed: {exc}"
+                ) from exc
+
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._snapshot_lock:
             self._conn.close()
+            self._snapshot_conn.close()
 
     def version(self) -> int:
         return int(str(self._read("SELECT value FROM meta WHERE key = 'version'")[0][0]))
@@ -241,11 +268,12 @@ class EmbeddedStore:
         memberships: Sequence[Membership] = (),
     ) -> ImportCounts:
         counts = ImportCounts()
+        touched = Touched()
         try:
-            with self._write() as conn:
-                counts.organisations = self._upsert_orgs(conn, organisations)
-                counts.partnerships = self._upsert_partnerships(conn, partnerships)
-                counts.memberships = self._upsert_memberships(conn, memberships)
+            with self._write(touched) as conn:
+                counts.organisations = self._upsert_orgs(conn, organisations, touched)
+                counts.partnerships = self._upsert_partnerships(conn, partnerships, touched)
+                counts.memberships = self._upsert_memberships(conn, memberships, touched)
         except sqlite3.Error as exc:
             raise StoreWriteError(f"import rolled back: {exc}") from exc
         return counts
@@ -265,10 +293,13 @@ class EmbeddedStore:
                 found[item_id] = data
         return found
 
-    def _upsert_orgs(self, conn: sqlite3.Connection, orgs: Sequence[Organisation]) -> UpsertCounts:
+    def _upsert_orgs(
+        self, conn: sqlite3.Connection, orgs: Sequence[Organisation], touched: Touched
+    ) -> UpsertCounts:
         latest = {o.org_id: o for o in orgs}  # last one wins within a batch
         existing = self._existing(conn, "organisations", "org_id", list(latest))
         counts, changed = _classify(latest, existing)
+        touched.organisations.update(o.org_id for o in changed)
         conn.executemany(
             "INSERT INTO organisations(org_id, name, stakeholder_type, sme, country, data) VALUES (?,?,?,?,?,?) "
             "ON CONFLICT(org_id) DO UPDATE SET name=excluded.name, stakeholder_type=excluded.stakeholder_type, "
@@ -292,10 +323,13 @@ class EmbeddedStore:
         )
         return counts
 
-    def _upsert_partnerships(self, conn: sqlite3.Connection, ps: Sequence[Partnership]) -> UpsertCounts:
+    def _upsert_partnerships(
+        self, conn: sqlite3.Connection, ps: Sequence[Partnership], touched: Touched
+    ) -> UpsertCounts:
         latest = {p.partnership_id: p for p in ps}
         existing = self._existing(conn, "partnerships", "partnership_id", list(latest))
         counts, changed = _classify(latest, existing)
+        touched.partnerships.update(p.partnership_id for p in changed)
         conn.executemany(
             "INSERT INTO partnerships(partnership_id, name, kind, parent_id, data) VALUES (?,?,?,?,?) "
             "ON CONFLICT(partnership_id) DO UPDATE SET name=excluded.name, kind=excluded.kind, "
@@ -322,7 +356,9 @@ class EmbeddedStore:
             raise ConflictError(f"unknown parent partnership(s): {', '.join(sorted(missing_parents))}")
         return counts
 
-    def _upsert_memberships(self, conn: sqlite3.Connection, ms: Sequence[Membership]) -> UpsertCounts:
+    def _upsert_memberships(
+        self, conn: sqlite3.Connection, ms: Sequence[Membership], touched: Touched
+    ) -> UpsertCounts:
         counts = UpsertCounts()
         latest = {(m.org_id, m.partnership_id): m for m in ms}
         if not latest:
@@ -352,6 +388,8 @@ class EmbeddedStore:
                 counts.unchanged += 1
                 continue
             rows.append((m.org_id, m.partnership_id, m.role.value, m.since.isoformat() if m.since else None))
+            touched.organisations.add(m.org_id)
+            touched.partnerships.add(m.partnership_id)
         conn.executemany(
             "INSERT INTO memberships(org_id, partnership_id, role, since) VALUES (?,?,?,?) "
             "ON CONFLICT(org_id, partnership_id) DO UPDATE SET role=excluded.role, since=excluded.since",
@@ -360,13 +398,13 @@ class EmbeddedStore:
         return counts
 
     def delete_organisation(self, org_id: str) -> None:
-        with self._write() as conn:
+        with self._write(Touched(organisations={org_id})) as conn:
             if conn.execute("DELETE FROM organisations WHERE org_id = ?", (org_id,)).rowcount == 0:
                 raise NotFoundError("organisation", org_id)
             conn.execute("DELETE FROM embeddings WHERE kind = 'organisation' AND item_id = ?", (org_id,))
 
     def delete_partnership(self, partnership_id: str) -> None:
-        with self._write() as conn:
+        with self._write(Touched(partnerships={partnership_id})) as conn:
             if conn.execute(
                 "SELECT 1 FROM partnerships WHERE parent_id = ? LIMIT 1", (partnership_id,)
             ).fetchone():
@@ -383,7 +421,7 @@ class EmbeddedStore:
             )
 
     def delete_membership(self, org_id: str, partnership_id: str) -> None:
-        with self._write() as conn:
+        with self._write(Touched({org_id}, {partnership_id})) as conn:
             deleted = conn.execute(
                 "DELETE FROM memberships WHERE org_id = ? AND partnership_id = ?", (org_id, partnership_id)
             ).rowcount
@@ -526,18 +564,24 @@ class EmbeddedStore:
         )
         return int(str(rows[0][0]))
 
-    def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
-        rows = self._read(
-            "SELECT item_id, text_hash FROM embeddings WHERE kind = ? AND model = ?", (kind, model)
-        )
-        return {str(i): str(h) for i, h in rows}
+    def embedding_hashes(
+        self, kind: EntityKind, model: str, ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        sql = "SELECT item_id, text_hash FROM embeddings WHERE kind = ? AND model = ?"
+        params: tuple[str, ...] = (kind.value, model)
+        if ids is not None:
+            sql += " AND item_id IN (SELECT value FROM json_each(?))"
+            params += (json.dumps(list(ids)),)
+        return {str(i): str(h) for i, h in self._read(sql, params)}
 
     def put_embeddings(
         self, kind: EntityKind, model: str, rows: Sequence[tuple[str, str, npt.NDArray[np.float32]]]
     ) -> None:
         table, key = _table(kind)
-        with self._write() as conn:
+        touched = Touched()
+        with self._write(touched) as conn:
             live = set(self._existing(conn, table, key, [r[0] for r in rows]))
+            (touched.organisations if kind == EntityKind.ORGANISATION else touched.partnerships).update(live)
             conn.executemany(
                 "INSERT INTO embeddings(kind, item_id, model, text_hash, vector) VALUES (?,?,?,?,?) "
                 "ON CONFLICT(kind, model, item_id) DO UPDATE SET text_hash=excluded.text_hash, vector=excluded.vector",
@@ -548,15 +592,9 @@ class EmbeddedStore:
                 ],
             )
 
-    def _vectors(self, kind: EntityKind, model: str) -> dict[str, npt.NDArray[np.float32]]:
-        rows = self._read(
-            "SELECT item_id, vector FROM embeddings WHERE kind = ? AND model = ?", (kind, model)
-        )
-        return {str(i): np.frombuffer(v, dtype=np.float32) for i, v in rows}
-
     # -- artifacts --------------------------------------------------------------------------
     def put_artifact(self, name: str, data: bytes) -> None:
-        with self._write(data=False) as conn:
+        with self._write(None) as conn:
             conn.execute(
                 "INSERT INTO artifacts(name, data) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data",
                 (name, data),
@@ -573,7 +611,7 @@ class EmbeddedStore:
         return [str(r[0]) for r in rows]
 
     def delete_artifact(self, name: str) -> None:
-        with self._write(data=False) as conn:
+        with self._write(None) as conn:
             if conn.execute("DELETE FROM artifacts WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFoundError("artifact", name)
 
@@ -762,28 +800,105 @@ class EmbeddedStore:
 
     # -- algorithms -------------------------------------------------------------------------
     def read_graph(self, model: str) -> GraphData:
-        with self._lock:
-            self._conn.execute("BEGIN")  # one consistent read across all tables
-            try:
-                version = self.version()
-                org_rows = self._read("SELECT data FROM organisations ORDER BY org_id")
-                p_rows = self._read("SELECT data FROM partnerships ORDER BY partnership_id")
-                m_rows = self._read("SELECT org_id, partnership_id, role FROM memberships")
-                org_vectors = self._vectors(EntityKind.ORGANISATION, model)
-                p_vectors = self._vectors(EntityKind.PARTNERSHIP, model)
-            finally:
-                self._conn.execute("COMMIT")
+        with self._snapshot_read() as conn:
+            version = _version(conn)
+            org_rows = conn.execute("SELECT data FROM organisations ORDER BY org_id").fetchall()
+            p_rows = conn.execute("SELECT data FROM partnerships ORDER BY partnership_id").fetchall()
+            m_rows = conn.execute("SELECT org_id, partnership_id, role FROM memberships").fetchall()
+            org_vectors = _vectors(conn, EntityKind.ORGANISATION, model)
+            p_vectors = _vectors(conn, EntityKind.PARTNERSHIP, model)
         return GraphData(
-            organisations=[OrgRow.from_json(json.loads(str(r[0]))) for r in org_rows],
-            partnerships=[PartnershipRow.of(Partnership.model_validate_json(str(r[0]))) for r in p_rows],
-            memberships=[
-                MembershipRow(str(o), str(p), role == Role.COORDINATOR.value) for o, p, role in m_rows
-            ],
-            org_vectors=org_vectors,
-            partnership_vectors=p_vectors,
+            [_org_row(r) for r in org_rows],
+            [_partnership_row(r) for r in p_rows],
+            [_membership_row(r) for r in m_rows],
+            org_vectors,
+            p_vectors,
             model=model,
             version=version,
         )
+
+    def read_changes(self, model: str, since: int) -> GraphChanges | None:
+        with self._snapshot_read() as conn:
+            version = _version(conn)
+            log = conn.execute(
+                "SELECT organisations, partnerships FROM changes WHERE version > ?", (since,)
+            ).fetchall()
+            if since > version or len(log) != version - since or any(o is None for o, _ in log):
+                return None  # the log does not reach back that far, or a write touched too much
+            org_ids = {i for orgs, _ in log for i in json.loads(orgs)}
+            p_ids = {i for _, ps in log for i in json.loads(ps)}
+            if len(org_ids) + len(p_ids) > CHANGE_LOG_ITEMS:
+                return None
+            orgs, ps = json.dumps(sorted(org_ids)), json.dumps(sorted(p_ids))
+            org_rows = conn.execute(
+                "SELECT data FROM organisations WHERE org_id IN (SELECT value FROM json_each(?)) ORDER BY org_id",
+                (orgs,),
+            ).fetchall()
+            p_rows = conn.execute(
+                "SELECT data FROM partnerships WHERE partnership_id IN (SELECT value FROM json_each(?)) "
+                "ORDER BY partnership_id",
+                (ps,),
+            ).fetchall()
+            m_rows = conn.execute(
+                "SELECT org_id, partnership_id, role FROM memberships WHERE org_id IN (SELECT value FROM json_each(?)) "
+                "UNION SELECT org_id, partnership_id, role FROM memberships "
+                "WHERE partnership_id IN (SELECT value FROM json_each(?))",
+                (orgs, ps),
+            ).fetchall()
+            org_vectors = _vectors(conn, EntityKind.ORGANISATION, model, orgs)
+            p_vectors = _vectors(conn, EntityKind.PARTNERSHIP, model, ps)
+        data = GraphData(
+            [_org_row(r) for r in org_rows],
+            [_partnership_row(r) for r in p_rows],
+            [_membership_row(r) for r in m_rows],
+            org_vectors,
+            p_vectors,
+            model=model,
+            version=version,
+        )
+        return GraphChanges(since, frozenset(org_ids), frozenset(p_ids), data)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(str(conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]))
+
+
+def _log_change(conn: sqlite3.Connection, touched: Touched) -> None:
+    """Raise the version and log what the write touched under it (in the write's transaction),
+    keeping :data:`~graph.base.CHANGE_LOG_VERSIONS` versions of the log."""
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'version'")
+    version = _version(conn)
+    listed = touched.listed()
+    conn.execute(
+        "INSERT INTO changes(version, organisations, partnerships) VALUES (?, ?, ?)",
+        (version, *(json.dumps(ids) for ids in listed)) if listed else (version, None, None),
+    )
+    conn.execute("DELETE FROM changes WHERE version <= ?", (version - CHANGE_LOG_VERSIONS,))
+
+
+def _vectors(
+    conn: sqlite3.Connection, kind: EntityKind, model: str, ids: str | None = None
+) -> dict[str, npt.NDArray[np.float32]]:
+    """The vectors of ``model`` of every item of ``kind``, or of the JSON list of ``ids``."""
+    sql = "SELECT item_id, vector FROM embeddings WHERE kind = ? AND model = ?"
+    params: tuple[str, ...] = (kind.value, model)
+    if ids is not None:
+        sql += " AND item_id IN (SELECT value FROM json_each(?))"
+        params += (ids,)
+    return {str(i): np.frombuffer(v, dtype=np.float32) for i, v in conn.execute(sql, params)}
+
+
+def _org_row(row: tuple[Any, ...]) -> OrgRow:
+    return OrgRow.from_json(json.loads(str(row[0])))
+
+
+def _partnership_row(row: tuple[Any, ...]) -> PartnershipRow:
+    return PartnershipRow.of(Partnership.model_validate_json(str(row[0])))
+
+
+def _membership_row(row: tuple[Any, ...]) -> MembershipRow:
+    org_id, pid, role = row
+    return MembershipRow(str(org_id), str(pid), role == Role.COORDINATOR.value)
 
 
 _Model = TypeVar("_Model", Organisation, Partnership)

@@ -45,13 +45,15 @@ from domain.errors import (
     StoreUnavailableError,
     StoreWriteError,
 )
-from domain.graph_data import GraphData, MembershipRow, OrgRow, PartnershipRow
+from domain.graph_data import GraphChanges, GraphData, MembershipRow, OrgRow, PartnershipRow
 from domain.jobs import ACTIVE, Job, JobCounts, JobLimits, JobStatus
 from domain.models import Membership, Organisation, Partnership, Role, StakeholderType
 from domain.regions import ancestors, nuts_country
 from graph import cypher
 from graph.account_rows import api_key_row, audit_row, session_row, stored_time
 from graph.base import (
+    CHANGE_LOG_ITEMS,
+    CHANGE_LOG_VERSIONS,
     CandidateReads,
     EntityKind,
     ImportCounts,
@@ -59,6 +61,7 @@ from graph.base import (
     Page,
     PartnershipFilter,
     StoreCounts,
+    Touched,
     UpsertCounts,
 )
 from graph.cypher import Label, Rel
@@ -342,18 +345,30 @@ class Neo4jStore:
         except Exception as exc:
             raise self._failure(exc, what, write=False) from exc
 
-    def _write(self, work: Callable[[Any], T], what: str | Callable[[], str], *, data: bool = True) -> T:
-        """Run ``work`` in one managed write transaction that also bumps the version counter.
+    def _write(
+        self, work: Callable[[Any], T], what: str | Callable[[], str], *, touched: Touched | None
+    ) -> T:
+        """Run ``work`` in one managed write transaction.
 
-        ``data=False`` for artifacts, accounts and the audit log: they are not snapshot data, so
-        writing them must not invalidate the caches keyed by :meth:`version` (as in the embedded
-        store).
+        A data write passes the :class:`~graph.base.Touched` that ``work`` fills in: the version
+        counter goes up and the change log records what it touched, in the same transaction.
+        Artifacts, accounts and the audit log pass ``None``: they are not snapshot data, so writing
+        them must not invalidate the caches keyed by :meth:`version` (as in the embedded store).
         """
 
         def unit(tx: Any) -> T:
             result = work(tx)
-            if data:
+            if touched is not None:
                 tx.run(cypher.BUMP_VERSION).consume()
+                listed = touched.listed()
+                organisations, partnerships = listed or ([], [])
+                tx.run(
+                    cypher.LOG_CHANGE,
+                    listed=listed is not None,
+                    organisations=organisations,
+                    partnerships=partnerships,
+                ).consume()
+                tx.run(cypher.PRUNE_CHANGES, keep=CHANGE_LOG_VERSIONS).consume()
             return result
 
         try:
@@ -397,17 +412,20 @@ class Neo4jStore:
         memberships: Sequence[Membership] = (),
     ) -> ImportCounts:
         step = [_FIRST_STEP]
+        touched = Touched()
 
         def work(tx: Any) -> ImportCounts:
             step[0] = _FIRST_STEP  # a retried transaction starts over
+            touched.organisations.clear()
+            touched.partnerships.clear()
             counts = ImportCounts()
-            counts.organisations = self._upsert_organisations(tx, organisations, step)
-            counts.partnerships = self._upsert_partnerships(tx, partnerships, step)
-            counts.memberships = self._upsert_memberships(tx, memberships, step)
+            counts.organisations = self._upsert_organisations(tx, organisations, step, touched)
+            counts.partnerships = self._upsert_partnerships(tx, partnerships, step, touched)
+            counts.memberships = self._upsert_memberships(tx, memberships, step, touched)
             step[0] = _closing_step(step[0])  # the version bump and the commit follow `work`
             return counts
 
-        return self._write(work, lambda: f"import (at {step[0]})")
+        return self._write(work, lambda: f"import (at {step[0]})", touched=touched)
 
     def _run_batches(
         self, tx: Any, statement: str, rows: Sequence[Any], what: str, step: list[str], key: str = "rows"
@@ -457,13 +475,16 @@ class Neo4jStore:
                 counts.unchanged += 1
         return counts, created, updated
 
-    def _upsert_organisations(self, tx: Any, orgs: Sequence[Organisation], step: list[str]) -> UpsertCounts:
+    def _upsert_organisations(
+        self, tx: Any, orgs: Sequence[Organisation], step: list[str], touched: Touched
+    ) -> UpsertCounts:
         latest = {o.org_id: o for o in orgs}  # last one wins within a batch
         if not latest:
             return UpsertCounts()
         existing = self._existing_data(tx, Label.ORGANISATION, list(latest), step)
         counts, created, updated = self._classify(latest, existing)
         changed: list[Organisation] = created + updated
+        touched.organisations.update(o.org_id for o in changed)
         if not changed:
             return counts
         self._ensure_regions(tx, {code for o in changed for code in organisation_locations(o)}, step)
@@ -510,13 +531,16 @@ class Neo4jStore:
         if codes:
             self._run_batches(tx, cypher.MERGE_ECOSYSTEMS, sorted(codes), "ecosystems", step, "codes")
 
-    def _upsert_partnerships(self, tx: Any, ps: Sequence[Partnership], step: list[str]) -> UpsertCounts:
+    def _upsert_partnerships(
+        self, tx: Any, ps: Sequence[Partnership], step: list[str], touched: Touched
+    ) -> UpsertCounts:
         latest = {p.partnership_id: p for p in ps}
         if not latest:
             return UpsertCounts()
         existing = self._existing_data(tx, Label.PARTNERSHIP, list(latest), step)
         counts, created, updated = self._classify(latest, existing)
         changed: list[Partnership] = created + updated
+        touched.partnerships.update(p.partnership_id for p in changed)
         if not changed:
             return counts
         self._ensure_ecosystems(tx, {e.value for p in changed for e in p.ecosystems}, step)
@@ -551,7 +575,9 @@ class Neo4jStore:
         )
         return counts
 
-    def _upsert_memberships(self, tx: Any, ms: Sequence[Membership], step: list[str]) -> UpsertCounts:
+    def _upsert_memberships(
+        self, tx: Any, ms: Sequence[Membership], step: list[str], touched: Touched
+    ) -> UpsertCounts:
         counts = UpsertCounts()
         latest = {(m.org_id, m.partnership_id): m for m in ms}
         if not latest:
@@ -589,6 +615,9 @@ class Neo4jStore:
                 updated.append(row)
             else:
                 counts.unchanged += 1
+                continue
+            touched.organisations.add(m.org_id)
+            touched.partnerships.add(m.partnership_id)
         # Membership rows are bounded (ids ≤ 200 characters), so row batches stay far below the cap.
         written = self._run_batches(tx, cypher.CREATE_MEMBERSHIPS, created, "new memberships", step)
         written += self._run_batches(tx, cypher.UPDATE_MEMBERSHIPS, updated, "changed memberships", step)
@@ -598,13 +627,15 @@ class Neo4jStore:
             )
         return counts
 
-    def _delete(self, statement: str, params: dict[str, Any], kind: str, item_id: str, what: str) -> None:
+    def _delete(
+        self, statement: str, params: dict[str, Any], kind: str, item_id: str, what: str, touched: Touched
+    ) -> None:
         def work(tx: Any) -> None:
             record = tx.run(statement, params).single()
             if record is None or int(record["n"] or 0) == 0:
                 raise NotFoundError(kind, item_id)
 
-        self._write(work, what)
+        self._write(work, what, touched=touched)
 
     def delete_organisation(self, org_id: str) -> None:
         self._delete(
@@ -613,6 +644,7 @@ class Neo4jStore:
             "organisation",
             org_id,
             f"deleting organisation {org_id!r}",
+            Touched(organisations={org_id}),
         )
 
     def delete_partnership(self, partnership_id: str) -> None:
@@ -626,7 +658,9 @@ class Neo4jStore:
             if record is None or int(record["n"] or 0) == 0:
                 raise NotFoundError("partnership", partnership_id)
 
-        self._write(work, f"deleting partnership {partnership_id!r}")
+        self._write(
+            work, f"deleting partnership {partnership_id!r}", touched=Touched(partnerships={partnership_id})
+        )
 
     def delete_membership(self, org_id: str, partnership_id: str) -> None:
         self._delete(
@@ -635,6 +669,7 @@ class Neo4jStore:
             "membership",
             f"{org_id} in {partnership_id}",
             "deleting a membership",
+            Touched({org_id}, {partnership_id}),
         )
 
     # -- reads ----------------------------------------------------------------------------------
@@ -745,10 +780,17 @@ class Neo4jStore:
         statement = cypher.count_without_embedding(_label_of(kind), cypher.embedding_properties(model))
         return self._read(lambda tx: _count(tx.run(statement)), f"counting {kind.value}s without a vector")
 
-    def embedding_hashes(self, kind: EntityKind, model: str) -> dict[str, str]:
-        statement = cypher.embedding_hashes(_label_of(kind), cypher.embedding_properties(model))
+    def embedding_hashes(
+        self, kind: EntityKind, model: str, ids: Sequence[str] | None = None
+    ) -> dict[str, str]:
+        label, props = _label_of(kind), cypher.embedding_properties(model)
+        if ids is None:
+            statement, params = cypher.embedding_hashes(label, props), {}
+        else:
+            statement, params = cypher.embedding_hashes_of(label, props), {"ids": list(ids)}
         return self._read(
-            lambda tx: {str(r["id"]): str(r["hash"]) for r in tx.run(statement)}, "reading embedding hashes"
+            lambda tx: {str(r["id"]): str(r["hash"]) for r in tx.run(statement, params)},
+            "reading embedding hashes",
         )
 
     def _ensure_vector_index(self, label: Label, model: str, dim: int) -> None:
@@ -782,7 +824,10 @@ class Neo4jStore:
                 step[0] = f"embeddings batch {batch.number} of {batch.total}"
                 tx.run(cypher.put_embeddings(label, props), rows=batch.rows).consume()
 
-        self._write(work, lambda: f"storing {kind.value} embeddings ({step[0]})")
+        # Rows of deleted items are skipped by the statement; listing them anyway touches nothing.
+        ids = {item_id for item_id, _, _ in rows}
+        touched = Touched(organisations=ids) if kind == EntityKind.ORGANISATION else Touched(partnerships=ids)
+        self._write(work, lambda: f"storing {kind.value} embeddings ({step[0]})", touched=touched)
 
     def prepare_vector_search(self, kind: EntityKind, model: str) -> None:
         """Build the vector index of ``kind``/``model`` now where the server builds it lazily.
@@ -820,7 +865,7 @@ class Neo4jStore:
             for seq, chunk in enumerate(chunks):
                 tx.run(cypher.PUT_ARTIFACT_CHUNK, name=name, seq=seq, data=bytes(chunk)).consume()
 
-        self._write(work, f"saving artifact {name!r}", data=False)
+        self._write(work, f"saving artifact {name!r}", touched=None)
 
     def get_artifact(self, name: str) -> bytes | None:
         def work(tx: Any) -> bytes | None:
@@ -848,15 +893,15 @@ class Neo4jStore:
                 raise NotFoundError("artifact", name)
             tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
 
-        self._write(work, f"deleting artifact {name!r}", data=False)
+        self._write(work, f"deleting artifact {name!r}", touched=None)
 
     # -- accounts and the audit log ---------------------------------------------------------------
-    # Not graph data: every write here is data=False, so version() stays.
+    # Not graph data: every write here is touched=None, so version() stays.
     def put_user(self, user: User) -> None:
         self._write(
             lambda tx: tx.run(cypher.PUT_USER, name=user.name, data=user.model_dump_json()).consume(),
             f"saving user {user.name!r}",
-            data=False,
+            touched=None,
         )
 
     def get_user(self, name: str) -> User | None:
@@ -873,7 +918,7 @@ class Neo4jStore:
             tx.run(cypher.DELETE_USER_API_KEYS, name=name).consume()
             tx.run(cypher.delete_sessions(by_user=True, expired=False), user=name).consume()
 
-        self._write(work, f"deleting user {name!r}", data=False)
+        self._write(work, f"deleting user {name!r}", touched=None)
 
     def add_api_key(self, key: ApiKey) -> None:
         row = api_key_row(key)
@@ -883,7 +928,7 @@ class Neo4jStore:
                 raise ConflictError(f"API key {key.key_id!r} exists")
             tx.run(cypher.ADD_API_KEY, row).consume()
 
-        self._write(work, f"adding API key {key.key_id!r}", data=False)
+        self._write(work, f"adding API key {key.key_id!r}", touched=None)
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
         keys = self._api_keys(cypher.GET_API_KEY, {"key_id": key_id})
@@ -905,7 +950,7 @@ class Neo4jStore:
         self._write(
             lambda tx: tx.run(cypher.TOUCH_API_KEY, key_id=key_id, at=when).consume(),
             f"recording a use of API key {key_id!r}",
-            data=False,
+            touched=None,
         )
 
     def revoke_api_key(self, key_id: str, at: datetime) -> None:
@@ -915,7 +960,7 @@ class Neo4jStore:
             if _count(tx.run(cypher.REVOKE_API_KEY, key_id=key_id, at=when)) == 0:
                 raise NotFoundError("API key", key_id)
 
-        self._write(work, f"revoking API key {key_id!r}", data=False)
+        self._write(work, f"revoking API key {key_id!r}", touched=None)
 
     def add_session(self, session: Session) -> None:
         row = session_row(session)
@@ -925,7 +970,7 @@ class Neo4jStore:
                 raise ConflictError("a session with this token exists")
             tx.run(cypher.ADD_SESSION, row).consume()
 
-        self._write(work, "adding a session", data=False)
+        self._write(work, "adding a session", touched=None)
 
     def get_session(self, token_hash: str) -> Session | None:
         def work(tx: Any) -> Session | None:
@@ -938,7 +983,7 @@ class Neo4jStore:
         self._write(
             lambda tx: tx.run(cypher.DELETE_SESSION, token_hash=token_hash).consume(),
             "ending a session",
-            data=False,
+            touched=None,
         )
 
     def delete_sessions(self, user: str, *, expired_before: datetime | None = None) -> int:
@@ -948,12 +993,12 @@ class Neo4jStore:
             params["user"] = user
         if expired_before is not None:
             params["before"] = stored_time(expired_before)
-        return self._write(lambda tx: _count(tx.run(statement, params)), "ending sessions", data=False)
+        return self._write(lambda tx: _count(tx.run(statement, params)), "ending sessions", touched=None)
 
     def append_audit(self, entry: AuditEntry) -> None:
         row = audit_row(entry)
         self._write(
-            lambda tx: tx.run(cypher.APPEND_AUDIT, row).consume(), "appending to the audit log", data=False
+            lambda tx: tx.run(cypher.APPEND_AUDIT, row).consume(), "appending to the audit log", touched=None
         )
 
     def audit_log(self, offset: int, limit: int, *, actor: str | None = None) -> Page[AuditEntry]:
@@ -962,7 +1007,8 @@ class Neo4jStore:
         return Page([AuditEntry.model_validate_json(d) for d in rows], total, offset, limit)
 
     # -- background jobs ------------------------------------------------------------------------
-    # Not graph data: data=False. Each write of a record takes cypher.LOCK_JOBS first.
+    # Not graph data: touched=None (no version bump, no change log). Each write of a record
+    # takes cypher.LOCK_JOBS first.
     def add_job(self, job: Job, limits: JobLimits) -> JobCounts:
         row = job_row(job)
 
@@ -982,7 +1028,7 @@ class Neo4jStore:
                 tx.run(cypher.ADD_JOB, row).consume()
             return counts
 
-        return self._write(work, f"queueing job {job.job_id!r}", data=False)
+        return self._write(work, f"queueing job {job.job_id!r}", touched=None)
 
     def get_job(self, job_id: str) -> Job | None:
         data = self._one_data(Label.JOB, job_id)
@@ -1006,7 +1052,7 @@ class Neo4jStore:
             tx.run(cypher.LOCK_JOBS).consume()
             return _count(tx.run(cypher.UPDATE_JOB, row, expected=job.revision)) > 0
 
-        return new if self._write(work, f"saving job {job.job_id!r}", data=False) else None
+        return new if self._write(work, f"saving job {job.job_id!r}", touched=None) else None
 
     def delete_job(self, job_id: str) -> None:
         def work(tx: Any) -> None:
@@ -1015,7 +1061,7 @@ class Neo4jStore:
                 raise NotFoundError("job", job_id)
             tx.run(cypher.DELETE_JOB_RESULTS, job_id=job_id).consume()
 
-        self._write(work, f"deleting job {job_id!r}", data=False)
+        self._write(work, f"deleting job {job_id!r}", touched=None)
 
     def put_job_result_chunk(self, job_id: str, attempt: int, seq: int, data: bytes) -> None:
         self._write(
@@ -1023,7 +1069,7 @@ class Neo4jStore:
                 cypher.PUT_JOB_RESULT_CHUNK, job_id=job_id, attempt=attempt, seq=seq, data=bytes(data)
             ).consume(),
             f"saving a result chunk of job {job_id!r}",
-            data=False,
+            touched=None,
         )
 
     def job_result_chunk(self, job_id: str, attempt: int, seq: int) -> bytes | None:
@@ -1037,7 +1083,7 @@ class Neo4jStore:
         self._write(
             lambda tx: tx.run(cypher.DELETE_JOB_RESULTS, job_id=job_id).consume(),
             f"deleting the results of job {job_id!r}",
-            data=False,
+            touched=None,
         )
 
     # -- algorithms -----------------------------------------------------------------------------
@@ -1062,6 +1108,55 @@ class Neo4jStore:
             return GraphData(orgs, parts, members, org_vectors, p_vectors, model=model, version=version)
 
         return self._read(work, "reading the graph")
+
+    def read_changes(self, model: str, since: int) -> GraphChanges | None:
+        """The change log's answer, read in one transaction (a consistent view)."""
+        props = cypher.embedding_properties(model)
+
+        def work(tx: Any) -> GraphChanges | None:
+            version = _version_of(tx.run(cypher.VERSION).single())
+            log = list(tx.run(cypher.CHANGES_SINCE, since=since))
+            if since > version or len(log) != version - since or not all(r["listed"] for r in log):
+                return None  # the log does not reach back that far, or a write touched too much
+            org_ids = sorted({str(i) for r in log for i in r["organisations"] or ()})
+            p_ids = sorted({str(i) for r in log for i in r["partnerships"] or ()})
+            if len(org_ids) + len(p_ids) > CHANGE_LOG_ITEMS:
+                return None
+            orgs = [
+                OrgRow.from_json(json.loads(r["data"]))
+                for r in tx.run(cypher.existing_data(Label.ORGANISATION), ids=org_ids)
+            ]
+            parts = [
+                PartnershipRow.of(Partnership.model_validate_json(r["data"]))
+                for r in tx.run(cypher.existing_data(Label.PARTNERSHIP), ids=p_ids)
+            ]
+            members = {
+                MembershipRow(str(r["org_id"]), str(r["partnership_id"]), r["role"] == Role.COORDINATOR.value)
+                for statement, ids in (
+                    (cypher.MEMBERSHIPS_OF_ORGANISATIONS, org_ids),
+                    (cypher.MEMBERSHIPS_OF_PARTNERSHIPS, p_ids),
+                )
+                for r in tx.run(statement, ids=ids)
+            }
+            org_vectors, p_vectors = (
+                {
+                    str(r["id"]): np.asarray(r["vector"], dtype=np.float32)
+                    for r in tx.run(cypher.vectors_of(label, props), ids=ids)
+                }
+                for label, ids in ((Label.ORGANISATION, org_ids), (Label.PARTNERSHIP, p_ids))
+            )
+            data = GraphData(
+                orgs,
+                parts,
+                sorted(members, key=_membership_key),
+                org_vectors,
+                p_vectors,
+                model=model,
+                version=version,
+            )
+            return GraphChanges(since, frozenset(org_ids), frozenset(p_ids), data)
+
+        return self._read(work, f"reading the changes since version {since}")
 
     # -- candidate reads ------------------------------------------------------------------------
     def read_candidates(self, model: str, work: Callable[[CandidateReads], T]) -> T:
@@ -1201,6 +1296,10 @@ def _count(result: Any) -> int:
     """The ``n`` column of a statement's single row (0 without one)."""
     record = result.single()
     return 0 if record is None else int(record["n"] or 0)
+
+
+def _membership_key(m: MembershipRow) -> tuple[str, str]:
+    return m.partnership_id, m.org_id
 
 
 def _version_of(record: Any) -> int:

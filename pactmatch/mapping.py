@@ -64,8 +64,9 @@ class MappingService:
     def gap_mapper(
         self, *, level: int | None = None, candidates_per_gap: int = 5, target_mix: TargetMix | None = None
     ) -> GapMapper:
+        view = self.service.view()
         return GapMapper(self.target_mix(target_mix), level=level, candidates_per_gap=candidates_per_gap).fit(
-            self.service.snapshot(), self.service.ranker()
+            view.snapshot, view.ranker
         )
 
     def gaps(
@@ -104,7 +105,8 @@ class MappingService:
     ) -> SynergyFinder:
         """A fitted finder, cached per store version and parameters (fitting TF-IDF on 30k texts takes seconds)."""
         mix = self.target_mix(target_mix)
-        snapshot, ranker = self.service.snapshot(), self.service.ranker()
+        view = self.service.view()
+        snapshot, ranker = view.snapshot, view.ranker
         key = (
             snapshot.version, snapshot.model, id(snapshot), top_k, recruits_per_pair,
             tuple(sorted(pair_kinds or ())), mix.model_dump_json(), getattr(ranker, "name", ""),

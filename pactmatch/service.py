@@ -1,18 +1,17 @@
 """The application service: one place where a store, an encoder and a recommender meet.
 
 The API routes and the CLI commands are thin wrappers around these methods, so both behave the
-same. The service keeps the algorithms' snapshot cached and rebuilds it only when the store's
-version changes.
+same. The algorithms' snapshot and ranker are a :class:`~pactmatch.views.View` that follows the
+store's version without making reads wait (:mod:`pactmatch.views`).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -55,14 +54,15 @@ from matching.snapshot import Snapshot
 from matching.types import Recommendation
 from pactmatch.accounts import AuditTrail, changed_fields
 from pactmatch.filters import organisation_filter, partnership_filter
-from pactmatch.heap import long_lived
 from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
 from pactmatch.ranker_repository import RankerRepository
 from pactmatch.rankers import Ranker, RankerFactory, default_ranker, heuristic_ranker
-from pactmatch.reasons import Explanation, View, explain_for_people
+from pactmatch.reasons import Explanation, explain_for_people
+from pactmatch.reasons import View as Audience
 from pactmatch.settings import Settings
 from pactmatch.stores import open_store, public_description
+from pactmatch.views import View, ViewKeeper
 
 #: ``progress(phase, done, total)``: drives progress bars without the service knowing about them.
 Progress = Callable[[str, int, int], None]
@@ -89,7 +89,7 @@ class Candidate:
     @property
     def reasons(self) -> Explanation:
         """The contributions grouped into a few plain reasons (what the API and the pages show)."""
-        return explain_for_people(self.recommendation.contributions, View.CANDIDATE)
+        return explain_for_people(self.recommendation.contributions, Audience.CANDIDATE)
 
 
 @dataclass(frozen=True)
@@ -153,15 +153,6 @@ class EmbeddingStats:
         return self.encoded / self.encode_seconds if self.encode_seconds else 0.0
 
 
-@dataclass
-class _Cache:
-    key: tuple[int, str] | None = None
-    ranker_key: tuple[tuple[int, str], str] | None = None
-    snapshot: Snapshot | None = None
-    ranker: Ranker | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
 class PactmatchService:
     def __init__(
         self,
@@ -177,7 +168,7 @@ class PactmatchService:
         self.cache = cache
         self.audit = AuditTrail(store)
         self.ranker_factory = ranker_factory
-        self._cached = _Cache()
+        self._views = ViewKeeper(store, lambda: self.model_name, lambda s: self.ranker_factory(s, self.store))
         self._learned_check: tuple[tuple[str, str] | None, bool] = (None, False)
         self._coverage: tuple[tuple[int, str], EmbeddingCoverage] | None = None
 
@@ -374,6 +365,7 @@ class PactmatchService:
         self.audit.record(
             actor, "organisation.delete", f"organisation {org_id}", changed_fields(before, None)
         )
+        self._written()
 
     def get_partnership(self, partnership_id: str) -> Partnership:
         return self.store.get_partnership(partnership_id)
@@ -397,6 +389,7 @@ class PactmatchService:
         self.audit.record(
             actor, "partnership.delete", f"partnership {partnership_id}", changed_fields(before, None)
         )
+        self._written()
 
     def put_member(
         self, partnership_id: str, org_id: str, role: Role, since: date | None = None, *, actor: Actor
@@ -426,7 +419,8 @@ class PactmatchService:
         return public_description(self.store)
 
     def close(self) -> None:
-        """Close the store (the API at shutdown)."""
+        """Stop renewing the view and close the store (the API at shutdown)."""
+        self._views.close()
         self.store.close()
 
     # -- embeddings -------------------------------------------------------------------------
@@ -453,7 +447,7 @@ class PactmatchService:
         model = self.model_name
         for kind, items in texts.items():
             stats.texts += len(items)
-            stored = self.store.embedding_hashes(kind, model)
+            stored = self.store.embedding_hashes(kind, model, sorted(items) if targeted else None)
             todo = [
                 (item_id, text) for item_id, text in items.items() if stored.get(item_id) != text_hash(text)
             ]
@@ -479,6 +473,7 @@ class PactmatchService:
                 self.store.prepare_vector_search(kind, model)  # not in the first query's time
                 stats.index_seconds += time.perf_counter() - t0
         stats.seconds = time.perf_counter() - started
+        self._written()
         return stats
 
     def embedding_coverage(self) -> EmbeddingCoverage:
@@ -538,37 +533,36 @@ class PactmatchService:
         return out
 
     # -- algorithms -------------------------------------------------------------------------
+    def view(self, *, fresh: bool = False) -> View:
+        """The snapshot and ranker to answer a read from: one consistent version, at once (a newer
+        one is prepared in the background; see :mod:`pactmatch.views`). ``fresh=True`` waits for
+        the store's current version instead, as a write through this service does before it
+        returns (for a caller that must see another process's writes at once)."""
+        return self._views.refresh() if fresh else self._views.current()
+
+    def _view_having(self, partnership_id: str) -> View:
+        """The current view, or the store's current version when ``partnership_id`` is not in the
+        view but is in the store (another process created it moments ago: its first read is
+        answered, not 404); ``NotFoundError`` when it is in neither."""
+        view = self.view()
+        if partnership_id not in view.snapshot.partnership_index:
+            self.store.get_partnership(partnership_id)
+            view = self.view(fresh=True)
+        return view
+
     def snapshot(self) -> Snapshot:
-        self._refresh_cache()
-        assert self._cached.snapshot is not None
-        return self._cached.snapshot
+        return self.view().snapshot
 
     def ranker(self) -> Ranker:
-        self._refresh_cache()
-        assert self._cached.ranker is not None
-        return self._cached.ranker
+        return self.view().ranker
 
-    def _refresh_cache(self) -> None:
-        """Rebuild the snapshot when the data changed, and the ranker when the data or the stored
-        ranker changed (``pactmatch fit`` saves a new one while the API is running; artifact
-        writes leave the data version alone, so the ranker has a key of its own)."""
-        key = (self.store.version(), self.model_name)
-        ranker_key = (key, RankerRepository(self.store).fingerprint())
-        with self._cached.lock:
-            fresh = self._cached.key == key and self._cached.snapshot is not None
-            if fresh and self._cached.ranker_key == ranker_key:
-                return
-            with long_lived():
-                snapshot = (
-                    self._cached.snapshot
-                    if fresh
-                    else Snapshot.from_data(self.store.read_graph(self.model_name))
-                )
-                assert snapshot is not None
-                self._cached.snapshot, self._cached.key = snapshot, key
-                if self._cached.ranker_key != ranker_key:
-                    self._cached.ranker = self.ranker_factory(snapshot, self.store)
-                    self._cached.ranker_key = ranker_key
+    def _written(self) -> None:
+        """Serve what was just written before the write returns, so the next read here sees it.
+
+        Only a service that serves reads has a view to bring up to date: a CLI import builds none.
+        """
+        if self._views.serving:
+            self.view(fresh=True)
 
     def candidates(
         self,
@@ -593,9 +587,10 @@ class PactmatchService:
         import stopped before it embedded them): their text similarity is missing from the scores.
         """
         if diversity is not None and diversity.active:
-            wide = self.candidates(partnership_id, top_k * OVERFETCH, filters)
+            view = self._view_having(partnership_id)  # the re-ranking reads the ranking's version
+            wide = self._ranked(partnership_id, top_k * OVERFETCH, filters, view)
             recs = [i.recommendation for i in wide.items]
-            chosen = diversify_recommendations(self.snapshot(), recs, top_k, diversity)
+            chosen = diversify_recommendations(view.snapshot, recs, top_k, diversity)
             by_id = {i.org_id: i for i in wide.items}
             return CandidateList(
                 partnership_id,
@@ -603,12 +598,18 @@ class PactmatchService:
                 [by_id[r.org_id] for r in chosen],
                 wide.warnings,
             )
+        return self._ranked(partnership_id, top_k, filters, None)
+
+    def _ranked(
+        self, partnership_id: str, top_k: int, filters: CandidateFilters | None, view: View | None
+    ) -> CandidateList:
+        """The ranking of :meth:`candidates`, from ``view`` (or the current one) on the snapshot path."""
         source = self._candidate_source()
         if source is not None:  # raises NotFoundError for unknown ids itself
             found = self._candidates_in_store(source, partnership_id, top_k, filters or CandidateFilters())
         else:
-            self.store.get_partnership(partnership_id)  # NotFoundError for unknown ids
-            snapshot, ranker = self.snapshot(), self.ranker()
+            view = view or self._view_having(partnership_id)
+            snapshot, ranker = view.snapshot, view.ranker
             query = query_for_partnership(snapshot, partnership_id)
             recs = ranker.recommend(query, top_k=top_k, filters=filters)
             items = [

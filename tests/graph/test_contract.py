@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
@@ -18,8 +19,10 @@ from domain.accounts import Role as AccountRole
 from domain.errors import ConflictError, InvalidInputError, NotFoundError
 from domain.jobs import Job, JobCounts, JobLimits, JobStatus
 from domain.models import Role, StakeholderType
-from graph.base import EntityKind, GraphStore, OrganisationFilter, Page, PartnershipFilter
+from graph.base import CHANGE_LOG_ITEMS, EntityKind, GraphStore, OrganisationFilter, Page, PartnershipFilter
+from matching.snapshot import Snapshot
 from tests.conftest import member, org, partnership
+from tests.matching.test_snapshot_changes import contents
 
 
 def seed(store: GraphStore) -> None:
@@ -134,6 +137,7 @@ def test_embeddings_and_graph_data(store: GraphStore) -> None:
     )
     store.put_embeddings(EntityKind.PARTNERSHIP, "m", [("p1", "h3", vec[3])])
     assert store.embedding_hashes(EntityKind.ORGANISATION, "m") == {"a": "h1", "b": "h2"}
+    assert store.embedding_hashes(EntityKind.ORGANISATION, "m", ["b", "c", "zz"]) == {"b": "h2"}
     data = store.read_graph("m")
     assert sorted(o.org_id for o in data.organisations) == ["a", "b", "c"]
     assert sorted(data.org_vectors) == ["a", "b"]
@@ -152,6 +156,57 @@ def test_version_changes_on_every_write(store: GraphStore) -> None:
     v1 = store.version()
     store.delete_membership("b", "p1")
     assert v0 != v1 != store.version()
+
+
+def test_the_changes_since_a_version_turn_its_snapshot_into_the_current_one(store: GraphStore) -> None:
+    seed(store)
+    vec = np.eye(4, dtype=np.float32)
+    store.put_embeddings(EntityKind.ORGANISATION, "m", [("a", "h1", vec[0]), ("b", "h2", vec[1])])
+    before, since = Snapshot.from_data(store.read_graph("m")), store.version()
+    store.import_batch(
+        [org("b", name="Beta renamed"), org("d")], [partnership("p3")], [member("c", "p2", "coordinator")]
+    )
+    store.import_batch(
+        [org("c", name="Gamma Uni", stakeholder_type="higher_education", sme=False)]
+    )  # no change
+    store.delete_membership("a", "p1")
+    store.delete_organisation("d")
+    store.put_embeddings(EntityKind.ORGANISATION, "m", [("c", "h3", vec[2])])
+    store.delete_partnership("p3")
+    store.put_artifact("ranker.json", b"{}")  # not graph data: not in the log
+    changes = store.read_changes("m", since)
+    assert changes is not None and changes.since == since and changes.data.version == store.version()
+    assert changes.org_ids == {"a", "b", "c", "d"} and changes.partnership_ids == {"p1", "p2", "p3"}
+    assert sorted(o.org_id for o in changes.data.organisations) == ["a", "b", "c"]
+    assert sorted(changes.data.org_vectors) == ["a", "b", "c"]
+    patched = before.with_changes(changes)
+    assert patched is not None and contents(patched) == contents(Snapshot.from_data(store.read_graph("m")))
+    assert store.read_changes("m", store.version()) == replace(
+        changes,
+        since=store.version(),
+        org_ids=frozenset(),
+        partnership_ids=frozenset(),
+        data=replace(
+            changes.data,
+            organisations=[],
+            partnerships=[],
+            memberships=[],
+            org_vectors={},
+            partnership_vectors={},
+        ),
+    )
+
+
+def test_the_change_log_says_when_it_cannot_answer(store: GraphStore) -> None:
+    seed(store)
+    since = store.version()
+    assert store.read_changes("m", since + 1) is None  # a version the store has not reached
+    store.import_batch([org(f"n{i}") for i in range(CHANGE_LOG_ITEMS + 1)])  # too many to list
+    assert store.read_changes("m", since) is None
+    after_import = store.version()
+    store.import_batch([org("n0", name="Renamed")])
+    changes = store.read_changes("m", after_import)
+    assert changes is not None and changes.org_ids == {"n0"}
 
 
 def test_artifacts(store: GraphStore) -> None:

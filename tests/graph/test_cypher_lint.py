@@ -253,8 +253,10 @@ BUILDER_CASES: dict[str, Callable[[], list[Case]]] = {
         for builder in (
             cypher.count_without_embedding,
             cypher.embedding_hashes,
+            cypher.embedding_hashes_of,
             cypher.put_embeddings,
             cypher.vectors,
+            cypher.vectors_of,
         )
     },
     **CANDIDATE_CASES,

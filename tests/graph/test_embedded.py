@@ -75,7 +75,7 @@ def test_a_store_file_of_schema_1_gains_the_account_and_job_tables(tmp_path: Pat
         conn.commit()
 
     store = EmbeddedStore(tmp_path / "s")
-    assert _schema_version(db_file) == str(SCHEMA_VERSION) == "3"
+    assert _schema_version(db_file) == str(SCHEMA_VERSION)
     assert store.get_organisation("a").name == "Org a" and store.version() == version
     now = datetime.now(UTC)
     ann = User(name="ann", password_hash="h", created_at=now, password_changed_at=now)
@@ -85,6 +85,28 @@ def test_a_store_file_of_schema_1_gains_the_account_and_job_tables(tmp_path: Pat
     job = Job(job_id="j", kind="k", owner="ann", params={}, media_type="t", filename="f", created_at=now)
     store.add_job(job, JobLimits(per_owner=1, queued=1))
     assert store.get_job("j") == job
+    store.close()
+
+
+def test_a_store_file_without_the_change_log_gains_it(tmp_path: Path) -> None:
+    """A file of schema 3 (jobs, no change log) opens; the versions written before it cannot be
+    answered from the log (readers read everything), those written after it can."""
+    store = EmbeddedStore(tmp_path / "s")
+    store.import_batch([org("a")])
+    store.close()
+    db_file = tmp_path / "s" / "pactmatch.sqlite"
+    with closing(sqlite3.connect(db_file)) as conn:
+        conn.execute("DROP TABLE changes")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.commit()
+
+    store = EmbeddedStore(tmp_path / "s")
+    assert _schema_version(db_file) == str(SCHEMA_VERSION)
+    assert store.read_changes("m", 0) is None
+    version = store.version()
+    store.import_batch([org("b")])
+    changes = store.read_changes("m", version)
+    assert changes is not None and changes.org_ids == {"b"}
     store.close()
 
 
