@@ -75,7 +75,7 @@ def test_a_store_file_of_schema_1_gains_the_account_and_job_tables(tmp_path: Pat
         conn.commit()
 
     store = EmbeddedStore(tmp_path / "s")
-    assert _schema_version(db_file) == str(SCHEMA_VERSION) == "3"
+    assert _schema_version(db_file) == str(SCHEMA_VERSION) == "4"
     assert store.get_organisation("a").name == "Org a" and store.version() == version
     now = datetime.now(UTC)
     ann = User(name="ann", password_hash="h", created_at=now, password_changed_at=now)
@@ -85,6 +85,28 @@ def test_a_store_file_of_schema_1_gains_the_account_and_job_tables(tmp_path: Pat
     job = Job(job_id="j", kind="k", owner="ann", params={}, media_type="t", filename="f", created_at=now)
     store.add_job(job, JobLimits(per_owner=1, queued=1))
     assert store.get_job("j") == job
+    store.close()
+
+
+def test_a_store_file_of_schema_3_gains_artifact_versions(tmp_path: Path) -> None:
+    """Artifacts written before versions existed open at version 1, and the next write of one
+    takes a newer version (so a compare-and-set on them works from the start)."""
+    EmbeddedStore(tmp_path / "s").close()
+    db_file = tmp_path / "s" / "pactmatch.sqlite"
+    with closing(sqlite3.connect(db_file)) as conn:
+        conn.execute("DROP TABLE artifacts")
+        conn.execute("CREATE TABLE artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        conn.execute("INSERT INTO artifacts VALUES ('event/e.json', x'7b7d')")
+        conn.execute("DELETE FROM meta WHERE key = 'artifact_version'")
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        conn.commit()
+    store = EmbeddedStore(tmp_path / "s")
+    EmbeddedStore(tmp_path / "s").close()  # a second process opening it finds the column there
+    assert _schema_version(db_file) == "4"
+    assert store.get_versioned_artifact("event/e.json") == (b"{}", 1)
+    assert store.put_artifact_if("event/e.json", b"{ }", 0) is None
+    newer = store.put_artifact_if("event/e.json", b"{ }", 1)
+    assert newer is not None and newer > 1
     store.close()
 
 
