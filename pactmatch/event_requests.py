@@ -244,7 +244,9 @@ class RequestService:
                     request = request.model_copy(
                         update={
                             "state": RequestState.ACCEPTED,
-                            "history": (RequestChange(at=now, state=RequestState.ACCEPTED, by=by, note=note),),
+                            "history": (
+                                RequestChange(at=now, state=RequestState.ACCEPTED, by=by, note=note),
+                            ),
                         }
                     )
                 self.repo.put_requests(event_id, [*requests, request], expected=version)

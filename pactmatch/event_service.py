@@ -389,7 +389,9 @@ class EventService:
                 _check(if_match, version, f"the attendees of event {event_id!r}")
                 k, old = _find_attendee(current, attendee_id)
                 try:
-                    updated = Attendee.model_validate({**old.model_dump(), **patch.model_dump(exclude_unset=True)})
+                    updated = Attendee.model_validate(
+                        {**old.model_dump(), **patch.model_dump(exclude_unset=True)}
+                    )
                 except ValidationError as exc:
                     raise _invalid(
                         "invalid attendee update",
@@ -401,7 +403,10 @@ class EventService:
                 current[k] = updated
                 self.repo.put_attendees(event_id, current, expected=version)
         self.audit.record(
-            actor, "attendee.update", f"event {event_id}: attendee {attendee_id}", changed_fields(old, updated)
+            actor,
+            "attendee.update",
+            f"event {event_id}: attendee {attendee_id}",
+            changed_fields(old, updated),
         )
         return updated
 
