@@ -2,7 +2,7 @@
 
 Every error answer is ``{"detail": [{"loc": [...], "msg": "...", "type": "..."}, ...]}``, whoever
 raised it: a domain error of the services (a 401 with ``WWW-Authenticate``, a 429 with
-``Retry-After``), a request FastAPI's validation refused, or an HTTP error of the framework itself
+``Retry-After``, a 409 for a stale ``If-Match`` with the current version as its ``ETag``), a request FastAPI's validation refused, or an HTTP error of the framework itself
 (unknown path, wrong method, body too large). ``loc`` names the parameter at fault
 (``["query", "region"]``, ``["body", "organisation", "country"]``) and is empty when the request
 as a whole is (an unknown id, a conflict). The input is never echoed back: it may be large, or not
@@ -36,6 +36,7 @@ from domain.errors import (
     StoreUnavailableError,
     StoreWriteError,
     TooManyRequestsError,
+    VersionConflictError,
 )
 
 log = logging.getLogger("pactmatch.api")
@@ -101,6 +102,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, TooManyRequestsError):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, VersionConflictError):  # the version to read again (the message names it too)
+        headers["ETag"] = f'"{exc.current}"'
     return _response(status, issues, headers)
 
 

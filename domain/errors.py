@@ -42,6 +42,15 @@ class ConflictError(PactmatchError):
     """A write that contradicts the stored state, e.g. a membership of an unknown organisation."""
 
 
+class VersionConflictError(ConflictError):
+    """A write made against a version of a document that is no longer the stored one (an HTTP
+    ``If-Match`` that does not match: 409 with the current version as the ``ETag``)."""
+
+    def __init__(self, message: str, current: int) -> None:
+        super().__init__(message)
+        self.current = current  # 0: the document does not exist (any more)
+
+
 class StoreUnavailableError(PactmatchError):
     """The store cannot be reached or opened (server down, wrong credentials, bad path)."""
 

@@ -505,6 +505,11 @@ class Schedule(_Frozen):
     dropped: tuple[DroppedMeeting, ...] = ()
     warnings: tuple[str, ...] = ()
     stats: ScheduleStats
+    #: The versions of the attendee and request lists it was planned from (0: there was none;
+    #: ``None``: not recorded, in schedules stored before versions existed). It is saved only
+    #: while they are still those (:meth:`pactmatch.event_repository.EventRepository.put_schedule`).
+    attendees_version: int | None = None
+    requests_version: int | None = None
 
 
 class AgendaItem(_Frozen):

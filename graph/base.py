@@ -8,11 +8,11 @@ exceptions, and never score: they return data, and :mod:`matching` ranks it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Generic, Protocol, TypeVar, runtime_checkable
+from typing import Generic, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,13 @@ class Page(Generic[T]):
     total: int
     offset: int
     limit: int
+
+
+class VersionedArtifact(NamedTuple):
+    """An artifact's bytes and its version, read together (:meth:`GraphStore.get_versioned_artifact`)."""
+
+    data: bytes
+    version: int
 
 
 @dataclass(frozen=True)
@@ -195,12 +202,29 @@ class GraphStore(Protocol):
         """Store ``(item id, text hash, vector)`` rows; ids that no longer exist are skipped."""
         ...
 
-    # -- artifacts (fitted models saved with the store) ---------------------------------------
-    def put_artifact(self, name: str, data: bytes) -> None:
-        """Save a named blob (e.g. a fitted ranker) with the store, replacing an older one."""
+    # -- artifacts (fitted models, event documents) --------------------------------------------
+    # Every artifact has a version: a number, unique in the store and never reused, that each write
+    # of it takes (0 stands for "no such artifact"). Artifact writes are serialised store-wide, so
+    # a compare-and-set on versions is one atomic step for every process of the store.
+    def put_artifact(self, name: str, data: bytes) -> int:
+        """Save a named blob (e.g. a fitted ranker) with the store, replacing an older one;
+        returns its new version."""
+        ...
+
+    def put_artifact_if(
+        self, name: str, data: bytes, expected: int, *, unchanged: Mapping[str, int] | None = None
+    ) -> int | None:
+        """Compare-and-set: save ``name`` only if its stored version is still ``expected`` (0: only
+        if there is none) and every artifact named in ``unchanged`` (what it was derived from) still
+        has the version given there, all in one transaction. Returns the new version, or ``None``
+        when any of them changed meanwhile (nothing is written: read again and retry)."""
         ...
 
     def get_artifact(self, name: str) -> bytes | None: ...
+
+    def get_versioned_artifact(self, name: str) -> VersionedArtifact | None:
+        """The artifact and its version, read together (``None`` if absent)."""
+        ...
 
     def list_artifacts(self, prefix: str = "") -> list[str]:
         """Names of saved artifacts starting with ``prefix``, sorted."""
@@ -208,6 +232,11 @@ class GraphStore(Protocol):
 
     def delete_artifact(self, name: str) -> None:
         """Remove an artifact; ``NotFoundError`` if absent."""
+        ...
+
+    def delete_artifact_if(self, name: str, expected: int) -> bool:
+        """Remove the artifact only if its version is still ``expected``; ``False`` (nothing
+        removed) when it changed meanwhile or is gone."""
         ...
 
     # -- accounts and the audit log ------------------------------------------------------------

@@ -464,13 +464,27 @@ SNAPSHOT_MEMBERSHIPS = (
 )
 
 # -- artifacts -----------------------------------------------------------------------------------
+#: Run first by every transaction that writes an artifact, as LOCK_JOBS is by job writes: the
+#: increment write-locks this node, so artifact writes are serialised and the versions they read
+#: after it are the committed ones. Its new value is the version the write gives the artifact
+#: (unique in the store, never reused). An artifact written before versions existed has none
+#: stored and counts as version 1; the counter starts there (INIT_ARTIFACT_VERSION, at connect).
+NEXT_ARTIFACT_VERSION = "MERGE (m:PactmatchMeta {key: 'artifacts'}) SET m.value = coalesce(m.value, 1) + 1 RETURN m.value AS value"
+INIT_ARTIFACT_VERSION = "MERGE (m:PactmatchMeta {key: 'artifacts'}) ON CREATE SET m.value = 1"
+#: The versions a compare-and-set checks (a name without a row has none: version 0).
+ARTIFACT_VERSIONS = (
+    "MATCH (a:Artifact) WHERE a.name IN $names RETURN a.name AS name, coalesce(a.version, 1) AS version"
+)
 DELETE_ARTIFACT_CHUNKS = "MATCH (c:ArtifactChunk {name: $name}) DELETE c"
-PUT_ARTIFACT = "MERGE (a:Artifact {name: $name}) SET a.size = $size, a.chunks = $chunks"
+PUT_ARTIFACT = "MERGE (a:Artifact {name: $name}) SET a.size = $size, a.chunks = $chunks, a.version = $version"
 PUT_ARTIFACT_CHUNK = "CREATE (:ArtifactChunk {name: $name, seq: $seq, data: $data})"
-GET_ARTIFACT = "MATCH (a:Artifact {name: $name}) RETURN a.chunks AS chunks, a.size AS size"
+GET_ARTIFACT = "MATCH (a:Artifact {name: $name}) RETURN a.chunks AS chunks, a.size AS size, coalesce(a.version, 1) AS version"
 GET_ARTIFACT_CHUNKS = "MATCH (c:ArtifactChunk {name: $name}) RETURN c.seq AS seq, c.data AS data ORDER BY seq"
 LIST_ARTIFACTS = "MATCH (a:Artifact) WHERE a.name STARTS WITH $prefix RETURN a.name AS name ORDER BY name"
 DELETE_ARTIFACT = "MATCH (a:Artifact {name: $name}) DELETE a RETURN count(*) AS n"
+DELETE_ARTIFACT_IF = (
+    "MATCH (a:Artifact {name: $name}) WHERE coalesce(a.version, 1) = $expected DELETE a RETURN count(*) AS n"
+)
 
 
 # -- accounts and the audit log (written without the version bump) -----------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -44,12 +44,14 @@ from graph.base import (
     StoreCounts,
     Touched,
     UpsertCounts,
+    VersionedArtifact,
 )
 from graph.job_rows import job_row, saved
 
 #: 2: users, API keys, sessions and the audit log. 3: background jobs and their results.
-#: 4: the change log.
-SCHEMA_VERSION = 4
+#: 4: the change log. 5: a version on every artifact (the one column ever added to a table: see
+#: ``_add_artifact_versions``).
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,7 +103,13 @@ CREATE TABLE IF NOT EXISTS memberships (
     PRIMARY KEY (org_id, partnership_id)
 );
 CREATE INDEX IF NOT EXISTS memberships_partnership ON memberships(partnership_id);
-CREATE TABLE IF NOT EXISTS artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+-- version: what put_artifact_if compares; 1 for artifacts written before versions existed, and
+-- every write takes the next value of meta's 'artifact_version' counter (which starts at 1).
+CREATE TABLE IF NOT EXISTS artifacts (
+    name TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
 CREATE TABLE IF NOT EXISTS embeddings (
     kind TEXT NOT NULL,
     item_id TEXT NOT NULL,
@@ -182,6 +190,8 @@ class EmbeddedStore:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
             self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('version', '0')")
+            self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('artifact_version', '1')")
+            _add_artifact_versions(self._conn)
             # Every schema change so far only adds tables and indexes (IF NOT EXISTS, above), so a
             # file of an older schema is now upgraded: record that, never lowering a newer number.
             self._conn.execute(
@@ -593,16 +603,29 @@ class EmbeddedStore:
             )
 
     # -- artifacts --------------------------------------------------------------------------
-    def put_artifact(self, name: str, data: bytes) -> None:
+    # BEGIN IMMEDIATE holds the file's write lock from the version check to the write: one atomic
+    # step for every process of the store.
+    def put_artifact(self, name: str, data: bytes) -> int:
         with self._write(None) as conn:
-            conn.execute(
-                "INSERT INTO artifacts(name, data) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET data = excluded.data",
-                (name, data),
-            )
+            return _save_artifact(conn, name, data)
+
+    def put_artifact_if(
+        self, name: str, data: bytes, expected: int, *, unchanged: Mapping[str, int] | None = None
+    ) -> int | None:
+        with self._write(None) as conn:
+            for other, version in {**(unchanged or {}), name: expected}.items():
+                row = conn.execute("SELECT version FROM artifacts WHERE name = ?", (other,)).fetchone()
+                if (int(row[0]) if row else 0) != version:
+                    return None
+            return _save_artifact(conn, name, data)
 
     def get_artifact(self, name: str) -> bytes | None:
         rows = self._read("SELECT data FROM artifacts WHERE name = ?", (name,))
         return bytes(rows[0][0]) if rows else None
+
+    def get_versioned_artifact(self, name: str) -> VersionedArtifact | None:
+        rows = self._read("SELECT data, version FROM artifacts WHERE name = ?", (name,))
+        return VersionedArtifact(bytes(rows[0][0]), int(rows[0][1])) if rows else None
 
     def list_artifacts(self, prefix: str = "") -> list[str]:
         rows = self._read(
@@ -614,6 +637,14 @@ class EmbeddedStore:
         with self._write(None) as conn:
             if conn.execute("DELETE FROM artifacts WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFoundError("artifact", name)
+
+    def delete_artifact_if(self, name: str, expected: int) -> bool:
+        with self._write(None) as conn:
+            return bool(
+                conn.execute(
+                    "DELETE FROM artifacts WHERE name = ? AND version = ?", (name, expected)
+                ).rowcount
+            )
 
     # -- accounts and the audit log ---------------------------------------------------------
     def put_user(self, user: User) -> None:
@@ -954,3 +985,30 @@ def _table(kind: EntityKind) -> tuple[str, str]:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _save_artifact(conn: sqlite3.Connection, name: str, data: bytes) -> int:
+    """Write an artifact with the next version of the store's counter, inside the caller's
+    transaction; returns that version."""
+    (version,) = conn.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'artifact_version' "
+        "RETURNING CAST(value AS INTEGER)"
+    ).fetchone()
+    conn.execute(
+        "INSERT INTO artifacts(name, data, version) VALUES (?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET data = excluded.data, version = excluded.version",
+        (name, data, version),
+    )
+    return int(version)
+
+
+def _add_artifact_versions(conn: sqlite3.Connection) -> None:
+    """Give a file of schema 3 or older its artifact versions (every artifact at version 1).
+    Two processes opening such a file at once may both try: the second finds the column there."""
+    if "version" in {str(r[1]) for r in conn.execute("PRAGMA table_info(artifacts)")}:
+        return
+    try:
+        conn.execute("ALTER TABLE artifacts ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -63,6 +63,7 @@ from graph.base import (
     StoreCounts,
     Touched,
     UpsertCounts,
+    VersionedArtifact,
 )
 from graph.cypher import Label, Rel
 from graph.dialects import ArcadeHttp, Dialect, default_arcadedb_http_url, detect_dialect, make_dialect
@@ -391,6 +392,7 @@ class Neo4jStore:
         self._run_schema(cypher.INIT_VERSION)
         self._run_schema(cypher.INIT_AUDIT_SEQ)
         self._run_schema(cypher.INIT_JOBS_LOCK)
+        self._run_schema(cypher.INIT_ARTIFACT_VERSION)
 
     def close(self) -> None:
         self._driver.close()
@@ -854,21 +856,48 @@ class Neo4jStore:
         return {str(r["id"]): np.asarray(r["vector"], dtype=np.float32) for r in tx.run(statement)}
 
     # -- artifacts ------------------------------------------------------------------------------
-    def put_artifact(self, name: str, data: bytes) -> None:
+    # Every write takes cypher.NEXT_ARTIFACT_VERSION first (the lock, and the version it writes).
+    def put_artifact(self, name: str, data: bytes) -> int:
+        return self._write(
+            lambda tx: self._save_artifact(tx, name, data), f"saving artifact {name!r}", touched=None
+        )
+
+    def put_artifact_if(
+        self, name: str, data: bytes, expected: int, *, unchanged: Mapping[str, int] | None = None
+    ) -> int | None:
+        wanted = {**(unchanged or {}), name: expected}
+
+        def work(tx: Any) -> int | None:
+            version = int(tx.run(cypher.NEXT_ARTIFACT_VERSION).single()["value"])
+            stored = {
+                str(r["name"]): int(r["version"])
+                for r in tx.run(cypher.ARTIFACT_VERSIONS, names=list(wanted))
+            }
+            if any(stored.get(n, 0) != v for n, v in wanted.items()):
+                return None
+            return self._save_artifact(tx, name, data, version)
+
+        return self._write(work, f"saving artifact {name!r}", touched=None)
+
+    @staticmethod
+    def _save_artifact(tx: Any, name: str, data: bytes, version: int | None = None) -> int:
+        if version is None:
+            version = int(tx.run(cypher.NEXT_ARTIFACT_VERSION).single()["value"])
         chunks = [data[i : i + ARTIFACT_CHUNK_BYTES] for i in range(0, len(data), ARTIFACT_CHUNK_BYTES)] or [
             b""
         ]
-
-        def work(tx: Any) -> None:
-            tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
-            tx.run(cypher.PUT_ARTIFACT, name=name, size=len(data), chunks=len(chunks)).consume()
-            for seq, chunk in enumerate(chunks):
-                tx.run(cypher.PUT_ARTIFACT_CHUNK, name=name, seq=seq, data=bytes(chunk)).consume()
-
-        self._write(work, f"saving artifact {name!r}", touched=None)
+        tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
+        tx.run(cypher.PUT_ARTIFACT, name=name, size=len(data), chunks=len(chunks), version=version).consume()
+        for seq, chunk in enumerate(chunks):
+            tx.run(cypher.PUT_ARTIFACT_CHUNK, name=name, seq=seq, data=bytes(chunk)).consume()
+        return version
 
     def get_artifact(self, name: str) -> bytes | None:
-        def work(tx: Any) -> bytes | None:
+        found = self.get_versioned_artifact(name)
+        return None if found is None else found.data
+
+    def get_versioned_artifact(self, name: str) -> VersionedArtifact | None:
+        def work(tx: Any) -> VersionedArtifact | None:
             head = tx.run(cypher.GET_ARTIFACT, name=name).single()
             if head is None:
                 return None
@@ -876,7 +905,7 @@ class Neo4jStore:
             data = b"".join(parts)
             if len(parts) != int(head["chunks"]) or len(data) != int(head["size"]):
                 raise StoreUnavailableError(f"artifact {name!r} is incomplete in the store")
-            return data
+            return VersionedArtifact(data, int(head["version"]))
 
         return self._read(work, f"reading artifact {name!r}")
 
@@ -888,12 +917,23 @@ class Neo4jStore:
 
     def delete_artifact(self, name: str) -> None:
         def work(tx: Any) -> None:
+            tx.run(cypher.NEXT_ARTIFACT_VERSION).consume()
             record = tx.run(cypher.DELETE_ARTIFACT, name=name).single()
             if record is None or int(record["n"] or 0) == 0:
                 raise NotFoundError("artifact", name)
             tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
 
         self._write(work, f"deleting artifact {name!r}", touched=None)
+
+    def delete_artifact_if(self, name: str, expected: int) -> bool:
+        def work(tx: Any) -> bool:
+            tx.run(cypher.NEXT_ARTIFACT_VERSION).consume()
+            if _count(tx.run(cypher.DELETE_ARTIFACT_IF, name=name, expected=expected)) == 0:
+                return False
+            tx.run(cypher.DELETE_ARTIFACT_CHUNKS, name=name).consume()
+            return True
+
+        return self._write(work, f"deleting artifact {name!r}", touched=None)
 
     # -- accounts and the audit log ---------------------------------------------------------------
     # Not graph data: every write here is touched=None, so version() stays.

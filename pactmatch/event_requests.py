@@ -5,7 +5,8 @@ should meet, as the scheduler sees them), sends requests with a short message, a
 or withdraws, and reads what changed for them. The organiser sets the request window, sees every
 request, cancels one, enters one for an attendee or answers for them (a help desk, a paper form),
 and pins a meeting (a request accepted at once). Requests live in their own event document
-(:meth:`~pactmatch.event_repository.EventRepository.requests`), written under the events' lock;
+(:meth:`~pactmatch.event_repository.EventRepository.requests`), each change a compare-and-set on
+its version retried until it lands (:func:`~pactmatch.event_repository.attempts`);
 every change is in the request's history and the audit log.
 
 The states: ``pending`` -> ``accepted`` | ``declined`` (the recipient) | ``withdrawn`` (the sender)
@@ -47,6 +48,7 @@ from domain.meeting_requests import (
 )
 from domain.models import StakeholderType
 from graph.base import Page
+from pactmatch.event_repository import attempts
 from pactmatch.event_schedules import why_text
 from pactmatch.event_service import EventService
 
@@ -194,57 +196,60 @@ class RequestService:
     ) -> RequestWithNames:
         """``me`` asks ``body.to``; ``organiser``: entered by the organiser (no window, no limit of
         standing requests), ``confirmed``: accepted at once (a pin, room under both caps needed)."""
-        with self.events.lock:
-            event = self.repo.get_event(event_id)
-            if not organiser:
-                self._window_open(event)
-            people = {a.attendee_id: a for a in self.repo.attendees(event_id)}
-            if me not in people:
-                raise NotFoundError("attendee", me)
-            if body.to == me:
-                raise InvalidInputError(
-                    "you cannot ask to meet yourself", [FieldIssue("to", "cannot ask to meet yourself")]
-                )
-            if body.to not in people:
-                unknown = f"no attendee {body.to!r} at this event"
-                raise InvalidInputError(unknown, [FieldIssue("to", unknown)])
-            blocked = _blocked(event, people[me], people[body.to])
-            if blocked:
-                refused = f"{me} and {body.to} cannot meet here: {blocked}"
-                raise InvalidInputError(refused, [FieldIssue("to", refused)])
-            requests = self.repo.requests(event_id)
-            for r in requests:
-                if (
-                    r.involves(me)
-                    and r.involves(body.to)
-                    and (r.state.is_open or r.state == RequestState.DECLINED)
-                ):
-                    raise ConflictError(_standing(r, me))
-            limit = event.request_window.max_open_per_attendee
-            standing = sum(1 for r in requests if r.sender == me and r.state.is_open)
-            if not organiser and standing >= limit:
-                raise ConflictError(
-                    f"you have {standing} requests pending or accepted, the most this event allows ({limit}): "
-                    "withdraw one to send another"
-                )
-            now = datetime.now(UTC)
-            by = ORGANISER if organiser else me
-            request = MeetingRequest.model_validate(
-                {
-                    "request_id": f"r{len(requests) + 1}", "sender": me, "recipient": body.to,
-                    "message": body.message, "state": RequestState.PENDING,
-                    "history": [{"at": now, "state": RequestState.PENDING, "by": by, "note": note}],
-                }
-            )  # fmt: skip
-            if confirmed:
-                self._may_accept(event, people, requests, request, viewer=None)
-                request = request.model_copy(
-                    update={
-                        "state": RequestState.ACCEPTED,
-                        "history": (RequestChange(at=now, state=RequestState.ACCEPTED, by=by, note=note),),
+        for attempt in attempts(f"the requests of event {event_id!r}"):
+            with attempt:
+                event = self.repo.get_event(event_id)
+                if not organiser:
+                    self._window_open(event)
+                people = {a.attendee_id: a for a in self.repo.attendees(event_id)}
+                if me not in people:
+                    raise NotFoundError("attendee", me)
+                if body.to == me:
+                    raise InvalidInputError(
+                        "you cannot ask to meet yourself", [FieldIssue("to", "cannot ask to meet yourself")]
+                    )
+                if body.to not in people:
+                    unknown = f"no attendee {body.to!r} at this event"
+                    raise InvalidInputError(unknown, [FieldIssue("to", unknown)])
+                blocked = _blocked(event, people[me], people[body.to])
+                if blocked:
+                    refused = f"{me} and {body.to} cannot meet here: {blocked}"
+                    raise InvalidInputError(refused, [FieldIssue("to", refused)])
+                requests, version = self.repo.requests_versioned(event_id)
+                for r in requests:
+                    if (
+                        r.involves(me)
+                        and r.involves(body.to)
+                        and (r.state.is_open or r.state == RequestState.DECLINED)
+                    ):
+                        raise ConflictError(_standing(r, me))
+                limit = event.request_window.max_open_per_attendee
+                standing = sum(1 for r in requests if r.sender == me and r.state.is_open)
+                if not organiser and standing >= limit:
+                    raise ConflictError(
+                        f"you have {standing} requests pending or accepted, the most this event allows ({limit}): "
+                        "withdraw one to send another"
+                    )
+                now = datetime.now(UTC)
+                by = ORGANISER if organiser else me
+                request = MeetingRequest.model_validate(
+                    {
+                        "request_id": f"r{len(requests) + 1}", "sender": me, "recipient": body.to,
+                        "message": body.message, "state": RequestState.PENDING,
+                        "history": [{"at": now, "state": RequestState.PENDING, "by": by, "note": note}],
                     }
-                )
-            self.repo.put_requests(event_id, [*requests, request])
+                )  # fmt: skip
+                if confirmed:
+                    self._may_accept(event, people, requests, request, viewer=None)
+                    request = request.model_copy(
+                        update={
+                            "state": RequestState.ACCEPTED,
+                            "history": (
+                                RequestChange(at=now, state=RequestState.ACCEPTED, by=by, note=note),
+                            ),
+                        }
+                    )
+                self.repo.put_requests(event_id, [*requests, request], expected=version)
         self.audit.record(
             actor,
             "request.pin" if confirmed else "request.send",
@@ -260,26 +265,27 @@ class RequestService:
         """``me`` answers (their side only, inside the window); ``me=None``: the organiser answers
         for the side the answer belongs to, window or not."""
         side, from_states, to_state = _ANSWERS[answer]
-        with self.events.lock:
-            event = self.repo.get_event(event_id)
-            requests = self.repo.requests(event_id)
-            k, request = _find(requests, request_id)
-            if me is not None and not request.involves(me):
-                raise NotFoundError("request", request_id)  # someone else's: as if it did not exist
-            if me is not None and getattr(request, side) != me:
-                raise PermissionDeniedError(f"only the request's {side} can {answer} it")
-            if request.state not in from_states:
-                raise ConflictError(
-                    f"request {request_id} is {request.state.value}: it cannot be {to_state.value}"
-                )
-            if me is not None:
-                self._window_open(event)
-            if to_state == RequestState.ACCEPTED:
-                people = {a.attendee_id: a for a in self.repo.attendees(event_id)}
-                self._may_accept(event, people, requests, request, viewer=me)
-            updated = request.moved_to(to_state, datetime.now(UTC), me or ORGANISER, note)
-            requests[k] = updated
-            self.repo.put_requests(event_id, requests)
+        for attempt in attempts(f"the requests of event {event_id!r}"):
+            with attempt:
+                event = self.repo.get_event(event_id)
+                requests, version = self.repo.requests_versioned(event_id)
+                k, request = _find(requests, request_id)
+                if me is not None and not request.involves(me):
+                    raise NotFoundError("request", request_id)  # someone else's: as if it did not exist
+                if me is not None and getattr(request, side) != me:
+                    raise PermissionDeniedError(f"only the request's {side} can {answer} it")
+                if request.state not in from_states:
+                    raise ConflictError(
+                        f"request {request_id} is {request.state.value}: it cannot be {to_state.value}"
+                    )
+                if me is not None:
+                    self._window_open(event)
+                if to_state == RequestState.ACCEPTED:
+                    people = {a.attendee_id: a for a in self.repo.attendees(event_id)}
+                    self._may_accept(event, people, requests, request, viewer=me)
+                updated = request.moved_to(to_state, datetime.now(UTC), me or ORGANISER, note)
+                requests[k] = updated
+                self.repo.put_requests(event_id, requests, expected=version)
         self.audit.record(
             actor,
             f"request.{answer}",
@@ -358,14 +364,15 @@ class RequestService:
 
     def cancel(self, event_id: str, request_id: str, note: str = "", *, actor: Actor) -> RequestWithNames:
         """Take a pending or accepted request off (the organiser's word wins, window or not)."""
-        with self.events.lock:
-            self.repo.get_event(event_id)
-            requests = self.repo.requests(event_id)
-            k, request = _find(requests, request_id)
-            if not request.state.is_open:
-                raise ConflictError(f"request {request_id} is {request.state.value} already")
-            requests[k] = request.moved_to(RequestState.CANCELLED, datetime.now(UTC), ORGANISER, note)
-            self.repo.put_requests(event_id, requests)
+        for attempt in attempts(f"the requests of event {event_id!r}"):
+            with attempt:
+                self.repo.get_event(event_id)
+                requests, version = self.repo.requests_versioned(event_id)
+                k, request = _find(requests, request_id)
+                if not request.state.is_open:
+                    raise ConflictError(f"request {request_id} is {request.state.value} already")
+                requests[k] = request.moved_to(RequestState.CANCELLED, datetime.now(UTC), ORGANISER, note)
+                self.repo.put_requests(event_id, requests, expected=version)
         self.audit.record(
             actor,
             "request.cancel",
@@ -376,10 +383,11 @@ class RequestService:
 
     def set_window(self, event_id: str, window: RequestWindow, *, actor: Actor) -> Event:
         """When attendees may send and answer requests, and how many each may have standing."""
-        with self.events.lock:
-            event = self.repo.get_event(event_id)
-            updated = event.model_copy(update={"request_window": window})
-            self.repo.put_event(updated)
+        for attempt in attempts(f"event {event_id!r}"):
+            with attempt:
+                event, version = self.repo.event_versioned(event_id)
+                updated = event.model_copy(update={"request_window": window})
+                self.repo.put_event(updated, expected=version)
         self.audit.record(
             actor,
             "event.request-window",

@@ -1,8 +1,11 @@
 """Match-making events as a service: registration, scheduling, agendas; the API and the CLI call it.
 
 Events are kept by :class:`~pactmatch.event_repository.EventRepository` as documents in the store's
-artifact area. Read-modify-write of a document is serialised here, by one process-wide lock (the
-API serves from one process). Scheduling composes the store (memberships), the encoder (offers
+artifact area, each with a version. Every read-modify-write of a document here is a
+compare-and-set retried until it lands (:func:`~pactmatch.event_repository.attempts`), so writers in
+any number of processes (API workers, the CLI) never lose each other's changes; a caller that read
+a version itself (an HTTP ``If-Match``) passes it as ``if_match`` and gets a
+:class:`~domain.errors.VersionConflictError` when the document has moved on. Scheduling composes the store (memberships), the encoder (offers
 and wants) and the pure optimiser (:mod:`matching.events`); :mod:`pactmatch.event_schedules`
 translates between the optimiser's plan and the stored schedule.
 """
@@ -12,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -25,7 +27,14 @@ from pydantic import ValidationError
 from scipy import sparse
 
 from domain.accounts import Actor, Grant, Role
-from domain.errors import AuthenticationError, ConflictError, FieldIssue, InvalidInputError, NotFoundError
+from domain.errors import (
+    AuthenticationError,
+    ConflictError,
+    FieldIssue,
+    InvalidInputError,
+    NotFoundError,
+    VersionConflictError,
+)
 from domain.events import (
     MAX_ATTENDEES,
     Agenda,
@@ -48,7 +57,7 @@ from matching.events import PairScorer, ScheduleOptions, build_participants, met
 from matching.snapshot import Snapshot
 from pactmatch.accounts import AccountService, changed_fields, signing_key
 from pactmatch.event_profiles import ProfileWishes, partner_type_counts, profile_wishes
-from pactmatch.event_repository import EventRepository
+from pactmatch.event_repository import EventRepository, StaleWriteError, attempts
 from pactmatch.event_schedules import (
     accepted_pins,
     dropped_from_plan,
@@ -59,7 +68,6 @@ from pactmatch.event_schedules import (
 )
 from pactmatch.service import PactmatchService, Progress
 
-_LOCK = threading.RLock()
 #: How long an agenda link works (an event is over long before; revoking ends it at once).
 AGENDA_LINK_LIFETIME = timedelta(days=90)
 #: Attendee lists whose embedded offers and wants :meth:`EventService.pair_scorer` keeps.
@@ -133,37 +141,53 @@ class EventService:
         """Create an event; ``ConflictError`` when the id exists (use :meth:`replace_event`).
         An organiser who is not an admin becomes the new event's organiser."""
         event_id = body.event_id or slugify(f"{body.name}-{body.date.isoformat()}")
-        with _LOCK:
-            if self.repo.exists(event_id):
-                raise ConflictError(f"event {event_id!r} already exists")
-            event = body.to_event(event_id, datetime.now(UTC))
-            self.repo.put_event(event)
+        event = body.to_event(event_id, datetime.now(UTC))
+        try:
+            self.repo.put_event(event, expected=0)
+        except StaleWriteError:
+            raise ConflictError(f"event {event_id!r} already exists") from None
         self.audit.record(actor, "event.create", f"event {event_id}")
         if actor.user is not None and not actor.is_admin:
             self.accounts.grant(actor.user.name, Grant(role=Role.ORGANISER, scope=event_id), actor)
         return event
 
-    def replace_event(self, event_id: str, body: EventCreate, *, actor: Actor) -> tuple[Event, bool]:
-        """Create or replace; registered attendees must still fit (their slots and groups)."""
+    def replace_event(
+        self, event_id: str, body: EventCreate, *, actor: Actor, if_match: int | None = None
+    ) -> tuple[Event, bool]:
+        """Create or replace; registered attendees must still fit (their slots and groups).
+        ``if_match``: only over that version of the event (0: only create)."""
         if body.event_id is not None and body.event_id != event_id:
             message = "event_id in the body differs from the URL"
             raise InvalidInputError(message, [FieldIssue("event_id", message)])
-        with _LOCK:
-            created = not self.repo.exists(event_id)
-            old = None if created else self.repo.get_event(event_id)
-            event = body.to_event(event_id, old.created_at if old and old.created_at else datetime.now(UTC))
-            if old is not None and "request_window" not in body.model_fields_set:
-                # a replacement that does not mention requests keeps the window the organiser set
-                event = event.model_copy(update={"request_window": old.request_window})
-            issues = [
-                FieldIssue(f, m)
-                for a in self.repo.attendees(event_id)
-                for f, m in check_attendee(event, a, f"attendee {a.attendee_id}")
-            ]
-            if issues:
-                raise _invalid("registered attendees do not fit the new event", issues[:50])
-            self.repo.put_event(event)
+        for attempt in attempts(f"event {event_id!r}"):
+            with attempt:
+                old, version = self._event_or_none(event_id)
+                _check(if_match, version, f"event {event_id!r}")
+                event, created = self._replaced(event_id, body, old)
+                self.repo.put_event(event, expected=version)
         self.audit.record(actor, "event.create" if created else "event.update", f"event {event_id}")
+        return event, created
+
+    def _event_or_none(self, event_id: str) -> tuple[Event | None, int]:
+        try:
+            return self.repo.event_versioned(event_id)
+        except NotFoundError:
+            return None, 0
+
+    def _replaced(self, event_id: str, body: EventCreate, old: Event | None) -> tuple[Event, bool]:
+        """The event ``body`` makes of ``old`` (``None``: a new one), checked against its attendees."""
+        created = old is None
+        event = body.to_event(event_id, old.created_at if old and old.created_at else datetime.now(UTC))
+        if old is not None and "request_window" not in body.model_fields_set:
+            # a replacement that does not mention requests keeps the window the organiser set
+            event = event.model_copy(update={"request_window": old.request_window})
+        issues = [
+            FieldIssue(f, m)
+            for a in self.repo.attendees(event_id)
+            for f, m in check_attendee(event, a, f"attendee {a.attendee_id}")
+        ]
+        if issues:
+            raise _invalid("registered attendees do not fit the new event", issues[:50])
         return event, created
 
     def get_event(self, event_id: str) -> Event:
@@ -172,21 +196,34 @@ class EventService:
     def list_events(self) -> list[Event]:
         return self.repo.list_events()
 
-    def delete_event(self, event_id: str, *, actor: Actor) -> None:
-        with _LOCK:
-            self.repo.delete_event(event_id)
+    def get_event_versioned(self, event_id: str) -> tuple[Event, int]:
+        """The event and the version of its document (an HTTP ETag)."""
+        return self.repo.event_versioned(event_id)
+
+    def delete_event(self, event_id: str, *, actor: Actor, if_match: int | None = None) -> None:
+        for attempt in attempts(f"event {event_id!r}"):
+            with attempt:
+                _, version = self.repo.event_versioned(event_id)
+                _check(if_match, version, f"event {event_id!r}")
+                self.repo.delete_event(event_id, expected=version)
         self.audit.record(actor, "event.delete", f"event {event_id}")
 
     # -- attendees ----------------------------------------------------------------------------
     def attendees(self, event_id: str) -> list[Attendee]:
+        return self.attendees_versioned(event_id)[0]
+
+    def attendees_versioned(self, event_id: str) -> tuple[list[Attendee], int]:
+        """The attendees and the version of their list (an HTTP ETag; 0 before the first)."""
         self.repo.get_event(event_id)
-        return self.repo.attendees(event_id)
+        return self.repo.attendees_versioned(event_id)
 
     def get_attendee(self, event_id: str, attendee_id: str) -> Attendee:
-        for a in self.attendees(event_id):
-            if a.attendee_id == attendee_id:
-                return a
-        raise NotFoundError("attendee", attendee_id)
+        return self.get_attendee_versioned(event_id, attendee_id)[0]
+
+    def get_attendee_versioned(self, event_id: str, attendee_id: str) -> tuple[Attendee, int]:
+        """The attendee and the version of the attendee list it is in (what a change checks)."""
+        attendees, version = self.attendees_versioned(event_id)
+        return _find_attendee(attendees, attendee_id)[1], version
 
     def register(self, event_id: str, body: AttendeeCreate, *, actor: Actor) -> Attendee:
         """Register one attendee (``InvalidInputError`` naming the field when it does not fit)."""
@@ -236,30 +273,13 @@ class EventService:
         for _, body, org, _ in prepared:
             if body.organisation is not None:  # a new organisation joins the store (matchable elsewhere too)
                 self.service.put_organisation(org, actor=actor)
-        with _LOCK:
-            current = self.repo.attendees(event_id)
-            taken = {a.attendee_id for a in current}
-            now = datetime.now(UTC)
-            for row, body, org, wishes in prepared:
-                label = f"row {row}" if len(bodies) > 1 else "attendee"
-                attendee_id = body.attendee_id or _unique_id(
-                    slugify(f"{org.org_id}-{body.person}", 120), taken
-                )
-                if attendee_id in taken:
-                    issue = FieldIssue(
-                        "attendee_id", f"{label}: attendee {attendee_id!r} is already registered"
-                    )
-                    if strict:
-                        raise ConflictError(issue.message)
-                    report.errors.append(issue)
-                    continue
-                if len(current) >= MAX_ATTENDEES:
-                    raise InvalidInputError(f"an event holds at most {MAX_ATTENDEES} attendees")
-                attendee = _attendee(body, attendee_id, org, wishes, now)
-                current.append(attendee)
-                taken.add(attendee_id)
-                report.registered.append(attendee)
-            self.repo.put_attendees(event_id, current)
+        for attempt in attempts(f"the attendees of event {event_id!r}"):
+            with attempt:
+                current, version = self.repo.attendees_versioned(event_id)
+                added, refused = self._added(current, prepared, strict=strict, batch=len(bodies) > 1)
+                self.repo.put_attendees(event_id, [*current, *added], expected=version)
+        report.registered.extend(added)
+        report.errors.extend(refused)
         if report.registered:
             self.audit.record(
                 actor,
@@ -269,6 +289,34 @@ class EventService:
             )
         report.seconds = time.perf_counter() - started
         return report
+
+    @staticmethod
+    def _added(
+        current: list[Attendee],
+        prepared: list[tuple[int, AttendeeCreate, Organisation, ProfileWishes | None]],
+        *,
+        strict: bool,
+        batch: bool,
+    ) -> tuple[list[Attendee], list[FieldIssue]]:
+        """The attendees ``prepared`` adds to ``current``, and the rows refused (ids taken)."""
+        taken = {a.attendee_id for a in current}
+        added: list[Attendee] = []
+        refused: list[FieldIssue] = []
+        now = datetime.now(UTC)
+        for row, body, org, wishes in prepared:
+            label = f"row {row}" if batch else "attendee"
+            attendee_id = body.attendee_id or _unique_id(slugify(f"{org.org_id}-{body.person}", 120), taken)
+            if attendee_id in taken:
+                issue = FieldIssue("attendee_id", f"{label}: attendee {attendee_id!r} is already registered")
+                if strict:
+                    raise ConflictError(issue.message)
+                refused.append(issue)
+                continue
+            if len(current) + len(added) >= MAX_ATTENDEES:
+                raise InvalidInputError(f"an event holds at most {MAX_ATTENDEES} attendees")
+            added.append(_attendee(body, attendee_id, org, wishes, now))
+            taken.add(attendee_id)
+        return added, refused
 
     def _wishes(self, org: Organisation, snapshot: Snapshot, cache: dict[str, Partnership]) -> ProfileWishes:
         projects = []
@@ -325,59 +373,71 @@ class EventService:
         return report
 
     def update_attendee(
-        self, event_id: str, attendee_id: str, patch: AttendeePatch, *, actor: Actor
+        self,
+        event_id: str,
+        attendee_id: str,
+        patch: AttendeePatch,
+        *,
+        actor: Actor,
+        if_match: int | None = None,
     ) -> Attendee:
+        """Change what an attendee stated; ``if_match``: only over that version of the list."""
         event = self.repo.get_event(event_id)
-        with _LOCK:
-            current = self.repo.attendees(event_id)
-            for k, a in enumerate(current):
-                if a.attendee_id == attendee_id:
-                    try:
-                        updated = Attendee.model_validate(
-                            {**a.model_dump(), **patch.model_dump(exclude_unset=True)}
-                        )
-                    except ValidationError as exc:
-                        raise _invalid(
-                            "invalid attendee update",
-                            [FieldIssue(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()],
-                        ) from exc
-                    issues = [FieldIssue(f, m) for f, m in check_attendee(event, updated)]
-                    if issues:
-                        raise _invalid("attendee does not fit the event", issues)
-                    current[k] = updated
-                    self.repo.put_attendees(event_id, current)
-                    self.audit.record(
-                        actor,
-                        "attendee.update",
-                        f"event {event_id}: attendee {attendee_id}",
-                        changed_fields(a, updated),
+        for attempt in attempts(f"the attendees of event {event_id!r}"):
+            with attempt:
+                current, version = self.repo.attendees_versioned(event_id)
+                _check(if_match, version, f"the attendees of event {event_id!r}")
+                k, old = _find_attendee(current, attendee_id)
+                try:
+                    updated = Attendee.model_validate(
+                        {**old.model_dump(), **patch.model_dump(exclude_unset=True)}
                     )
-                    return updated
-        raise NotFoundError("attendee", attendee_id)
+                except ValidationError as exc:
+                    raise _invalid(
+                        "invalid attendee update",
+                        [FieldIssue(".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()],
+                    ) from exc
+                issues = [FieldIssue(f, m) for f, m in check_attendee(event, updated)]
+                if issues:
+                    raise _invalid("attendee does not fit the event", issues)
+                current[k] = updated
+                self.repo.put_attendees(event_id, current, expected=version)
+        self.audit.record(
+            actor,
+            "attendee.update",
+            f"event {event_id}: attendee {attendee_id}",
+            changed_fields(old, updated),
+        )
+        return updated
 
-    def remove_attendee(self, event_id: str, attendee_id: str, *, actor: Actor) -> None:
+    def remove_attendee(
+        self, event_id: str, attendee_id: str, *, actor: Actor, if_match: int | None = None
+    ) -> None:
         """Cancel a registration; the next schedule keeps the partner's other meetings. Their
         pending and accepted requests are cancelled (the partners see why, and get their room
-        back)."""
+        back). ``if_match``: only from that version of the attendee list."""
         self.repo.get_event(event_id)
-        with _LOCK:
-            current = self.repo.attendees(event_id)
-            kept = [a for a in current if a.attendee_id != attendee_id]
-            if len(kept) == len(current):
-                raise NotFoundError("attendee", attendee_id)
-            self.repo.put_attendees(event_id, kept)
-            requests = self.repo.requests(event_id)
-            now = datetime.now(UTC)
-            closed = [
-                r.moved_to(
-                    RequestState.CANCELLED, now, ORGANISER, f"{attendee_id} cancelled their registration"
-                )
-                if r.involves(attendee_id) and r.state.is_open
-                else r
-                for r in requests
-            ]
-            if closed != requests:
-                self.repo.put_requests(event_id, closed)
+        for attempt in attempts(f"the attendees of event {event_id!r}"):
+            with attempt:
+                current, version = self.repo.attendees_versioned(event_id)
+                _check(if_match, version, f"the attendees of event {event_id!r}")
+                _find_attendee(current, attendee_id)
+                kept = [a for a in current if a.attendee_id != attendee_id]
+                self.repo.put_attendees(event_id, kept, expected=version)
+        for attempt in attempts(f"the requests of event {event_id!r}"):
+            with attempt:
+                requests, version = self.repo.requests_versioned(event_id)
+                now = datetime.now(UTC)
+                closed = [
+                    r.moved_to(
+                        RequestState.CANCELLED, now, ORGANISER, f"{attendee_id} cancelled their registration"
+                    )
+                    if r.involves(attendee_id) and r.state.is_open
+                    else r
+                    for r in requests
+                ]
+                if closed != requests:
+                    self.repo.put_requests(event_id, closed, expected=version)
         ended = [r.request_id for r, c in zip(requests, closed, strict=True) if r is not c]
         self.audit.record(
             actor,
@@ -401,9 +461,36 @@ class EventService:
         With ``keep_previous`` the meetings of the stored schedule are pinned: kept in their slot
         and at their table when both attendees are still registered and may still meet then,
         otherwise reported as dropped with the reason.
+
+        The schedule records the versions of the attendee and request lists it was planned from,
+        and is saved only while they (and the stored schedule) are unchanged: when someone changed
+        them meanwhile it is planned once more from the new lists, and when they change again
+        during that, ``ConflictError`` (schedule again later).
         """
+        for replan in (False, True):
+            schedule, version = self._plan(event_id, keep_previous, options, progress)
+            try:
+                self.repo.put_schedule(schedule, expected=version)
+                break
+            except StaleWriteError:
+                if replan:
+                    _, attendees_now = self.repo.attendees_versioned(event_id)
+                    _, requests_now = self.repo.requests_versioned(event_id)
+                    raise ConflictError(
+                        f"the attendees or requests of event {event_id!r} changed while it was being "
+                        f"scheduled, twice (attendee list now version {attendees_now}, requests version "
+                        f"{requests_now}): schedule again"
+                    ) from None
+        self.audit.record(actor, "event.schedule", f"event {event_id}: {len(schedule.meetings)} meetings", {})
+        return schedule
+
+    def _plan(
+        self, event_id: str, keep_previous: bool, options: ScheduleOptions | None, progress: Progress | None
+    ) -> tuple[Schedule, int]:
+        """A schedule planned from the lists as they are now, and the version of the stored
+        schedule it replaces (0: none)."""
         event = self.repo.get_event(event_id)
-        attendees = self.repo.attendees(event_id)
+        attendees, attendees_version = self.repo.attendees_versioned(event_id)
         if len(attendees) < 2:
             raise InvalidInputError(
                 f"event {event_id!r} has {len(attendees)} attendee(s); at least 2 are needed"
@@ -414,14 +501,15 @@ class EventService:
         embedded = time.perf_counter()
         met_before = met_before_pairs(self._membership_rows([a.org_id for a in attendees]))
         steps = {"embed": embedded - started, "memberships": time.perf_counter() - embedded}
-        requests = self.repo.requests(event_id)
+        requests, requests_version = self.repo.requests_versioned(event_id)
         answered = pair_requests(requests)
         participants, rules, warnings = build_participants(
             event, attendees, offers, wants, met_before, asked=answered.asked, declined=answered.declined
         )
         warnings += _window_warnings(event, requests)
         ids = participants.ids
-        previous = self.repo.schedule(event_id) if keep_previous else None
+        stored, stored_version = self.repo.schedule_versioned(event_id)
+        previous = stored if keep_previous else None
         pins, cancelled = pins_from_schedule(previous, event, ids, answered.called_off)
         pins += accepted_pins(answered.accepted, ids)
 
@@ -444,11 +532,10 @@ class EventService:
                 before=steps,
                 after={"explain": explained - explaining, "total": explained - started},
             ),
+            attendees_version=attendees_version,
+            requests_version=requests_version,
         )
-        with _LOCK:
-            self.repo.put_schedule(schedule)
-        self.audit.record(actor, "event.schedule", f"event {event_id}: {len(schedule.meetings)} meetings", {})
-        return schedule
+        return schedule, stored_version
 
     def pair_scorer(self, event_id: str) -> tuple[Event, list[Attendee], PairScorer]:
         """The event, its attendees and their pair scores as the scheduler sees them now (requests
@@ -517,11 +604,15 @@ class EventService:
         )
 
     def get_schedule(self, event_id: str) -> Schedule:
+        return self.get_schedule_versioned(event_id)[0]
+
+    def get_schedule_versioned(self, event_id: str) -> tuple[Schedule, int]:
+        """The stored schedule and the version of its document."""
         self.repo.get_event(event_id)
-        schedule = self.repo.schedule(event_id)
+        schedule, version = self.repo.schedule_versioned(event_id)
         if schedule is None:
             raise NotFoundError("schedule of event", event_id)
-        return schedule
+        return schedule, version
 
     # -- agendas ------------------------------------------------------------------------------
     def agendas(self, event_id: str, attendee_ids: Sequence[str] | None = None) -> list[Agenda]:
@@ -608,18 +699,18 @@ class EventService:
         self.audit.record(actor, "agenda-link.create", f"event {event_id}: {len(links)} attendees")
         return links
 
-    def revoke_agenda_links(self, event_id: str, attendee_id: str, *, actor: Actor) -> None:
+    def revoke_agenda_links(
+        self, event_id: str, attendee_id: str, *, actor: Actor, if_match: int | None = None
+    ) -> None:
         """Make every link given out for this attendee so far stop working."""
         self.repo.get_event(event_id)
-        with _LOCK:
-            current = self.repo.attendees(event_id)
-            for k, a in enumerate(current):
-                if a.attendee_id == attendee_id:
-                    current[k] = a.model_copy(update={"agenda_link_version": a.agenda_link_version + 1})
-                    self.repo.put_attendees(event_id, current)
-                    break
-            else:
-                raise NotFoundError("attendee", attendee_id)
+        for attempt in attempts(f"the attendees of event {event_id!r}"):
+            with attempt:
+                current, version = self.repo.attendees_versioned(event_id)
+                _check(if_match, version, f"the attendees of event {event_id!r}")
+                k, a = _find_attendee(current, attendee_id)
+                current[k] = a.model_copy(update={"agenda_link_version": a.agenda_link_version + 1})
+                self.repo.put_attendees(event_id, current, expected=version)
         self.audit.record(actor, "agenda-link.revoke", f"event {event_id}: attendee {attendee_id}")
 
     def link_holder(self, token: str) -> LinkHolder:
@@ -653,13 +744,19 @@ class EventService:
         self, event_id: str, group: str | None = None, text: str | None = None
     ) -> list[Attendee]:
         """Attendees of ``group`` whose person or organisation name contains ``text`` (either case)."""
-        items = self.attendees(event_id)
+        return self.find_attendees_versioned(event_id, group, text)[0]
+
+    def find_attendees_versioned(
+        self, event_id: str, group: str | None = None, text: str | None = None
+    ) -> tuple[list[Attendee], int]:
+        """:meth:`find_attendees`, and the version of the attendee list they were found in."""
+        items, version = self.attendees_versioned(event_id)
         if group is not None:
             items = [a for a in items if a.group == group]
         if text:
             needle = text.lower()
             items = [a for a in items if needle in a.person.lower() or needle in a.org_name.lower()]
-        return items
+        return items, version
 
     def schedule_with(
         self,
@@ -694,11 +791,6 @@ class EventService:
         schedule = self.get_schedule(event_id)
         return Outcome(event, self.attendees(event_id), schedule, self.repo.requests(event_id))
 
-    @property
-    def lock(self) -> AbstractContextManager[bool]:
-        """Held around every read-modify-write of an event's documents (one API process)."""
-        return _LOCK
-
     def overview(self) -> list[tuple[Event, int, Schedule | None]]:
         """Every event with its number of attendees and its stored schedule, if any."""
         return [
@@ -721,6 +813,20 @@ def _window_warnings(event: Event, requests: Sequence[MeetingRequest]) -> list[s
         f"the request window is still open ({until}; {pending} request(s) pending): "
         "schedule again after it closes to include later requests and answers"
     ]
+
+
+def _check(if_match: int | None, version: int, what: str) -> None:
+    """The caller's precondition: ``version`` is the one they read (``None``: no condition)."""
+    if if_match is not None and if_match != version:
+        now = f"is at version {version}" if version else "does not exist"
+        raise VersionConflictError(f"{what} {now}, not version {if_match}: read it again", version)
+
+
+def _find_attendee(attendees: Sequence[Attendee], attendee_id: str) -> tuple[int, Attendee]:
+    for k, a in enumerate(attendees):
+        if a.attendee_id == attendee_id:
+            return k, a
+    raise NotFoundError("attendee", attendee_id)
 
 
 def _invalid(message: str, issues: list[FieldIssue]) -> InvalidInputError:

@@ -1,4 +1,5 @@
-"""What several routers share: strict JSON bodies, paging parameters, download headers, checks."""
+"""What several routers share: strict JSON bodies, paging parameters, download headers, checks,
+versions (``ETag`` and ``If-Match``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from email.utils import encode_rfc2231
 from typing import Annotated, Any
 
-from fastapi import Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.routing import APIRoute
 
 from domain.errors import FieldIssue, InvalidInputError
@@ -99,3 +100,25 @@ def check_body_id(field: str, in_url: str, in_body: str) -> None:
     if in_body != in_url:
         message = f"{field} in the body differs from the URL"
         raise InvalidInputError(message, [FieldIssue(field, message)])
+
+
+def etag(version: int) -> dict[str, str]:
+    """The ``ETag`` of a document at ``version`` (``"0"``: none stored yet), as a header."""
+    return {"ETag": f'"{version}"'}
+
+
+def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            pattern=r'^(\*|"[0-9]{1,18}")$',
+            description='the ETag read before (e.g. `"42"`): the change is made only over that version '
+            "(409 naming the current one otherwise); `*` or no header: over any version",
+        ),
+    ] = None,
+) -> int | None:
+    return None if if_match is None or if_match == "*" else int(if_match.strip('"'))
+
+
+#: The version a write is conditional on (``None``: none).
+IfMatch = Annotated[int | None, Depends(_if_match)]

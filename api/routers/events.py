@@ -1,8 +1,10 @@
 """Match-making events: events, attendees, schedules, agendas (JSON/CSV/ICS), summaries (JSON/CSV/HTML).
 
 Thin handlers over :class:`pactmatch.event_service.EventService`; errors of the product map to
-HTTP in the shared handler (404 unknown event/attendee, 409 duplicate id, 422 bad input naming
-the field). Scheduling is CPU work, so the routes are plain ``def`` (FastAPI runs them in its
+HTTP in the shared handler (404 unknown event/attendee, 409 duplicate id or stale ``If-Match``, 422
+bad input naming the field). An event, its attendee list and its schedule are each one versioned
+document: a GET answers its version as the ``ETag``, and PUT/PATCH/DELETE take it back as
+``If-Match``. Scheduling is CPU work, so the routes are plain ``def`` (FastAPI runs them in its
 thread pool and the event loop stays free).
 """
 
@@ -15,7 +17,7 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 from api.auth import require
 from api.deps import EventsDep
 from api.rate_limits import Operation, limited
-from api.routers.common import Limit, Offset, StrictJSONRoute, attachment
+from api.routers.common import IfMatch, Limit, Offset, StrictJSONRoute, attachment, etag
 from api.schemas.common import PagePublic
 from api.schemas.events import (
     AgendaLinkPublic,
@@ -84,24 +86,33 @@ def list_events(
 
 
 @router.get("/{event_id}", response_model=EventPublic, dependencies=[Manage])
-def get_event(event_id: str, events: EventsDep) -> EventPublic:
-    return EventPublic.model_validate(events.get_event(event_id).model_dump())
+def get_event(event_id: str, events: EventsDep, response: Response) -> EventPublic:
+    """The event; its ``ETag`` is what PUT and DELETE take as ``If-Match``."""
+    event, version = events.get_event_versioned(event_id)
+    response.headers.update(etag(version))
+    return EventPublic.model_validate(event.model_dump())
 
 
 @router.put("/{event_id}", response_model=EventPublic)
 def put_event(
-    event_id: str, body: EventCreate, events: EventsDep, response: Response, actor: Organiser
+    event_id: str,
+    body: EventCreate,
+    events: EventsDep,
+    response: Response,
+    actor: Organiser,
+    if_match: IfMatch,
 ) -> EventPublic:
-    """Create or replace (201 when created); registered attendees must still fit its slots and groups."""
-    event, created = events.replace_event(event_id, body, actor=actor)
+    """Create or replace (201 when created); registered attendees must still fit its slots and groups.
+    ``If-Match: "0"`` only creates."""
+    event, created = events.replace_event(event_id, body, actor=actor, if_match=if_match)
     if created:
         response.status_code = status.HTTP_201_CREATED
     return EventPublic.model_validate(event.model_dump())
 
 
 @router.delete("/{event_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_event(event_id: str, events: EventsDep, actor: Organiser) -> Response:
-    events.delete_event(event_id, actor=actor)
+def delete_event(event_id: str, events: EventsDep, actor: Organiser, if_match: IfMatch) -> Response:
+    events.delete_event(event_id, actor=actor, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -141,12 +152,17 @@ def register_from_store(
 def list_attendees(
     event_id: str,
     events: EventsDep,
+    response: Response,
     offset: Offset = 0,
     limit: Limit = 50,
     group: Annotated[str | None, Query(max_length=200)] = None,
     q: Annotated[str | None, Query(max_length=200, description="person or organisation contains")] = None,
 ) -> PagePublic[AttendeePublic]:
-    page, total = _page(events.find_attendees(event_id, group, q), offset, limit)
+    """The attendees (a page); the ``ETag`` is the attendee list's version, what changing or
+    cancelling one takes as ``If-Match``."""
+    found, version = events.find_attendees_versioned(event_id, group, q)
+    response.headers.update(etag(version))
+    page, total = _page(found, offset, limit)
     return PagePublic[AttendeePublic](
         items=[AttendeePublic.model_validate(a.model_dump()) for a in page],
         total=total,
@@ -156,23 +172,33 @@ def list_attendees(
 
 
 @router.get("/{event_id}/attendees/{attendee_id}", response_model=AttendeePublic, dependencies=[Manage])
-def get_attendee(event_id: str, attendee_id: str, events: EventsDep) -> AttendeePublic:
-    return AttendeePublic.model_validate(events.get_attendee(event_id, attendee_id).model_dump())
+def get_attendee(event_id: str, attendee_id: str, events: EventsDep, response: Response) -> AttendeePublic:
+    """One attendee; the ``ETag`` is the version of the attendee list it is in."""
+    attendee, version = events.get_attendee_versioned(event_id, attendee_id)
+    response.headers.update(etag(version))
+    return AttendeePublic.model_validate(attendee.model_dump())
 
 
 @router.patch("/{event_id}/attendees/{attendee_id}", response_model=AttendeePublic)
 def update_attendee(
-    event_id: str, attendee_id: str, body: AttendeePatch, events: EventsDep, actor: Organiser
+    event_id: str,
+    attendee_id: str,
+    body: AttendeePatch,
+    events: EventsDep,
+    actor: Organiser,
+    if_match: IfMatch,
 ) -> AttendeePublic:
     """Change what an attendee stated (availability, wishes, caps, requests, vetoes)."""
-    updated = events.update_attendee(event_id, attendee_id, body, actor=actor)
+    updated = events.update_attendee(event_id, attendee_id, body, actor=actor, if_match=if_match)
     return AttendeePublic.model_validate(updated.model_dump())
 
 
 @router.delete("/{event_id}/attendees/{attendee_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_attendee(event_id: str, attendee_id: str, events: EventsDep, actor: Organiser) -> Response:
+def delete_attendee(
+    event_id: str, attendee_id: str, events: EventsDep, actor: Organiser, if_match: IfMatch
+) -> Response:
     """Cancel a registration; re-scheduling keeps everyone else's confirmed meetings."""
-    events.remove_attendee(event_id, attendee_id, actor=actor)
+    events.remove_attendee(event_id, attendee_id, actor=actor, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -203,10 +229,11 @@ def schedule_event(
 
 @router.get("/{event_id}/schedule", response_model=SchedulePagePublic, dependencies=[Manage])
 def get_schedule(
-    event_id: str, events: EventsDep, offset: Offset = 0, limit: Limit = 100
+    event_id: str, events: EventsDep, response: Response, offset: Offset = 0, limit: Limit = 100
 ) -> SchedulePagePublic:
-    """The stored schedule's meetings (by slot and table), paginated."""
-    schedule = events.get_schedule(event_id)
+    """The stored schedule's meetings (by slot and table), paginated; the ``ETag`` is its version."""
+    schedule, version = events.get_schedule_versioned(event_id)
+    response.headers.update(etag(version))
     page, total = _page(list(schedule.meetings), offset, limit)
     return SchedulePagePublic(
         event_id=event_id, generated_at=schedule.generated_at, stats=schedule.stats, total=total, offset=offset,
@@ -299,9 +326,11 @@ def create_agenda_link(
 
 
 @router.delete("/{event_id}/attendees/{attendee_id}/agenda-link", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_agenda_links(event_id: str, attendee_id: str, events: EventsDep, actor: Organiser) -> Response:
+def revoke_agenda_links(
+    event_id: str, attendee_id: str, events: EventsDep, actor: Organiser, if_match: IfMatch
+) -> Response:
     """Make every link given out for this attendee stop working (a new one can be made after)."""
-    events.revoke_agenda_links(event_id, attendee_id, actor=actor)
+    events.revoke_agenda_links(event_id, attendee_id, actor=actor, if_match=if_match)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

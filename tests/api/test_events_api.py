@@ -123,3 +123,63 @@ def test_bad_input_names_the_field(client: TestClient) -> None:
     r = client.post("/events/b1/attendees/from-store", json={"country": "BE", "limit": 5})
     assert r.status_code == 200 and r.json()["skipped"] == ["u1"]
     assert client.post("/events/b1/schedule", json={"time_limit": 1000}).status_code == 422
+
+
+def test_etags_and_if_match_refuse_a_stale_write_with_409(client: TestClient) -> None:
+    """An event, its attendee list and its schedule answer their version as the ETag; a write with
+    an If-Match that is no longer current is refused (409 in the one error shape, naming the current
+    version in the message and the ETag) and changes nothing; without If-Match writes still work."""
+    assert client.put("/events/b1", json=EVENT, headers={"If-Match": '"0"'}).status_code == 201  # create only
+    assert client.put("/events/b1", json=EVENT, headers={"If-Match": '"0"'}).status_code == 409
+    event = client.get("/events/b1")
+    tag = event.headers["ETag"]
+    assert tag.startswith('"') and tag != '"0"'
+    attendees = client.get("/events/b1/attendees")
+    assert attendees.headers["ETag"] == '"0"'  # no one registered yet
+    for org_id, group in (("u1", "seekers"), ("s1", "offerers"), ("v1", "offerers")):
+        body = {"org_id": org_id, "person": f"P {org_id}", "group": group}
+        assert client.post("/events/b1/attendees", json=body).status_code == 201
+    listed = client.get("/events/b1/attendees")
+    list_tag = listed.headers["ETag"]
+    first = listed.json()["items"][0]["attendee_id"]
+    assert client.get(f"/events/b1/attendees/{first}").headers["ETag"] == list_tag
+
+    # someone else changes the list: the first writer's version is stale
+    second = listed.json()["items"][1]["attendee_id"]
+    assert client.patch(f"/events/b1/attendees/{second}", json={"max_meetings": 2}).status_code == 200
+    current = client.get("/events/b1/attendees").headers["ETag"]
+    assert current != list_tag
+    stale = client.patch(
+        f"/events/b1/attendees/{first}", json={"max_meetings": 1}, headers={"If-Match": list_tag}
+    )
+    assert stale.status_code == 409 and stale.headers["ETag"] == current
+    (issue,) = stale.json()["detail"]
+    assert (
+        issue["loc"] == []
+        and issue["type"] == "conflict"
+        and f"version {current.strip(chr(34))}" in issue["msg"]
+    )
+    assert client.get(f"/events/b1/attendees/{first}").json()["max_meetings"] != 1
+    assert client.delete(f"/events/b1/attendees/{first}", headers={"If-Match": list_tag}).status_code == 409
+    ok = client.patch(
+        f"/events/b1/attendees/{first}", json={"max_meetings": 1}, headers={"If-Match": current}
+    )
+    assert ok.status_code == 200 and ok.json()["max_meetings"] == 1
+
+    # the event document has its own version
+    replaced = {**EVENT, "tables": 4}
+    assert client.put("/events/b1", json=replaced, headers={"If-Match": tag}).status_code == 200
+    assert client.put("/events/b1", json=replaced, headers={"If-Match": tag}).status_code == 409
+    assert client.delete("/events/b1", headers={"If-Match": tag}).status_code == 409
+    assert client.put("/events/b1", json=replaced, headers={"If-Match": "*"}).status_code == 200
+    bad = client.put("/events/b1", json=replaced, headers={"If-Match": 'W/"1"'})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["header", "if-match"]
+
+    # the schedule: its ETag, and the attendee-list version it was planned from
+    assert client.post("/events/b1/schedule", json={"solver": "greedy"}).status_code == 200
+    schedule = client.get("/events/b1/schedule")
+    assert schedule.status_code == 200 and schedule.headers["ETag"] not in ("", '"0"')
+
+    final = client.get("/events/b1").headers["ETag"]
+    assert client.delete("/events/b1", headers={"If-Match": final}).status_code == 204
+    assert client.get("/events/b1").status_code == 404

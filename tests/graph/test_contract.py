@@ -222,6 +222,81 @@ def test_artifacts(store: GraphStore) -> None:
     assert store.version() == version  # artifacts are not snapshot data: caches stay valid
 
 
+def test_artifact_versions_are_new_on_every_write_and_never_reused(store: GraphStore) -> None:
+    assert store.get_versioned_artifact("event/x.json") is None
+    first = store.put_artifact("event/x.json", b"1")
+    assert store.get_versioned_artifact("event/x.json") == (b"1", first)
+    second = store.put_artifact("event/x.json", b"2")
+    other = store.put_artifact("event/y.json", b"y")
+    assert len({first, second, other}) == 3 and all(v > 0 for v in (first, second, other))
+    store.delete_artifact("event/x.json")
+    again = store.put_artifact("event/x.json", b"3")
+    assert again not in (first, second)  # a stale version cannot match a re-created artifact
+
+
+def test_an_artifact_write_is_a_compare_and_set(store: GraphStore) -> None:
+    version = store.version()
+    assert store.put_artifact_if("doc", b"1", 1) is None  # it does not exist
+    first = store.put_artifact_if("doc", b"1", 0)  # 0: only if there is none
+    assert first is not None
+    assert store.put_artifact_if("doc", b"again", 0) is None
+    second = store.put_artifact_if("doc", b"2", first)
+    assert second is not None and second != first
+    assert store.put_artifact_if("doc", b"stale", first) is None
+    assert store.get_versioned_artifact("doc") == (b"2", second)
+    assert store.delete_artifact_if("doc", first) is False
+    assert store.delete_artifact_if("doc", second) is True
+    assert store.get_artifact("doc") is None and store.delete_artifact_if("doc", second) is False
+    assert store.version() == version
+
+
+def test_a_compare_and_set_can_require_other_artifacts_unchanged(store: GraphStore) -> None:
+    """A schedule is saved only while the attendee list it was planned from is unchanged."""
+    attendees = store.put_artifact("attendees", b"[a, b]")
+    planned = store.put_artifact_if("schedule", b"plan", 0, unchanged={"attendees": attendees, "requests": 0})
+    assert planned is not None
+    newer = store.put_artifact("attendees", b"[a, b, c]")
+    assert store.put_artifact_if("schedule", b"old plan", planned, unchanged={"attendees": attendees}) is None
+    store.put_artifact("requests", b"[]")
+    assert store.put_artifact_if("schedule", b"plan", planned, unchanged={"requests": 0}) is None
+    assert store.get_artifact("schedule") == b"plan"
+    assert store.put_artifact_if("schedule", b"new plan", planned, unchanged={"attendees": newer}) is not None
+    big = bytes(range(256)) * 20_000  # 5 MB: several chunks in the Bolt store
+    latest = store.get_versioned_artifact("schedule")
+    assert latest is not None and store.put_artifact_if("schedule", big, latest.version) is not None
+    assert store.get_artifact("schedule") == big
+
+
+def test_concurrent_artifact_writers_lose_no_change(
+    store: GraphStore, reopen: Callable[[], GraphStore]
+) -> None:
+    """Writers on their own connections (several processes) race to change one document: of two
+    writers of the same version exactly one wins, and every win is a change nobody overwrote."""
+    writers = [store, reopen(), reopen(), reopen()]
+    start = store.put_artifact("counter", b"0")
+    with ThreadPoolExecutor(2) as pool:
+        won = list(
+            pool.map(lambda w: w.put_artifact_if("counter", f"by {id(w)}".encode(), start), writers[:2])
+        )
+    assert sum(v is not None for v in won) == 1
+    winner = next(v for v in won if v is not None)
+    store.put_artifact("counter", b"0")
+
+    def bump(i: int) -> int:
+        wins = 0
+        while wins < 5:
+            current = writers[i].get_versioned_artifact("counter")
+            assert current is not None
+            if writers[i].put_artifact_if("counter", b"%d" % (int(current.data) + 1), current.version):
+                wins += 1
+        return wins
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sum(pool.map(bump, range(4))) == 20
+    final = store.get_versioned_artifact("counter")
+    assert final is not None and final.data == b"20" and final.version > winner
+
+
 # -- accounts and the audit log ------------------------------------------------------------------
 T0 = datetime(2026, 3, 1, 9, 30, 15, 250_000, tzinfo=UTC)
 #: Times written with another offset come back in UTC, equal to the ones written.

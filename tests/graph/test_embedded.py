@@ -110,6 +110,28 @@ def test_a_store_file_without_the_change_log_gains_it(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_store_file_of_schema_4_gains_artifact_versions(tmp_path: Path) -> None:
+    """Artifacts written before versions existed open at version 1, and the next write of one
+    takes a newer version (so a compare-and-set on them works from the start)."""
+    EmbeddedStore(tmp_path / "s").close()
+    db_file = tmp_path / "s" / "pactmatch.sqlite"
+    with closing(sqlite3.connect(db_file)) as conn:
+        conn.execute("DROP TABLE artifacts")
+        conn.execute("CREATE TABLE artifacts (name TEXT PRIMARY KEY, data BLOB NOT NULL)")
+        conn.execute("INSERT INTO artifacts VALUES ('event/e.json', x'7b7d')")
+        conn.execute("DELETE FROM meta WHERE key = 'artifact_version'")
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+        conn.commit()
+    store = EmbeddedStore(tmp_path / "s")
+    EmbeddedStore(tmp_path / "s").close()  # a second process opening it finds the column there
+    assert _schema_version(db_file) == str(SCHEMA_VERSION)
+    assert store.get_versioned_artifact("event/e.json") == (b"{}", 1)
+    assert store.put_artifact_if("event/e.json", b"{ }", 0) is None
+    newer = store.put_artifact_if("event/e.json", b"{ }", 1)
+    assert newer is not None and newer > 1
+    store.close()
+
+
 def test_a_newer_schema_number_is_kept(tmp_path: Path) -> None:
     """Opening a file that a newer version wrote does not claim it holds the older schema."""
     EmbeddedStore(tmp_path / "s").close()

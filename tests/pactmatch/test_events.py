@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
@@ -17,7 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from domain.errors import ConflictError, InvalidInputError, NotFoundError, PactmatchError
+from domain.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PactmatchError,
+    VersionConflictError,
+)
 from domain.events import (
     AttendeeCreate,
     AttendeeGroup,
@@ -26,6 +33,8 @@ from domain.events import (
     SlotSpec,
     check_attendee,
 )
+from graph.embedded import EmbeddedStore
+from pactmatch import event_service
 from pactmatch.event_exports import (
     agenda_ics,
     agendas_csv,
@@ -271,6 +280,119 @@ def test_schedule_agendas_and_rescheduling(seeded: EventService) -> None:
     assert frozenset((ids["u1"], ids["s1"])) in {
         frozenset((m.attendee_a, m.attendee_b)) for m in forced.meetings
     }
+
+
+# -- concurrent writers: no lost update ----------------------------------------------------------
+
+
+def _register_in_another_process(store_path: str, worker: int, n: int, start: object) -> list[str]:
+    """One process of the service (an API worker, the CLI) registering ``n`` attendees one by one
+    on its own connection to the store; returns the ids whose registration returned."""
+    store = EmbeddedStore(store_path)
+    events = EventService(PactmatchService(store, encoder="hashing"))
+    start.wait()  # type: ignore[attr-defined]  # a multiprocessing Barrier: all begin together
+    done = [
+        events.register(
+            "brokerage",
+            AttendeeCreate(org_id="u1", person=f"P{worker}-{k}", offer="training", want="jobs"),
+            actor=TEST_ACTOR,
+        ).attendee_id
+        for k in range(n)
+    ]
+    store.close()
+    return done
+
+
+def test_registrations_from_several_processes_all_land(seeded: EventService) -> None:
+    """The issue's probe: the API and the CLI registering at once lost confirmed registrations
+    (a lock covered one process). Now every registration that returned is in the list."""
+    events = seeded
+    events.create_event(event_body(), actor=TEST_ACTOR)
+    store = events.service.store
+    assert isinstance(store, EmbeddedStore)
+    workers, each = 3, 15
+    context = multiprocessing.get_context("spawn")
+    start = context.Manager().Barrier(workers)
+    with context.Pool(workers) as pool:
+        results = pool.starmap(
+            _register_in_another_process, [(str(store.path), w, each, start) for w in range(workers)]
+        )
+    returned = [aid for ids in results for aid in ids]
+    stored = [a.attendee_id for a in events.attendees("brokerage")]
+    assert len(returned) == len(set(returned)) == workers * each
+    assert sorted(stored) == sorted(returned)
+
+
+def test_a_change_made_against_an_old_version_is_refused(seeded: EventService) -> None:
+    events = seeded
+    events.create_event(event_body(), actor=TEST_ACTOR)
+    _, event_version = events.get_event_versioned("brokerage")
+    ann = events.register("brokerage", AttendeeCreate(org_id="u1", person="Ann", want="x"), actor=TEST_ACTOR)
+    read, version = events.get_attendee_versioned("brokerage", ann.attendee_id)
+    assert read == ann and events.attendees_versioned("brokerage") == ([ann], version) and version > 0
+    events.register("brokerage", AttendeeCreate(org_id="s1", person="Bob", want="y"), actor=TEST_ACTOR)
+    with pytest.raises(VersionConflictError) as exc:
+        events.update_attendee(
+            "brokerage", ann.attendee_id, AttendeePatch(max_meetings=1), actor=TEST_ACTOR, if_match=version
+        )
+    _, current = events.attendees_versioned("brokerage")
+    assert exc.value.current == current != version and str(current) in str(exc.value)
+    with pytest.raises(VersionConflictError):
+        events.remove_attendee("brokerage", ann.attendee_id, actor=TEST_ACTOR, if_match=version)
+    events.remove_attendee("brokerage", ann.attendee_id, actor=TEST_ACTOR, if_match=current)
+    assert [a.person for a in events.attendees("brokerage")] == ["Bob"]
+    with pytest.raises(VersionConflictError):
+        events.replace_event("brokerage", event_body(tables=4), actor=TEST_ACTOR, if_match=0)
+    replaced, created = events.replace_event(
+        "brokerage", event_body(tables=4), actor=TEST_ACTOR, if_match=event_version
+    )
+    assert replaced.tables == 4 and not created
+    with pytest.raises(VersionConflictError):
+        events.delete_event("brokerage", actor=TEST_ACTOR, if_match=event_version)
+    events.delete_event("brokerage", actor=TEST_ACTOR, if_match=events.get_event_versioned("brokerage")[1])
+    with pytest.raises(NotFoundError):
+        events.get_event("brokerage")
+
+
+def test_a_schedule_planned_from_an_old_attendee_list_is_planned_again(
+    seeded: EventService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's second probe: a schedule computed from an old attendee list overwrote newer
+    changes (a cancelled attendee kept meetings, a new one got none). Now the change made while
+    planning makes it plan once more, from the new list; a second change in that time is a 409."""
+    events = seeded
+    register_all(events)
+    ids = {a.org_id: a.attendee_id for a in events.attendees("brokerage")}
+    real_plan = event_service.plan_meetings
+    plans: list[int] = []
+
+    def plan_while_the_list_changes(*args: object, **kw: object) -> object:
+        plans.append(len(args[0].ids))  # type: ignore[attr-defined]  # participants
+        if len(plans) == 1:
+            events.remove_attendee("brokerage", ids["t1"], actor=TEST_ACTOR)
+        return real_plan(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(event_service, "plan_meetings", plan_while_the_list_changes)
+    schedule = events.schedule("brokerage", actor=TEST_ACTOR)
+    assert plans == [6, 5]
+    _, attendees_version = events.attendees_versioned("brokerage")
+    assert (schedule.attendees, schedule.attendees_version) == (5, attendees_version)
+    assert all(ids["t1"] not in (m.attendee_a, m.attendee_b) for m in schedule.meetings)
+    assert events.get_schedule("brokerage") == schedule
+
+    def plan_while_people_keep_registering(*args: object, **kw: object) -> object:
+        plans.append(len(args[0].ids))  # type: ignore[attr-defined]
+        events.register(
+            "brokerage", AttendeeCreate(org_id="c1", person=f"Late {len(plans)}", want="x"), actor=TEST_ACTOR
+        )
+        return real_plan(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(event_service, "plan_meetings", plan_while_people_keep_registering)
+    with pytest.raises(ConflictError, match="changed while it was being scheduled") as exc:
+        events.schedule("brokerage", actor=TEST_ACTOR)
+    assert f"attendee list now version {events.attendees_versioned('brokerage')[1]}" in str(exc.value)
+    assert plans[2:] == [5, 6]
+    assert events.get_schedule("brokerage") == schedule  # nothing saved over it
 
 
 def test_schedule_needs_two_attendees(seeded: EventService) -> None:
