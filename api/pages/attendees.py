@@ -225,7 +225,7 @@ def send_request_page(
     text = message.strip()
     problem = ""
     if not text:
-        problem = "write a short message: why would you like to meet?"
+        problem = "write a short message saying why you would like to meet"
     elif len(text) > MAX_MESSAGE:
         problem = f"at most {MAX_MESSAGE} characters, this one has {len(text)}: shorten it"
     else:

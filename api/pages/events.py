@@ -362,7 +362,13 @@ def meeting_action(
     meeting = next((m for m in events.get_schedule(event_id).meetings if m.meeting_id == meeting_id), None)
     if meeting is None:
         raise NotFoundError("meeting", meeting_id)
-    for me, other in ((meeting.attendee_a, meeting.attendee_b), (meeting.attendee_b, meeting.attendee_a)):
+    _pin_or_veto(events, event_id, meeting.attendee_a, meeting.attendee_b, action, actor)
+    return RedirectResponse(f"{PREFIX}/events/{event_id}/schedule", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _pin_or_veto(events: EventService, event_id: str, a: str, b: str, action: str, actor: Actor) -> None:
+    """``pin``: ``a`` and ``b`` must meet each other; ``veto``: each has the other as "no thanks"."""
+    for me, other in ((a, b), (b, a)):
         current = events.get_attendee(event_id, me)
         field = "must_meet" if action == "pin" else "no_thanks"
         values = tuple(dict.fromkeys((*(getattr(current, field) or ()), other)))
@@ -371,7 +377,6 @@ def meeting_action(
         events.update_attendee(
             event_id, me, AttendeePatch.model_validate({field: values, undo: kept}), actor=actor
         )
-    return RedirectResponse(f"{PREFIX}/events/{event_id}/schedule", status_code=status.HTTP_303_SEE_OTHER)
 
 
 # -- attendees' requests ----------------------------------------------------------------------------------
@@ -410,13 +415,19 @@ def cancel_request_page(
     event_id: str,
     request_id: Annotated[str, Path(max_length=200)],
     actor: Organiser,
+    events: EventsDep,
     requests: RequestsDep,
     note: Annotated[str, Form(max_length=MAX_MESSAGE)] = "",
+    keep_apart: Annotated[bool, Form()] = False,
     back: Annotated[Literal["requests", "schedule"], Form()] = "requests",
 ) -> Response:
     """Take a pending or accepted request off, with a note both attendees read; a meeting it had
-    confirmed is dropped by the next re-scheduling (from the grid: ``back=schedule``)."""
-    requests.cancel(event_id, request_id, note.strip(), actor=actor)
+    confirmed is dropped by the next re-scheduling (from the grid: ``back=schedule``). The
+    scheduler may pair the two again unless ``keep_apart`` also vetoes the pair, which is what
+    cancelling a meeting on the grid does unless the organiser unticks it."""
+    cancelled = requests.cancel(event_id, request_id, note.strip(), actor=actor)
+    if keep_apart:
+        _pin_or_veto(events, event_id, cancelled.request.sender, cancelled.request.recipient, "veto", actor)
     target = (
         f"{PREFIX}/events/{event_id}/schedule?{urlencode({'cancelled': request_id})}"
         if back == "schedule"
