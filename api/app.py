@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from api import errors
 from api.csrf import CsrfProtection
+from api.pages import attendees as attendee_pages
 from api.pages import auth as auth_pages
 from api.pages import events as event_pages
 from api.pages import organisations as organisation_pages
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, service: PactmatchService | Non
         outreach_pages,
         support_pages,
         event_pages,
+        attendee_pages,
     ):
         app.include_router(pages.router)
     app.mount("/app/static", StaticFiles(directory=STATIC), name="static")

@@ -84,6 +84,25 @@ class AttendeeQuery:
     limit: int = 20
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """What an attendee may do with requests now: the window (local times of ``timezone``), its
+    state, and their standing (pending or accepted) requests against the event's limit."""
+
+    window: RequestWindow
+    state: Literal["not open yet", "open", "closed"]
+    timezone: str
+    standing: int
+
+    @property
+    def limit(self) -> int:
+        return self.window.max_open_per_attendee
+
+    @property
+    def may_send(self) -> bool:
+        return self.state == "open" and self.standing < self.limit
+
+
 class RequestService:
     """Meeting requests: the attendees' side (by agenda link) and the organiser's."""
 
@@ -172,6 +191,15 @@ class RequestService:
             and (direction is None or (r.sender == me) == (direction == "sent"))
         ]
         return self._named(holder.event_id, picked[::-1])
+
+    def allowance(self, token: str) -> Allowance:
+        """Whether the link's holder may send and answer requests now, and how many they have standing."""
+        holder = self.events.link_holder(token)
+        event = self.repo.get_event(holder.event_id)
+        me = holder.attendee.attendee_id
+        standing = sum(1 for r in self.repo.requests(holder.event_id) if r.sender == me and r.state.is_open)
+        window = event.request_window
+        return Allowance(window, window.state_at(event.local_now()), event.timezone, standing)
 
     def send(self, token: str, body: RequestCreate) -> RequestWithNames:
         """A new request from the link's holder (see the module doc for the rules)."""
@@ -328,16 +356,30 @@ class RequestService:
 
     # -- the organiser's side -----------------------------------------------------------------
     def requests(
-        self, event_id: str, state: RequestState | None = None, attendee_id: str | None = None
+        self,
+        event_id: str,
+        state: RequestState | None = None,
+        attendee_id: str | None = None,
+        *,
+        text: str | None = None,
     ) -> list[RequestWithNames]:
-        """Every request of the event (filtered), newest first."""
+        """Every request of the event (filtered), newest first; ``text``: in either side's attendee
+        id, name or organisation (either case)."""
         self.repo.get_event(event_id)
         picked = [
             r
             for r in self.repo.requests(event_id)
             if (state is None or r.state == state) and (attendee_id is None or r.involves(attendee_id))
         ]
-        return self._named(event_id, picked[::-1])
+        named = self._named(event_id, picked[::-1])
+        if text:
+            needle = text.lower()
+            named = [
+                i for i in named
+                if needle in " ".join((i.request.sender, i.request.recipient, i.sender_person, i.sender_org,
+                                      i.recipient_person, i.recipient_org)).lower()
+            ]  # fmt: skip
+        return named
 
     def send_for(
         self,

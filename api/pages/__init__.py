@@ -106,11 +106,17 @@ def render(
 def page_error(request: Request, status_code: int, exc: Exception | None = None) -> Response:
     """How a page answers an error: sign in first when it is about credentials; otherwise an
     error page that says what happened in words (never a stack trace)."""
+    if request.url.path.startswith(f"{PREFIX}/agenda/") and isinstance(exc, AuthenticationError):
+        # the link is the attendee's credential and they have no account: no sign-in page to send them to
+        return render(
+            request, "error.html.j2", None, 403, status=403, title="This link does not open an agenda",
+            message=str(exc),
+        )  # fmt: skip
     if isinstance(exc, AuthenticationError) or status_code == 401:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{PREFIX}/login?next={quote(target, safe='')}", status_code=303)
     title, message = _TITLES.get(status_code, ("Something went wrong", "The request could not be completed."))
-    if status_code == 422 and exc is not None:
+    if status_code in (409, 422) and exc is not None:  # the services' conflicts are written for people
         message = str(exc)
     return render(
         request, "error.html.j2", None, status_code, status=status_code, title=title, message=message

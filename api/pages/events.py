@@ -1,17 +1,21 @@
-"""The event organiser's journey: create an event → register attendees → schedule → review, pin or
-veto meetings and re-schedule → publish private agenda links; and the attendee's own agenda page.
+"""The event organiser's journey: create an event → register attendees → set the request window and
+oversee the attendees' requests → schedule → review, pin, veto or cancel meetings and re-schedule →
+publish private agenda links (the attendees' own pages are in :mod:`api.pages.attendees`).
 
-Everything goes through :class:`pactmatch.event_service.EventService`, the service the JSON routes
-and the CLI use. Pinning a meeting makes its two attendees must-meet each other, vetoing it makes
-them no-thanks; the next schedule honours both and keeps every other confirmed meeting.
+Everything goes through :class:`pactmatch.event_service.EventService` and
+:class:`pactmatch.event_requests.RequestService`, the services the JSON routes and the CLI use.
+Pinning a meeting makes its two attendees must-meet each other, vetoing it makes them no-thanks;
+cancelling one that an accepted request confirmed takes the request off (both attendees are told),
+so the next schedule drops the meeting; every other confirmed meeting is kept.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile, status
@@ -21,14 +25,17 @@ from pydantic import ValidationError
 from api.auth import require
 from api.csrf import FormCsrf
 from api.deps import EventsDep
-from api.pages import PREFIX, region_choices, render
+from api.pages import EMPTY_IS_NONE, PREFIX, region_choices, render
 from api.rate_limits import Operation, limited
+from api.routers.requests import RequestsDep
 from domain.accounts import Actor
-from domain.errors import AuthenticationError, FieldIssue, InvalidInputError, NotFoundError
+from domain.errors import FieldIssue, InvalidInputError, NotFoundError
 from domain.events import AttendeeGroup, AttendeePatch, Event, EventCreate, SlotSpec
+from domain.meeting_requests import MAX_MESSAGE, RequestState, RequestWindow
 from domain.models import StakeholderType
 from pactmatch.event_exports import summarise
-from pactmatch.event_service import StoreSelection
+from pactmatch.event_requests import RequestService
+from pactmatch.event_service import EventService, StoreSelection
 from pactmatch.filters import check_place
 from pactmatch.importers.attendees import read_attendee_file
 from pactmatch.permissions import Action, visible_events
@@ -147,16 +154,29 @@ def _form_field(loc: str, message: str) -> str:
 
 
 # -- an event and its attendees ------------------------------------------------------------------------
-@router.get("/events/{event_id}", response_class=HTMLResponse, name="event_page")
-def event_page(
+def _window_form(window: RequestWindow) -> dict[str, str]:
+    def local(at: datetime | None) -> str:
+        return at.strftime("%Y-%m-%dT%H:%M") if at else ""
+
+    return {"opens_at": local(window.opens_at), "closes_at": local(window.closes_at),
+            "max_open": str(window.max_open_per_attendee)}  # fmt: skip
+
+
+def _event_page(
     request: Request,
     event_id: str,
-    actor: Organiser,
-    events: EventsDep,
-    q: Annotated[str, Query(max_length=200)] = "",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    actor: Actor,
+    events: EventService,
+    requests: RequestService,
+    *,
+    q: str = "",
+    offset: int = 0,
     registered: int = -1,
-    rejected: Annotated[str, Query(max_length=20_000)] = "",
+    rejected: str = "",
+    window_saved: bool = False,
+    window_form: dict[str, str] | None = None,
+    window_errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
     event = events.get_event(event_id)
     attendees = events.find_attendees(event_id, None, q or None)
@@ -164,16 +184,78 @@ def event_page(
         schedule = events.get_schedule(event_id)
     except NotFoundError:
         schedule = None
+    states = Counter(i.request.state for i in requests.requests(event_id))
 
     def url(at: int) -> str:
         return f"{PREFIX}/events/{event_id}?{urlencode({'q': q, 'offset': at})}"
 
     return render(
-        request, "event.html.j2", actor, event=event, attendees=attendees[offset : offset + PAGE],
+        request, "event.html.j2", actor, status_code, event=event, attendees=attendees[offset : offset + PAGE],
         page={"total": len(attendees), "offset": offset, "limit": PAGE}, url=url, q=q, schedule=schedule,
         registered=registered, rejected=[r for r in rejected.split("\n") if r], types=list(StakeholderType),
-        regions=region_choices(),
+        regions=region_choices(), request_states=states, window_state=event.request_window.state_at(event.local_now()),
+        window_form=window_form or _window_form(event.request_window), window_errors=window_errors or {},
+        window_saved=window_saved,
     )  # fmt: skip
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse, name="event_page")
+def event_page(
+    request: Request,
+    event_id: str,
+    actor: Organiser,
+    events: EventsDep,
+    requests: RequestsDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    registered: int = -1,
+    rejected: Annotated[str, Query(max_length=20_000)] = "",
+    window_saved: bool = False,
+) -> Response:
+    return _event_page(
+        request, event_id, actor, events, requests, q=q, offset=offset, registered=registered, rejected=rejected,
+        window_saved=window_saved,
+    )  # fmt: skip
+
+
+@router.post("/events/{event_id}/request-window", response_class=HTMLResponse, name="request_window_page")
+def request_window_page(
+    request: Request,
+    event_id: str,
+    actor: Organiser,
+    events: EventsDep,
+    requests: RequestsDep,
+    opens_at: Annotated[str, Form(max_length=40)] = "",
+    closes_at: Annotated[str, Form(max_length=40)] = "",
+    max_open: Annotated[str, Form(max_length=10)] = "20",
+) -> Response:
+    """When attendees may send and answer requests (local times of the event), and how many each
+    may have pending or accepted; a field that does not validate is named next to its input."""
+    form = {"opens_at": opens_at, "closes_at": closes_at, "max_open": max_open}
+    try:
+        window = RequestWindow.model_validate(
+            {"opens_at": opens_at or None, "closes_at": closes_at or None, "max_open_per_attendee": max_open}
+        )
+    except ValidationError as exc:
+        fields = {"opens_at": "opens_at", "closes_at": "closes_at", "max_open_per_attendee": "max_open"}
+        errors: dict[str, str] = {}
+        for e in exc.errors():
+            message = str(e["msg"]).removeprefix("Value error, ")
+            errors.setdefault(fields.get(str(e["loc"][0]) if e["loc"] else "", "closes_at"), message)
+        return _event_page(
+            request,
+            event_id,
+            actor,
+            events,
+            requests,
+            window_form=form,
+            window_errors=errors,
+            status_code=422,
+        )
+    requests.set_window(event_id, window, actor=actor)
+    return RedirectResponse(
+        f"{PREFIX}/events/{event_id}?window_saved=true#requests-h", status_code=status.HTTP_303_SEE_OTHER
+    )
 
 
 def _after_registration(event_id: str, registered: int, errors: list[FieldIssue]) -> Response:
@@ -246,14 +328,25 @@ def schedule_page_run(
 
 
 @router.get("/events/{event_id}/schedule", response_class=HTMLResponse, name="schedule_page")
-def schedule_page(request: Request, event_id: str, actor: Organiser, events: EventsDep) -> Response:
-    """The slot × table grid, each meeting's why, who is below the floor and why."""
-    event, attendees, schedule, _requests = events.outcome(event_id)
+def schedule_page(
+    request: Request,
+    event_id: str,
+    actor: Organiser,
+    events: EventsDep,
+    cancelled: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """The slot × table grid, each meeting's why, who is below the floor and why; a meeting that an
+    accepted request confirmed can be cancelled (the request taken off) as well as pinned or vetoed."""
+    event, attendees, schedule, requests = events.outcome(event_id)
     names = {a.attendee_id: a.label for a in attendees}
     grid = {(m.slot_id, m.table): m for m in schedule.meetings}
+    accepted = {
+        frozenset((r.sender, r.recipient)): r.request_id for r in requests if r.state == RequestState.ACCEPTED
+    }
+    behind = {m.meeting_id: accepted.get(frozenset((m.attendee_a, m.attendee_b))) for m in schedule.meetings}
     return render(
         request, "schedule.html.j2", actor, event=event, schedule=schedule, grid=grid, names=names,
-        tables=range(1, event.tables + 1),
+        tables=range(1, event.tables + 1), behind=behind, cancelled=cancelled, max_note=MAX_MESSAGE,
     )  # fmt: skip
 
 
@@ -269,7 +362,13 @@ def meeting_action(
     meeting = next((m for m in events.get_schedule(event_id).meetings if m.meeting_id == meeting_id), None)
     if meeting is None:
         raise NotFoundError("meeting", meeting_id)
-    for me, other in ((meeting.attendee_a, meeting.attendee_b), (meeting.attendee_b, meeting.attendee_a)):
+    _pin_or_veto(events, event_id, meeting.attendee_a, meeting.attendee_b, action, actor)
+    return RedirectResponse(f"{PREFIX}/events/{event_id}/schedule", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _pin_or_veto(events: EventService, event_id: str, a: str, b: str, action: str, actor: Actor) -> None:
+    """``pin``: ``a`` and ``b`` must meet each other; ``veto``: each has the other as "no thanks"."""
+    for me, other in ((a, b), (b, a)):
         current = events.get_attendee(event_id, me)
         field = "must_meet" if action == "pin" else "no_thanks"
         values = tuple(dict.fromkeys((*(getattr(current, field) or ()), other)))
@@ -278,7 +377,63 @@ def meeting_action(
         events.update_attendee(
             event_id, me, AttendeePatch.model_validate({field: values, undo: kept}), actor=actor
         )
-    return RedirectResponse(f"{PREFIX}/events/{event_id}/schedule", status_code=status.HTTP_303_SEE_OTHER)
+
+
+# -- attendees' requests ----------------------------------------------------------------------------------
+@router.get("/events/{event_id}/requests", response_class=HTMLResponse, name="event_requests_page")
+def event_requests_page(
+    request: Request,
+    event_id: str,
+    actor: Organiser,
+    events: EventsDep,
+    requests: RequestsDep,
+    state: Annotated[RequestState | None, Query(), EMPTY_IS_NONE] = None,
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cancelled: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    """Every request of the event, newest first, filtered by state and by attendee, each open one
+    with a cancel form; the same list as CSV from the API."""
+    event = events.get_event(event_id)
+    items = requests.requests(event_id, state, text=q or None)
+
+    def url(at: int) -> str:
+        return (
+            f"{PREFIX}/events/{event_id}/requests?{urlencode({'state': state or '', 'q': q, 'offset': at})}"
+        )
+
+    csv = f"/events/{event_id}/requests?{urlencode({'format': 'csv', **({'state': state.value} if state else {})})}"
+    return render(
+        request, "event_requests.html.j2", actor, event=event, items=items[offset : offset + PAGE],
+        page={"total": len(items), "offset": offset, "limit": PAGE}, url=url, state=state.value if state else "",
+        q=q, states=list(RequestState), csv=csv, cancelled=cancelled, max_note=MAX_MESSAGE,
+    )  # fmt: skip
+
+
+@router.post("/events/{event_id}/requests/{request_id}/cancel", name="cancel_request_page")
+def cancel_request_page(
+    event_id: str,
+    request_id: Annotated[str, Path(max_length=200)],
+    actor: Organiser,
+    events: EventsDep,
+    requests: RequestsDep,
+    note: Annotated[str, Form(max_length=MAX_MESSAGE)] = "",
+    keep_apart: Annotated[bool, Form()] = False,
+    back: Annotated[Literal["requests", "schedule"], Form()] = "requests",
+) -> Response:
+    """Take a pending or accepted request off, with a note both attendees read; a meeting it had
+    confirmed is dropped by the next re-scheduling (from the grid: ``back=schedule``). The
+    scheduler may pair the two again unless ``keep_apart`` also vetoes the pair, which is what
+    cancelling a meeting on the grid does unless the organiser unticks it."""
+    cancelled = requests.cancel(event_id, request_id, note.strip(), actor=actor)
+    if keep_apart:
+        _pin_or_veto(events, event_id, cancelled.request.sender, cancelled.request.recipient, "veto", actor)
+    target = (
+        f"{PREFIX}/events/{event_id}/schedule?{urlencode({'cancelled': request_id})}"
+        if back == "schedule"
+        else f"{PREFIX}/events/{event_id}/requests?{urlencode({'cancelled': request_id})}"
+    )
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/events/{event_id}/summary", response_class=HTMLResponse, name="event_summary_page")
@@ -299,31 +454,3 @@ def agenda_links_page(request: Request, event_id: str, actor: Organiser, events:
         for a, token, expires in events.agenda_links(event_id, actor=actor)
     ]
     return render(request, "agenda_links.html.j2", actor, event=event, links=links)
-
-
-@router.get(
-    "/agenda/{token}",
-    response_class=HTMLResponse,
-    name="attendee_agenda_page",
-    dependencies=[require(Action.AGENDA_LINK)],
-)
-def attendee_agenda_page(
-    request: Request, token: Annotated[str, Path(max_length=1000)], events: EventsDep
-) -> Response:
-    """An attendee's own agenda, opened by their private link (no account), with the calendar file.
-
-    A link that no longer opens anything says so: sending its holder to a sign-in page would
-    be wrong, as attendees have no account."""
-    try:
-        agenda = events.agenda_for_link(token)
-    except AuthenticationError as exc:
-        return render(
-            request,
-            "error.html.j2",
-            None,
-            403,
-            status=403,
-            title="This link does not open an agenda",
-            message=str(exc),
-        )
-    return render(request, "attendee_agenda.html.j2", None, agenda=agenda, ics=f"/agenda/{token}?format=ics")

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, status
+from fastapi.responses import Response
 
 from api.auth import require
 from api.deps import EventsDep
@@ -32,6 +33,7 @@ from api.schemas.events import (
 from domain.accounts import Actor
 from domain.meeting_requests import RequestState
 from domain.models import StakeholderType
+from pactmatch.event_exports import requests_csv
 from pactmatch.event_requests import AttendeeQuery, RequestService
 from pactmatch.permissions import Action
 
@@ -145,17 +147,26 @@ organiser_router = APIRouter(
 )
 
 
-@organiser_router.get("/requests", response_model=PagePublic[MeetingRequestPublic], dependencies=[Manage])
+@organiser_router.get(
+    "/requests",
+    response_model=PagePublic[MeetingRequestPublic],
+    responses={200: {"content": {"text/csv": {}}}},
+    dependencies=[Manage],
+)
 def list_requests(
     event_id: str,
     requests: RequestsDep,
     state: RequestState | None = None,
     attendee_id: Annotated[str | None, Query(max_length=200, description="sent or received by")] = None,
+    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
     offset: Offset = 0,
     limit: Limit = 100,
-) -> PagePublic[MeetingRequestPublic]:
-    """Every request of the event, newest first, with whether its pair meets in the schedule."""
+) -> Response | PagePublic[MeetingRequestPublic]:
+    """Every request of the event, newest first, with whether its pair meets in the schedule:
+    JSON pages, or one CSV with all of them (what ``pactmatch event requests --format csv`` writes)."""
     items = requests.requests(event_id, state, attendee_id)
+    if fmt == "csv":
+        return Response(requests_csv(items), media_type="text/csv; charset=utf-8")
     return PagePublic[MeetingRequestPublic](
         items=[request_public(r) for r in items[offset : offset + limit]],
         total=len(items),

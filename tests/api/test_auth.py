@@ -173,7 +173,13 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/app/events/{event_id}/meetings/{meeting_id}"): E1,
     ("GET", "/app/events/{event_id}/summary"): E1,
     ("GET", "/app/events/{event_id}/links"): E1,
-    ("GET", "/app/agenda/{token}"): EVERYONE,
+    ("POST", "/app/events/{event_id}/request-window"): E1,
+    ("GET", "/app/events/{event_id}/requests"): E1,
+    ("POST", "/app/events/{event_id}/requests/{request_id}/cancel"): E1,
+    ("GET", "/app/agenda/{token}"): EVERYONE,  # the signed link is the credential, as in the API
+    ("GET", "/app/agenda/{token}/people"): EVERYONE,
+    ("POST", "/app/agenda/{token}/requests"): EVERYONE,
+    ("POST", "/app/agenda/{token}/requests/{request_id}"): EVERYONE,
 }
 
 #: Routes that are not the API's: FastAPI's own documentation (public on purpose: it shows the

@@ -256,3 +256,45 @@ def test_the_organiser_enters_pins_and_answers_for_attendees(app: FastAPI, organ
     meetings = organiser.get("/events/b1/schedule").json()["meetings"]
     pinned = {frozenset((m["attendee_a"], m["attendee_b"])) for m in meetings if m["pinned"]}
     assert {frozenset(("di", "ann")), frozenset(("di", "bo"))} <= pinned, run
+
+
+def test_the_organiser_downloads_the_requests_as_csv(app: FastAPI, organiser: TestClient) -> None:
+    anyone = TestClient(app)
+    assert (
+        anyone.post(f"{link(organiser, 'ann')}/requests", json={"to": "bo", "message": "hi"}).status_code
+        == 201
+    )
+    csv = organiser.get("/events/b1/requests", params={"format": "csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    rows = csv.text.splitlines()
+    assert rows[0].startswith("request_id,state,sender") and rows[1].startswith("r1,pending,ann")
+    assert (
+        organiser.get("/events/b1/requests", params={"format": "csv", "state": "declined"}).text.count("\n")
+        == 1
+    )
+
+
+def test_the_attendee_pages_take_the_link_as_credential(app: FastAPI, organiser: TestClient) -> None:
+    """A link that opens nothing is said in words on every attendee page (no sign-in page: no
+    account); a request is answered only by its side; every form needs the CSRF token."""
+    browser = TestClient(app, follow_redirects=False)
+    ann, bo = link(organiser, "ann").removeprefix("/"), link(organiser, "bo").removeprefix("/")
+    assert browser.get(f"/app/{ann}").status_code == 200  # sets the csrftoken cookie
+    token = browser.cookies["csrftoken"]
+    for method, path in (("GET", ""), ("GET", "/people"), ("POST", "/requests"), ("POST", "/requests/r1")):
+        data = (
+            {"to": "bo", "message": "hi", "answer": "accept", "csrftoken": token}
+            if method == "POST"
+            else None
+        )
+        r = browser.request(method, f"/app/agenda/forged-token{path}", data=data)
+        assert r.status_code == 403 and "This link does not open an agenda" in r.text, (method, path)
+    form = {"to": "bo", "message": "Shall we talk welding?"}
+    assert browser.post(f"/app/{ann}/requests", data=form).status_code == 403  # no token: refused
+    sent = browser.post(f"/app/{ann}/requests", data={**form, "csrftoken": token})
+    assert sent.status_code == 303 and sent.headers["location"].endswith("done=sent")
+    refused = browser.post(f"/app/{ann}/requests/r1", data={"answer": "accept", "csrftoken": token})
+    assert refused.status_code == 403 and "recipient can accept it" in refused.text
+    accepted = browser.post(f"/app/{bo}/requests/r1", data={"answer": "accept", "csrftoken": token})
+    assert accepted.status_code == 303
+    assert "accepted" in browser.get(f"/app/{ann}", params={"state": "accepted"}).text

@@ -360,3 +360,21 @@ def test_a_no_thanks_keeps_requests_apart(events: EventService) -> None:
     with pytest.raises(ConflictError, match="'no thanks'"):  # the rule came after the request
         requests.answer(token["z1"], rid, "accept")
     assert requests.answer(token["z1"], rid, "decline").request.state == "declined"
+
+
+def test_what_an_attendee_may_do_now_and_the_organisers_search(events: EventService) -> None:
+    """The allowance the agenda page shows (window state, standing requests against the limit),
+    and the organiser's list searched by either side's name or organisation."""
+    requests, token = RequestService(events), links(events)
+    requests.set_window("b1", RequestWindow(max_open_per_attendee=1), actor=TEST_ACTOR)
+    before = requests.allowance(token["u1"])
+    assert (before.state, before.standing, before.limit, before.may_send) == ("open", 0, 1, True)
+    requests.send(token["u1"], RequestCreate(to="s1", message="recycling?"))
+    after = requests.allowance(token["u1"])
+    assert (after.standing, after.may_send) == (1, False)  # at the limit
+    assert requests.allowance(token["s1"]).standing == 0  # received requests do not count
+    requests.set_window("b1", RequestWindow(closes_at=datetime(2000, 1, 1, 9, 0)), actor=TEST_ACTOR)
+    closed = requests.allowance(token["s1"])
+    assert (closed.state, closed.may_send, closed.timezone) == ("closed", False, "Europe/Brussels")
+    assert [i.request.request_id for i in requests.requests("b1", text="S1")] == ["r1"]
+    assert requests.requests("b1", text="zither") == []
