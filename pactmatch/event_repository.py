@@ -12,38 +12,24 @@ Separate documents rather than one, so that listing events does not parse thousa
 re-registering one attendee does not rewrite the schedule, and an attendee's request does not
 rewrite the attendee list.
 
-Each document has the store's version of it (0: none stored). A read returns it with the
-document, and a write given ``expected`` is a compare-and-set on it (:class:`StaleWriteError` when
-another write, from any process, came first): a read-modify-write runs inside :func:`attempts`,
-which reads and changes again until its write lands. A schedule names the attendee and request
-lists it was planned from, and is saved only while both are unchanged.
+Each document has its version (:mod:`pactmatch.documents`): a read-modify-write is a
+compare-and-set retried inside :func:`~pactmatch.documents.attempts`. A schedule names the
+attendee and request lists it was planned from, and is saved only while both are unchanged.
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
-import time
-from collections.abc import Iterator, Sequence
-from types import TracebackType
-from typing import TypeVar
+from collections.abc import Sequence
 
 from pydantic import BaseModel, ValidationError
 
-from domain.errors import ConflictError, NotFoundError, PactmatchError, VersionConflictError
+from domain.errors import NotFoundError, PactmatchError
 from domain.events import Attendee, Event, Schedule
 from domain.meeting_requests import MeetingRequest
-from graph.base import GraphStore
+from pactmatch.documents import DocumentRepository, StaleWriteError
 
 PREFIX = "event/"
-#: How often :func:`attempts` reads and changes a document again before it gives up (each try
-#: is a read and a write of milliseconds; only writers of the same document at once compete).
-MAX_ATTEMPTS = 50
-M = TypeVar("M", bound=BaseModel)
-
-
-class StaleWriteError(VersionConflictError):
-    """A compare-and-set lost: the document changed after it was read (read it again and retry)."""
 
 
 class _AttendeeDoc(BaseModel):
@@ -54,47 +40,6 @@ class _AttendeeDoc(BaseModel):
 class _RequestDoc(BaseModel):
     event_id: str
     requests: list[MeetingRequest]
-
-
-class Attempt:
-    """One try of a read-modify-write (see :func:`attempts`): a lost compare-and-set inside it
-    is kept here instead of raised."""
-
-    def __init__(self) -> None:
-        self.lost: StaleWriteError | None = None
-
-    def __enter__(self) -> Attempt:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> bool:
-        if isinstance(exc, StaleWriteError):
-            self.lost = exc
-            return True
-        return False
-
-
-def attempts(what: str, tries: int = MAX_ATTEMPTS) -> Iterator[Attempt]:
-    """Tries of a read-modify-write, until one's compare-and-set lands::
-
-        for attempt in attempts(f"the attendees of {event_id}"):
-            with attempt:
-                attendees, version = repo.attendees_versioned(event_id)
-                ...
-                repo.put_attendees(event_id, changed, expected=version)
-
-    Another error ends the loop as it would without it. After ``tries`` lost writes (the document
-    never stood still), ``ConflictError``.
-    """
-    for k in range(tries):
-        attempt = Attempt()
-        yield attempt
-        if attempt.lost is None:
-            return
-        # a little jitter, so that writers who lost together do not collide again at once
-        time.sleep(random.uniform(0, min(0.001 * (k + 1), 0.02)))  # nosec B311  (timing, not secrets)
-    raise ConflictError(f"{what} kept changing while this change was being made: try again")
 
 
 def event_key(event_id: str) -> str:
@@ -113,48 +58,21 @@ def requests_key(event_id: str) -> str:
     return f"{PREFIX}{event_id}/requests.json"
 
 
-class EventRepository:
+class EventRepository(DocumentRepository):
     """Events, attendees and schedules as validated JSON artifacts of any :class:`GraphStore`,
     each with its version (see the module's notes)."""
 
-    def __init__(self, store: GraphStore) -> None:
-        self.store = store
-
-    def _load(self, name: str, model: type[M]) -> tuple[M | None, int]:
-        found = self.store.get_versioned_artifact(name)
-        if found is None:
-            return None, 0
-        try:
-            return model.model_validate_json(found.data), found.version
-        except ValidationError as exc:
-            raise PactmatchError(f"stored document {name!r} is not a valid {model.__name__}: {exc}") from exc
-
-    def _save(
-        self, name: str, doc: BaseModel, expected: int | None, unchanged: dict[str, int] | None = None
-    ) -> int:
-        """Write ``doc``; with ``expected`` only over that version (0: only if none is stored) and
-        while the documents in ``unchanged`` keep theirs. Returns the new version."""
-        data = doc.model_dump_json().encode("utf-8")
-        if expected is None and not unchanged:
-            return self.store.put_artifact(name, data)
-        if expected is None:
-            expected = self.version(name)
-        version = self.store.put_artifact_if(name, data, expected, unchanged=unchanged)
-        if version is None:
-            current = self.version(name)
-            raise StaleWriteError(f"{_what(name)} changed meanwhile (now version {current})", current)
-        return version
-
-    def version(self, name: str) -> int:
-        found = self.store.get_versioned_artifact(name)
-        return 0 if found is None else found.version
+    def _describe(self, name: str) -> str:
+        """A document's name as a person says it: "the attendees of event 'b1'"."""
+        event_id, _, part = name[len(PREFIX) :].removesuffix(".json").partition("/")
+        return f"the {part} of event {event_id!r}" if part else f"event {event_id!r}"
 
     # -- events -----------------------------------------------------------------------------------
     def get_event(self, event_id: str) -> Event:
         return self.event_versioned(event_id)[0]
 
     def event_versioned(self, event_id: str) -> tuple[Event, int]:
-        event, version = self._load(event_key(event_id), Event)
+        event, version = self._load_versioned(event_key(event_id), Event)
         if event is None:
             raise NotFoundError("event", event_id)
         return event, version
@@ -171,7 +89,7 @@ class EventRepository:
             for n in self.store.list_artifacts(PREFIX)
             if n.endswith(".json") and "/" not in n[len(PREFIX) :]
         ]
-        events = [self._load(n, Event)[0] for n in names]
+        events = [self._load_versioned(n, Event)[0] for n in names]
         return sorted((e for e in events if e is not None), key=lambda e: (e.date, e.event_id))
 
     def delete_event(self, event_id: str, *, expected: int | None = None) -> None:
@@ -194,7 +112,7 @@ class EventRepository:
         return self.attendees_versioned(event_id)[0]
 
     def attendees_versioned(self, event_id: str) -> tuple[list[Attendee], int]:
-        doc, version = self._load(attendees_key(event_id), _AttendeeDoc)
+        doc, version = self._load_versioned(attendees_key(event_id), _AttendeeDoc)
         return (list(doc.attendees) if doc else []), version
 
     def put_attendees(
@@ -207,7 +125,7 @@ class EventRepository:
         return self.schedule_versioned(event_id)[0]
 
     def schedule_versioned(self, event_id: str) -> tuple[Schedule | None, int]:
-        return self._load(schedule_key(event_id), Schedule)
+        return self._load_versioned(schedule_key(event_id), Schedule)
 
     def put_schedule(self, schedule: Schedule, *, expected: int | None = None) -> int:
         """Save the schedule; when it names the versions of the attendee and request lists it was
@@ -227,7 +145,7 @@ class EventRepository:
         return self.requests_versioned(event_id)[0]
 
     def requests_versioned(self, event_id: str) -> tuple[list[MeetingRequest], int]:
-        doc, version = self._load(requests_key(event_id), _RequestDoc)
+        doc, version = self._load_versioned(requests_key(event_id), _RequestDoc)
         return (list(doc.requests) if doc else []), version
 
     def put_requests(
@@ -247,9 +165,3 @@ class EventRepository:
         except ValidationError as exc:
             raise PactmatchError(f"stored document {attendees_key(event_id)!r} is not valid: {exc}") from exc
         return list(doc.attendees), hashlib.sha256(raw).hexdigest()
-
-
-def _what(name: str) -> str:
-    """A document's name as a person says it: "the attendees of event 'b1'"."""
-    event_id, _, part = name[len(PREFIX) :].removesuffix(".json").partition("/")
-    return f"the {part} of event {event_id!r}" if part else f"event {event_id!r}"

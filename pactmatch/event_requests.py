@@ -6,7 +6,7 @@ or withdraws, and reads what changed for them. The organiser sets the request wi
 request, cancels one, enters one for an attendee or answers for them (a help desk, a paper form),
 and pins a meeting (a request accepted at once). Requests live in their own event document
 (:meth:`~pactmatch.event_repository.EventRepository.requests`), each change a compare-and-set on
-its version retried until it lands (:func:`~pactmatch.event_repository.attempts`);
+its version retried until it lands (:func:`~pactmatch.documents.attempts`);
 every change is in the request's history and the audit log.
 
 The states: ``pending`` -> ``accepted`` | ``declined`` (the recipient) | ``withdrawn`` (the sender)
@@ -48,7 +48,7 @@ from domain.meeting_requests import (
 )
 from domain.models import StakeholderType
 from graph.base import Page
-from pactmatch.event_repository import attempts
+from pactmatch.documents import attempts
 from pactmatch.event_schedules import why_text
 from pactmatch.event_service import EventService
 

@@ -2,7 +2,7 @@
 
 Events are kept by :class:`~pactmatch.event_repository.EventRepository` as documents in the store's
 artifact area, each with a version. Every read-modify-write of a document here is a
-compare-and-set retried until it lands (:func:`~pactmatch.event_repository.attempts`), so writers in
+compare-and-set retried until it lands (:func:`~pactmatch.documents.attempts`), so writers in
 any number of processes (API workers, the CLI) never lose each other's changes; a caller that read
 a version itself (an HTTP ``If-Match``) passes it as ``if_match`` and gets a
 :class:`~domain.errors.VersionConflictError` when the document has moved on. Scheduling composes the store (memberships), the encoder (offers
@@ -56,8 +56,9 @@ from graph.base import OrganisationFilter
 from matching.events import PairScorer, ScheduleOptions, build_participants, met_before_pairs, plan_meetings
 from matching.snapshot import Snapshot
 from pactmatch.accounts import AccountService, changed_fields, signing_key
+from pactmatch.documents import StaleWriteError, attempts
 from pactmatch.event_profiles import ProfileWishes, partner_type_counts, profile_wishes
-from pactmatch.event_repository import EventRepository, StaleWriteError, attempts
+from pactmatch.event_repository import EventRepository
 from pactmatch.event_schedules import (
     accepted_pins,
     dropped_from_plan,

@@ -42,13 +42,12 @@ from matching.recommender import HeuristicRecommender
 from matching.snapshot import KIND_ORDER, Snapshot
 from matching.types import PartnershipRecommendation
 from pactmatch.accounts import Clock, utc_now
+from pactmatch.documents import attempts
 from pactmatch.outreach_exports import outcomes_csv, write_csv
 from pactmatch.outreach_repository import OutreachRepository
 from pactmatch.ranker_repository import RankerRepository
 from pactmatch.reasons import Explanation, View, explain_for_people
 from pactmatch.service import CandidateList, PactmatchService
-
-_LOCK = threading.RLock()
 
 SHORTLIST_COLUMNS = (
     "partnership_id", "org_id", "organisation", "status", "note", "date", "recorded_at", "recorded_by",
@@ -159,16 +158,17 @@ class OutreachService:
         name = self.service.get_partnership(partnership_id).name
         if any(m.partnership_id == partnership_id for m in self.service.memberships_of(org_id)):
             raise ConflictError(f"organisation {org_id!r} is already a member of {partnership_id!r}")
-        with _LOCK:
-            before = self.repo.interest(partnership_id, org_id)
-            now = self.clock()
-            interest = Interest(
-                org_id=org_id, partnership_id=partnership_id, message=message,
-                created_at=before.created_at if before else now, updated_at=now, by=actor.name or "anonymous",
-            )  # fmt: skip
-            if before is not None and before.message == interest.message:
-                return InterestItem(before, name), False
-            self.repo.put_interest(interest)
+        for attempt in attempts(f"the interest of {org_id} in {partnership_id}"):
+            with attempt:
+                before, version = self.repo.interest_versioned(partnership_id, org_id)
+                now = self.clock()
+                interest = Interest(
+                    org_id=org_id, partnership_id=partnership_id, message=message,
+                    created_at=before.created_at if before else now, updated_at=now, by=actor.name or "anonymous",
+                )  # fmt: skip
+                if before is not None and before.message == interest.message:
+                    return InterestItem(before, name), False
+                self.repo.put_interest(interest, expected=version)
         self.audit.record(
             actor,
             "interest.update" if before else "interest.create",
@@ -179,16 +179,17 @@ class OutreachService:
 
     def withdraw_interest(self, org_id: str, partnership_id: str, *, actor: Actor) -> None:
         """Withdraw it; ``NotFoundError`` when there is none."""
-        with _LOCK:
-            before = self.repo.interest(partnership_id, org_id)
-            if before is None or not self.repo.delete_interest(partnership_id, org_id):
-                raise NotFoundError("interest", f"{org_id} in {partnership_id}")
-        self.audit.record(
-            actor,
-            "interest.withdraw",
-            f"interest of {org_id} in {partnership_id}",
-            {"message": [before.message, None]},
-        )
+        for attempt in attempts(f"the interest of {org_id} in {partnership_id}"):
+            with attempt:
+                before, version = self.repo.interest_versioned(partnership_id, org_id)
+                if before is None or not self.repo.delete_interest(partnership_id, org_id, expected=version):
+                    raise NotFoundError("interest", f"{org_id} in {partnership_id}")
+                self.audit.record(
+                    actor,
+                    "interest.withdraw",
+                    f"interest of {org_id} in {partnership_id}",
+                    {"message": [before.message, None]},
+                )
 
     def interests_of(self, org_id: str) -> list[InterestItem]:
         """The organisation's interests, newest first, each with the partnership's name."""
@@ -252,21 +253,22 @@ class OutreachService:
         no-op). ``NotFoundError`` for unknown ids."""
         self.service.get_partnership(partnership_id)
         name = self.service.get_organisation(org_id).name
-        with _LOCK:
-            before = self.repo.entry(partnership_id, org_id)
-            now = self.clock()
-            change = ShortlistChange(
-                status=update.status,
-                note=update.note,
-                on=update.on or now.date(),
-                at=now,
-                by=actor.name or "anonymous",
-            )
-            if before is not None and _same(before.current, change):
-                return self._item(before, name), False
-            history = (*before.history, change) if before else (change,)
-            entry = ShortlistEntry(partnership_id=partnership_id, org_id=org_id, history=history)
-            self.repo.put_entry(entry)
+        for attempt in attempts(f"the shortlist entry {org_id} of {partnership_id}"):
+            with attempt:
+                before, version = self.repo.entry_versioned(partnership_id, org_id)
+                now = self.clock()
+                change = ShortlistChange(
+                    status=update.status,
+                    note=update.note,
+                    on=update.on or now.date(),
+                    at=now,
+                    by=actor.name or "anonymous",
+                )
+                if before is not None and _same(before.current, change):
+                    return self._item(before, name), False
+                history = (*before.history, change) if before else (change,)
+                entry = ShortlistEntry(partnership_id=partnership_id, org_id=org_id, history=history)
+                self.repo.put_entry(entry, expected=version)
         self.audit.record(
             actor,
             "shortlist.update" if before else "shortlist.create",
@@ -277,15 +279,17 @@ class OutreachService:
 
     def remove_from_shortlist(self, partnership_id: str, org_id: str, *, actor: Actor) -> None:
         """Take an organisation off the shortlist (its history goes with it); ``NotFoundError``."""
-        with _LOCK:
-            before = self.shortlist_entry(partnership_id, org_id)
-            self.repo.delete_entry(partnership_id, org_id)
-        self.audit.record(
-            actor,
-            "shortlist.delete",
-            f"shortlist entry {org_id} of {partnership_id}",
-            _change_fields(before.current, None),
-        )
+        for attempt in attempts(f"the shortlist entry {org_id} of {partnership_id}"):
+            with attempt:
+                before, version = self.repo.entry_versioned(partnership_id, org_id)
+                if before is None or not self.repo.delete_entry(partnership_id, org_id, expected=version):
+                    raise NotFoundError("shortlist entry", f"{org_id} of {partnership_id}")
+                self.audit.record(
+                    actor,
+                    "shortlist.delete",
+                    f"shortlist entry {org_id} of {partnership_id}",
+                    _change_fields(before.current, None),
+                )
 
     def add_shortlisted_as_member(
         self,

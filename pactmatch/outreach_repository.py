@@ -10,6 +10,9 @@ One document per (partnership, organisation) keeps each write small and independ
 others: two coordinators updating different entries never rewrite each other's, a partnership's
 list is one prefix read, and which organisations expressed interest is known from the names alone.
 Ids cannot contain ``/`` (:data:`domain.models.Identifier`), so the names are unambiguous.
+Every document has its version (:mod:`pactmatch.documents`): the service's read-modify-writes are
+compare-and-sets, so two coordinators (in any API process) recording a status at once both land
+in the entry's history.
 """
 
 from __future__ import annotations
@@ -35,14 +38,17 @@ class OutreachRepository(DocumentRepository):
 
     # -- interests ------------------------------------------------------------------------------
     def interest(self, partnership_id: str, org_id: str) -> Interest | None:
-        return self._load(_key(INTERESTS, partnership_id, org_id), Interest)
+        return self.interest_versioned(partnership_id, org_id)[0]
 
-    def put_interest(self, interest: Interest) -> None:
-        self._save(_key(INTERESTS, interest.partnership_id, interest.org_id), interest)
+    def interest_versioned(self, partnership_id: str, org_id: str) -> tuple[Interest | None, int]:
+        return self._load_versioned(_key(INTERESTS, partnership_id, org_id), Interest)
 
-    def delete_interest(self, partnership_id: str, org_id: str) -> bool:
+    def put_interest(self, interest: Interest, *, expected: int | None = None) -> int:
+        return self._save(_key(INTERESTS, interest.partnership_id, interest.org_id), interest, expected)
+
+    def delete_interest(self, partnership_id: str, org_id: str, *, expected: int | None = None) -> bool:
         """Remove it; whether there was one."""
-        return self._delete(_key(INTERESTS, partnership_id, org_id))
+        return self._delete(_key(INTERESTS, partnership_id, org_id), expected)
 
     def interested_org_ids(self, partnership_id: str) -> set[str]:
         """The organisations with an interest in the partnership (from the names: nothing parsed)."""
@@ -58,13 +64,16 @@ class OutreachRepository(DocumentRepository):
 
     # -- shortlists -----------------------------------------------------------------------------
     def entry(self, partnership_id: str, org_id: str) -> ShortlistEntry | None:
-        return self._load(_key(SHORTLISTS, partnership_id, org_id), ShortlistEntry)
+        return self.entry_versioned(partnership_id, org_id)[0]
 
-    def put_entry(self, entry: ShortlistEntry) -> None:
-        self._save(_key(SHORTLISTS, entry.partnership_id, entry.org_id), entry)
+    def entry_versioned(self, partnership_id: str, org_id: str) -> tuple[ShortlistEntry | None, int]:
+        return self._load_versioned(_key(SHORTLISTS, partnership_id, org_id), ShortlistEntry)
 
-    def delete_entry(self, partnership_id: str, org_id: str) -> bool:
-        return self._delete(_key(SHORTLISTS, partnership_id, org_id))
+    def put_entry(self, entry: ShortlistEntry, *, expected: int | None = None) -> int:
+        return self._save(_key(SHORTLISTS, entry.partnership_id, entry.org_id), entry, expected)
+
+    def delete_entry(self, partnership_id: str, org_id: str, *, expected: int | None = None) -> bool:
+        return self._delete(_key(SHORTLISTS, partnership_id, org_id), expected)
 
     def shortlist(self, partnership_id: str) -> list[ShortlistEntry]:
         return list(self._load_all(f"{SHORTLISTS}{partnership_id}/", ShortlistEntry))

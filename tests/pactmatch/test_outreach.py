@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from domain.errors import ConflictError, InvalidInputError, NotFoundError
 from domain.events import EventCreate, SlotSpec
 from domain.models import PartnershipKind
 from domain.outreach import Outcome, ShortlistStatus, ShortlistUpdate
+from graph.embedded import EmbeddedStore
 from matching.candidates import heuristic_scores
 from pactmatch.event_service import EventService
 from pactmatch.filters import join_filters
@@ -183,6 +185,37 @@ def test_shortlist_keeps_every_change_and_adds_the_member(outreach: OutreachServ
         {"status": ["contacted", "joined"], "on": ["2026-03-05", "2026-04-01"]},
     ) in audit
     assert "membership.create" in [action for action, _ in audit]  # through the ordinary membership write
+
+
+def _note_in_another_process(store_path: str, worker: int, n: int, start: object) -> int:
+    """One process of the service (an API worker, the CLI) recording ``n`` notes on one shortlist
+    entry, each a change; returns how many returned."""
+    store = EmbeddedStore(store_path)
+    outreach = OutreachService(PactmatchService(store, encoder="hashing"))
+    start.wait()  # type: ignore[attr-defined]  # a multiprocessing Barrier: all begin together
+    for k in range(n):
+        update = ShortlistUpdate(status=ShortlistStatus.CONTACTED, note=f"call {worker}-{k}")
+        outreach.put_shortlist_entry("rsp-weld", "weld-school", update, actor=TEST_ACTOR)
+    store.close()
+    return n
+
+
+def test_shortlist_changes_from_several_processes_all_land(outreach: OutreachService) -> None:
+    """Two coordinators (in different API processes, or the CLI) recording a status at once: each
+    change returned is in the entry's history (a process-local lock lost some)."""
+    outreach.put_shortlist_entry("rsp-weld", "weld-school", ShortlistUpdate(), actor=TEST_ACTOR)
+    store = outreach.service.store
+    assert isinstance(store, EmbeddedStore)
+    workers, each = 3, 10
+    context = multiprocessing.get_context("spawn")
+    start = context.Manager().Barrier(workers)
+    with context.Pool(workers) as pool:
+        returned = pool.starmap(
+            _note_in_another_process, [(str(store.path), w, each, start) for w in range(workers)]
+        )
+    notes = [c.note for c in outreach.shortlist_entry("rsp-weld", "weld-school").history]
+    assert sum(returned) == workers * each
+    assert sorted(notes[1:]) == sorted(f"call {w}-{k}" for w in range(workers) for k in range(each))
 
 
 def test_shortlist_csv_neutralises_formulas(outreach: OutreachService) -> None:
