@@ -187,6 +187,14 @@ def event_pages(api: TestClient, browser: TestClient, page: Callable[[str, list[
     page("schedule grid", ["/app/events/bench-event/schedule"] * n)
     page("event summary", ["/app/events/bench-event/summary"] * n)
     page("agenda links", ["/app/events/bench-event/links"] * n)
+    page("event requests", ["/app/events/bench-event/requests"] * n)
+    attendees = [a["attendee_id"] for a in api.get("/events/bench-event/attendees").json()["items"]]
+    links = [
+        api.post(f"/events/bench-event/attendees/{attendees[i % len(attendees)]}/agenda-link").json()["path"]
+        for i in range(n)
+    ]
+    page("attendee agenda (by link)", [f"/app{path}" for path in links])
+    page("attendee: people to meet", [f"/app{path}/people" for path in links])
 
 
 def dashboard(browser: TestClient, page: Callable[[str, list[str]], None], n: int, new_report: bool) -> None:
