@@ -45,6 +45,7 @@ class TargetMixPublic(BaseModel):
 class JobPublic(BaseModel):
     job_id: str
     kind: str
+    filename: str = Field(description="the result's file name; its extension is the format asked for")
     owner: str = Field(description="who submitted it")
     status: JobStatus
     phase: str
@@ -68,6 +69,7 @@ def job_public(job: Job) -> JobPublic:
     return JobPublic(
         job_id=job.job_id,
         kind=job.kind,
+        filename=job.filename,
         owner=job.owner,
         status=job.status,
         phase=job.phase,
