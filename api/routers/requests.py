@@ -205,43 +205,22 @@ def cancel_request(
     return request_public(requests.cancel(event_id, request_id, (body or RequestNote()).note, actor=actor))
 
 
-@organiser_router.post("/requests/{request_id}/accept", response_model=MeetingRequestPublic)
-def accept_for(
+@organiser_router.post("/requests/{request_id}/{answer}", response_model=MeetingRequestPublic)
+def answer_for(
     event_id: str,
     request_id: RequestId,
+    answer: Annotated[
+        Literal["accept", "decline", "withdraw"],
+        Path(description="accept or decline for the recipient, withdraw for the sender"),
+    ],
     requests: RequestsDep,
     actor: Organiser,
     body: RequestNote | None = None,
 ) -> MeetingRequestPublic:
-    """Accept a pending request for its recipient (window or not); both attendees are notified."""
+    """Answer a request for one of its attendees (window or not): accept a pending one, decline
+    or withdraw a pending or accepted one; both attendees are notified, with the note."""
     note = (body or RequestNote()).note
-    return request_public(requests.answer_for(event_id, request_id, "accept", note, actor=actor))
-
-
-@organiser_router.post("/requests/{request_id}/decline", response_model=MeetingRequestPublic)
-def decline_for(
-    event_id: str,
-    request_id: RequestId,
-    requests: RequestsDep,
-    actor: Organiser,
-    body: RequestNote | None = None,
-) -> MeetingRequestPublic:
-    """Decline a pending or accepted request for its recipient; both attendees are notified."""
-    note = (body or RequestNote()).note
-    return request_public(requests.answer_for(event_id, request_id, "decline", note, actor=actor))
-
-
-@organiser_router.post("/requests/{request_id}/withdraw", response_model=MeetingRequestPublic)
-def withdraw_for(
-    event_id: str,
-    request_id: RequestId,
-    requests: RequestsDep,
-    actor: Organiser,
-    body: RequestNote | None = None,
-) -> MeetingRequestPublic:
-    """Withdraw a pending or accepted request for its sender; both attendees are notified."""
-    note = (body or RequestNote()).note
-    return request_public(requests.answer_for(event_id, request_id, "withdraw", note, actor=actor))
+    return request_public(requests.answer_for(event_id, request_id, answer, note, actor=actor))
 
 
 @organiser_router.put("/request-window", response_model=RequestWindow)

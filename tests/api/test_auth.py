@@ -102,9 +102,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/events/{event_id}/requests"): E1,
     ("POST", "/events/{event_id}/requests"): E1,
     ("POST", "/events/{event_id}/requests/{request_id}/cancel"): E1,
-    ("POST", "/events/{event_id}/requests/{request_id}/accept"): E1,
-    ("POST", "/events/{event_id}/requests/{request_id}/decline"): E1,
-    ("POST", "/events/{event_id}/requests/{request_id}/withdraw"): E1,
+    ("POST", "/events/{event_id}/requests/{request_id}/{answer}"): E1,
     ("PUT", "/events/{event_id}/request-window"): E1,
     ("GET", "/agenda/{token}"): EVERYONE,  # the signed link is the credential
     ("GET", "/agenda/{token}/attendees"): EVERYONE,
@@ -239,7 +237,7 @@ def _url(path: str, app: FastAPI) -> str:
     ids = {
         "org_id": "o1", "partnership_id": "p1", "event_id": "e1", "attendee_id": "a1", "job_id": "nojob",
         "name": "nobody", "role": "member", "key_id": "nokey", "code": "DE11", "token": app.state.agenda_token,
-        "meeting_id": "nomeeting", "request_id": "norequest",
+        "meeting_id": "nomeeting", "request_id": "norequest", "answer": "accept",
     }  # fmt: skip
     for key, value in ids.items():
         path = path.replace("{" + key + "}", value)
