@@ -12,12 +12,20 @@ from typing import Any, Literal, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import FieldIssue, InvalidInputError
+from domain.jobs import Job
 from domain.models import MAX_ENUM_LIST, Identifier
 from matching.synergies import PAIR_KINDS
 from matching.target_mix import TargetMix, parse_target_mix
-from pactmatch.jobs import JobKind, Progress
+from pactmatch.jobs import JobKind, JobService, Progress
 from pactmatch.mapping import MappingService
-from pactmatch.reports import ReportMeta, gap_report_public, synergy_pair_public, write_gaps, write_synergies
+from pactmatch.reports import (
+    MEDIA_TYPES,
+    ReportMeta,
+    gap_report_public,
+    synergy_pair_public,
+    write_gaps,
+    write_synergies,
+)
 
 GAP_REPORTS = "gap-reports"
 SYNERGY_REPORTS = "synergy-reports"
@@ -88,3 +96,18 @@ def report_job_kinds(mapping: MappingService) -> dict[str, JobKind]:
         return write_synergies((synergy_pair_public(p) for p in pairs), request.format, out, meta)
 
     return {GAP_REPORTS: gap_reports, SYNERGY_REPORTS: synergy_reports}
+
+
+def submit_report(
+    jobs: JobService, kind: str, request: GapBatchRequest | SynergyBatchRequest, *, owner: str
+) -> Job:
+    """Queue a batch report of ``kind`` (:data:`GAP_REPORTS` or :data:`SYNERGY_REPORTS`) as
+    ``request`` asks, its result named and typed by the request's format: what the API and the
+    reports page both submit."""
+    return jobs.submit(
+        kind,
+        request.model_dump(mode="json"),
+        owner=owner,
+        media_type=MEDIA_TYPES[request.format],
+        filename=f"{kind}.{request.format}",
+    )

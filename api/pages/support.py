@@ -18,7 +18,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel
 
 from api.auth import require
 from api.deps import JobsDep, MappingDep
@@ -30,7 +29,13 @@ from domain.models import Ecosystem, PartnershipKind
 from domain.regions import RegionIndex
 from pactmatch.jobs import JobService
 from pactmatch.permissions import Action
-from pactmatch.report_jobs import GAP_REPORTS, SYNERGY_REPORTS, GapBatchRequest, SynergyBatchRequest
+from pactmatch.report_jobs import (
+    GAP_REPORTS,
+    SYNERGY_REPORTS,
+    GapBatchRequest,
+    SynergyBatchRequest,
+    submit_report,
+)
 from pactmatch.reports import region_view_public, synergy_pair_public
 from pactmatch.reports.models import SynergyPairPublic
 
@@ -98,22 +103,13 @@ def start_report(
 ) -> Response:
     """Queue a gap or synergy report over every partnership (the same job as ``POST /gap-reports``
     or ``POST /synergy-reports`` with the page's options)."""
-    params: BaseModel
     if kind == "gaps":
-        name, params = GAP_REPORTS, GapBatchRequest(candidates_per_gap=3, format=fmt)
+        submit_report(jobs, GAP_REPORTS, GapBatchRequest(candidates_per_gap=3, format=fmt), owner=actor.name)
     else:
-        name, params = SYNERGY_REPORTS, SynergyBatchRequest(top_k=5, recruits=2, format=fmt)
-    jobs.submit(
-        name,
-        params.model_dump(mode="json"),
-        owner=actor.name,
-        media_type=_MEDIA[fmt],
-        filename=f"{name}.{fmt}",
-    )
+        submit_report(
+            jobs, SYNERGY_REPORTS, SynergyBatchRequest(top_k=5, recruits=2, format=fmt), owner=actor.name
+        )
     return RedirectResponse(f"{PREFIX}/reports", status_code=status.HTTP_303_SEE_OTHER)
-
-
-_MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"}
 
 
 # -- the dashboard ---------------------------------------------------------------------------------------
@@ -151,13 +147,14 @@ def _overview(jobs: JobService, job_id: str, attempt: int) -> tuple[list[Overvie
     return rows, len(reports)
 
 
-def latest_gap_overview(jobs: JobService) -> Job | None:
-    """The newest finished gap report in JSON: what the dashboard shows."""
+def _newest_json_report(jobs: JobService, kind: str) -> Job | None:
+    """The newest finished report of ``kind`` in JSON: what the dashboard (gap reports) and the
+    strongest pairs overall (synergy reports) show."""
     return next(
         (
             j
             for j in jobs.list()
-            if j.kind == "gap-reports" and j.status == JobStatus.SUCCEEDED and j.filename.endswith(".json")
+            if j.kind == kind and j.status == JobStatus.SUCCEEDED and j.filename.endswith(".json")
         ),
         None,
     )
@@ -184,7 +181,7 @@ def dashboard_page(
 ) -> Response:
     """Unmet requirements per partnership (filter by kind, ecosystem, country; sort), with the
     totals per requirement, from the newest gap report over every partnership."""
-    job = latest_gap_overview(jobs)
+    job = _newest_json_report(jobs, GAP_REPORTS)
     if job is None:
         return render(request, "dashboard.html.j2", actor, job=None)
     rows, covered = _overview(jobs, job.job_id, job.attempt)
@@ -212,16 +209,7 @@ def dashboard_page(
 @router.get("/synergies", response_class=HTMLResponse, name="all_synergies_page")
 def all_synergies_page(request: Request, actor: Admin, jobs: JobsDep) -> Response:
     """The strongest pairs over every partnership, from the newest synergy report in JSON."""
-    job = next(
-        (
-            j
-            for j in jobs.list()
-            if j.kind == "synergy-reports"
-            and j.status == JobStatus.SUCCEEDED
-            and j.filename.endswith(".json")
-        ),
-        None,
-    )
+    job = _newest_json_report(jobs, SYNERGY_REPORTS)
     pairs: list[Any] = []
     if job is not None:
         document = _document(jobs, job.job_id)

@@ -38,8 +38,9 @@ from domain.models import MAX_ENUM_LIST
 from matching.synergies import PAIR_KINDS
 from pactmatch.mapping import MappingService
 from pactmatch.permissions import Action
-from pactmatch.report_jobs import GAP_REPORTS, SYNERGY_REPORTS, target_mix
+from pactmatch.report_jobs import GAP_REPORTS, SYNERGY_REPORTS, submit_report, target_mix
 from pactmatch.reports import (
+    MEDIA_TYPES,
     ReportFormat,
     ReportMeta,
     gap_report_public,
@@ -50,11 +51,6 @@ from pactmatch.reports import (
     write_synergies,
 )
 
-MEDIA_TYPES: dict[str, str] = {
-    "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}
 FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"text/csv": {}, "text/html": {}},
@@ -74,7 +70,7 @@ CandidatesPerGap = Annotated[int, Query(ge=0, le=50, description="candidates pro
 
 # -- helpers -------------------------------------------------------------------------------------
 def _file(text: str, fmt: str, filename: str) -> Response:
-    return Response(content=text, media_type=MEDIA_TYPES[fmt], headers=attachment(f"{filename}.{fmt}"))
+    return Response(content=text, media_type=MEDIA_TYPES[_fmt(fmt)], headers=attachment(f"{filename}.{fmt}"))
 
 
 def _gap_report(
@@ -102,7 +98,7 @@ def _gap_report(
 
 def _fmt(fmt: str) -> ReportFormat:
     assert fmt in MEDIA_TYPES
-    return fmt  # type: ignore[return-value]
+    return fmt
 
 
 # -- gaps ----------------------------------------------------------------------------------------
@@ -270,13 +266,7 @@ def submit_gap_reports(
     is full."""
     target_mix(body.target_mix)  # 422 now, not a failed job later
     mapping.check_partnership_ids(body.partnership_ids)
-    job = jobs.submit(
-        GAP_REPORTS,
-        body.model_dump(mode="json"),
-        owner=actor.name,
-        media_type=MEDIA_TYPES[body.format],
-        filename=f"gap-reports.{body.format}",
-    )
+    job = submit_report(jobs, GAP_REPORTS, body, owner=actor.name)
     response.headers["Location"] = f"/jobs/{job.job_id}"
     return job_public(job)
 
@@ -286,13 +276,7 @@ def submit_synergy_reports(
     body: SynergyBatchRequest, jobs: JobsDep, response: Response, actor: Admin, _limit: Batch
 ) -> JobPublic:
     """Every partnership's best partners (each pair once, best first) as a background job."""
-    job = jobs.submit(
-        SYNERGY_REPORTS,
-        body.model_dump(mode="json"),
-        owner=actor.name,
-        media_type=MEDIA_TYPES[body.format],
-        filename=f"synergy-reports.{body.format}",
-    )
+    job = submit_report(jobs, SYNERGY_REPORTS, body, owner=actor.name)
     response.headers["Location"] = f"/jobs/{job.job_id}"
     return job_public(job)
 

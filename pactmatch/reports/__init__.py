@@ -10,6 +10,7 @@ from pactmatch.reports.models import (
 )
 from pactmatch.reports.render import (
     FORMATS,
+    MEDIA_TYPES,
     ReportFormat,
     ReportMeta,
     write_gaps,
@@ -19,6 +20,7 @@ from pactmatch.reports.render import (
 
 __all__ = [
     "FORMATS",
+    "MEDIA_TYPES",
     "GapReportPublic",
     "RegionViewPublic",
     "ReportFormat",

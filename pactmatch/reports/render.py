@@ -25,6 +25,12 @@ from pactmatch.reports.spreadsheet import SafeCsvWriter
 
 ReportFormat = Literal["json", "csv", "html"]
 FORMATS: tuple[ReportFormat, ...] = ("json", "csv", "html")
+#: The media type a report of each format is sent as.
+MEDIA_TYPES: dict[ReportFormat, str] = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+}
 
 GAP_COLUMNS = (
     "partnership_id", "partnership_name", "kind", "n_members", "category", "gap_key", "gap_label", "detail",
