@@ -142,6 +142,19 @@ def print_report(report: ImportReport, max_errors: int = 50) -> None:
         err_console.print(f"... and {len(report.errors) - max_errors} more rejected row(s)")
 
 
+def write_or_print(data: str | bytes, output: Path | None) -> None:
+    """A file's content (an export, an agenda) to ``output``, or to stdout when there is none."""
+    if output is None:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    if isinstance(data, bytes):
+        output.write_bytes(data)
+    else:
+        output.write_text(data, encoding="utf-8")
+    console.print(f"written to {output}", highlight=False)
+
+
 def finish_import(report: ImportReport, errors_out: Path | None) -> None:
     print_report(report)
     if errors_out:

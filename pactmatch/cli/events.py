@@ -37,6 +37,7 @@ from pactmatch.cli.common import (
     open_service,
     progress_callback,
     settings_for,
+    write_or_print,
 )
 from pactmatch.event_exports import (
     agenda_ics,
@@ -171,17 +172,6 @@ def register(app: typer.Typer) -> None:
             )
         for w in schedule.warnings[:20]:
             err_console.print(f"[yellow]warning[/] {w}", highlight=False)
-
-    def write_or_print(data: str | bytes, output: Path | None) -> None:
-        if output is None:
-            text = data.decode("utf-8") if isinstance(data, bytes) else data
-            typer.echo(text, nl=not text.endswith("\n"))
-            return
-        if isinstance(data, bytes):
-            output.write_bytes(data)
-        else:
-            output.write_text(data, encoding="utf-8")
-        console.print(f"written to {output}")
 
     @event_app.command("create")
     def create(

@@ -35,6 +35,7 @@ from pactmatch.cli.common import (
     handled,
     open_service,
     parse_date,
+    write_or_print,
 )
 from pactmatch.filters import join_filters
 from pactmatch.outreach import InterestItem, JoinList, OutreachService, ShortlistItem
@@ -238,7 +239,7 @@ def export_shortlist(
 ) -> None:
     """A partnership's shortlist as CSV."""
     with handled():
-        _write(outreach_for(store).shortlist_csv(partnership_id), out)
+        write_or_print(outreach_for(store).shortlist_csv(partnership_id), out)
 
 
 def export_outcomes(
@@ -248,7 +249,7 @@ def export_outcomes(
     """Every shortlist's status changes as (partnership, organisation, outcome, date): the file
     ``pactmatch evaluate --feedback`` reads."""
     with handled():
-        _write(outreach_for(store).outcomes_csv(), out)
+        write_or_print(outreach_for(store).outcomes_csv(), out)
 
 
 # -- feedback (evaluate --feedback, fit) -----------------------------------------------------------
@@ -291,14 +292,6 @@ def print_feedback(result: FeedbackResult, title: str) -> None:
         f"[dim]{result.outcomes} organisation(s) of {result.partnerships} partnership(s) ranked among the "
         f"non-members (joined ones as before they joined){'; skipped: ' + skipped if skipped else ''}[/]"
     )
-
-
-def _write(text: str, out: Path | None) -> None:
-    if out is None:
-        typer.echo(text, nl=False)
-        return
-    out.write_text(text, encoding="utf-8")
-    console.print(f"written to {out}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
