@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from api.auth import require
 from api.deps import EventsDep
 from api.pages import EMPTY_IS_NONE, PREFIX, render
+from api.routers.common import Offset
 from api.routers.requests import RequestsDep
 from domain.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from domain.events import Agenda
@@ -90,8 +91,8 @@ def attendee_agenda_page(
     requests: RequestsDep,
     state: Annotated[RequestState | None, Query(), EMPTY_IS_NONE] = None,
     direction: Annotated[Literal["sent", "received"] | None, Query(), EMPTY_IS_NONE] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    news: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
+    news: Offset = 0,
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     """An attendee's own agenda, opened by their private link (no account), with the calendar file,
@@ -194,7 +195,7 @@ def attendee_people_page(
     country: Annotated[str, Query(max_length=40)] = "",
     request_state: Annotated[Literal["any", "none", "sent", "received"], Query(alias="request")] = "any",
     sort: SortBy = "score",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     """The other attendees with the pair's reciprocal score and why to meet, filtered; each with a

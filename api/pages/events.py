@@ -27,6 +27,7 @@ from api.csrf import FormCsrf
 from api.deps import EventsDep
 from api.pages import EMPTY_IS_NONE, PREFIX, region_choices, render
 from api.rate_limits import Operation, limited
+from api.routers.common import Offset
 from api.routers.requests import RequestsDep
 from domain.accounts import Actor
 from domain.errors import FieldIssue, InvalidInputError, NotFoundError
@@ -207,7 +208,7 @@ def event_page(
     events: EventsDep,
     requests: RequestsDep,
     q: Annotated[str, Query(max_length=200)] = "",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
     registered: int = -1,
     rejected: Annotated[str, Query(max_length=20_000)] = "",
     window_saved: bool = False,
@@ -389,7 +390,7 @@ def event_requests_page(
     requests: RequestsDep,
     state: Annotated[RequestState | None, Query(), EMPTY_IS_NONE] = None,
     q: Annotated[str, Query(max_length=200)] = "",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
     cancelled: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     """Every request of the event, newest first, filtered by state and by attendee, each open one

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from api.auth import require
 from api.deps import OutreachDep
 from api.pages import PREFIX, region_choices, render
+from api.routers.common import Offset
 from domain.accounts import Actor
 from domain.errors import InvalidInputError, NotFoundError
 from domain.models import Ecosystem, PartnershipKind, Role
@@ -125,7 +126,7 @@ def shortlist_page(
     partnership_id: str,
     actor: Insights,
     outreach: OutreachDep,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
     saved: Annotated[str, Query(max_length=200)] = "",
     joined: Annotated[str, Query(max_length=200)] = "",
     removed: Annotated[str, Query(max_length=200)] = "",
@@ -304,7 +305,7 @@ def join_page(
     ecosystem: Annotated[list[str] | None, Query(max_length=20)] = None,
     region: Annotated[str, Query(max_length=200)] = "",
     country: Annotated[str, Query(max_length=60)] = "",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
     sent: Annotated[str, Query(max_length=200)] = "",
     withdrawn: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.auth import require
 from api.deps import MappingDep, OutreachDep, ServiceDep
 from api.pages import PREFIX, region_choices, render
+from api.routers.common import Offset
 from domain.accounts import Actor, Role
 from domain.errors import InvalidInputError, NotFoundError
 from domain.models import Ecosystem, StakeholderType
@@ -66,7 +67,7 @@ def partnership_page(
     mapping: MappingDep,
     outreach: OutreachDep,
     sort: Annotated[str, Query(max_length=20)] = "name",
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     partnership = service.get_partnership(partnership_id)
     roles = {m.org_id: m.role.value for m in service.members(partnership_id)}
