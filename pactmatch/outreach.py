@@ -46,7 +46,7 @@ from pactmatch.documents import attempts
 from pactmatch.outreach_exports import outcomes_csv, write_csv
 from pactmatch.outreach_repository import OutreachRepository
 from pactmatch.ranker_repository import RankerRepository
-from pactmatch.reasons import Explanation, View, explain_for_people
+from pactmatch.reasons import Audience, Explanation, explain_for_people
 from pactmatch.service import CandidateList, PactmatchService
 
 SHORTLIST_COLUMNS = (
@@ -68,7 +68,7 @@ class PartnershipToJoin:
 
     @property
     def reasons(self) -> Explanation:
-        return explain_for_people(self.recommendation.contributions, View.JOIN)
+        return explain_for_people(self.recommendation.contributions, Audience.JOIN)
 
 
 @dataclass(frozen=True)

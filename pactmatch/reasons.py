@@ -30,7 +30,7 @@ from enum import StrEnum
 from matching.types import Contribution
 
 
-class View(StrEnum):
+class Audience(StrEnum):
     """Who reads the explanation: a partnership's coordinators (about a candidate organisation)
     or an organisation's members (about a partnership they could join)."""
 
@@ -38,16 +38,16 @@ class View(StrEnum):
     JOIN = "join"
 
 
-#: The reasons, in the order they are listed, with their label for each view.
-REASONS: Mapping[str, Mapping[View, str]] = {
+#: The reasons, in the order they are listed, with their label for each audience.
+REASONS: Mapping[str, Mapping[Audience, str]] = {
     "collaboration": {
-        View.CANDIDATE: "worked with your members before",
-        View.JOIN: "worked with its members before",
+        Audience.CANDIDATE: "worked with your members before",
+        Audience.JOIN: "worked with its members before",
     },
-    "topic": {View.CANDIDATE: "topic fit", View.JOIN: "topic fit"},
-    "region": {View.CANDIDATE: "region", View.JOIN: "region"},
-    "type": {View.CANDIDATE: "a stakeholder type you lack", View.JOIN: "a stakeholder type it lacks"},
-    "activity": {View.CANDIDATE: "activity", View.JOIN: "activity"},
+    "topic": {Audience.CANDIDATE: "topic fit", Audience.JOIN: "topic fit"},
+    "region": {Audience.CANDIDATE: "region", Audience.JOIN: "region"},
+    "type": {Audience.CANDIDATE: "a stakeholder type you lack", Audience.JOIN: "a stakeholder type it lacks"},
+    "activity": {Audience.CANDIDATE: "activity", Audience.JOIN: "activity"},
 }
 
 _COLLABORATION = (
@@ -113,7 +113,7 @@ class Explanation:
     reasons: tuple[Reason, ...]
 
 
-def explain_for_people(contributions: Iterable[Contribution], view: View) -> Explanation:
+def explain_for_people(contributions: Iterable[Contribution], audience: Audience) -> Explanation:
     """Group ``contributions`` into reasons (only the reasons some contribution belongs to)."""
     baseline = 0.0
     groups: dict[str, list[Contribution]] = {key: [] for key in REASONS}
@@ -129,7 +129,7 @@ def explain_for_people(contributions: Iterable[Contribution], view: View) -> Exp
             reasons.append(
                 Reason(
                     key,
-                    REASONS[key][view],
+                    REASONS[key][audience],
                     total,
                     _best_evidence(parts, total),
                     tuple(c.signal for c in parts),

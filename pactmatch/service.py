@@ -58,8 +58,7 @@ from pactmatch.importers.cordis import participant_project_ids, read_cordis
 from pactmatch.importers.report import ImportReport, ParsedBatch, RowError
 from pactmatch.ranker_repository import RankerRepository
 from pactmatch.rankers import Ranker, RankerFactory, default_ranker, heuristic_ranker
-from pactmatch.reasons import Explanation, explain_for_people
-from pactmatch.reasons import View as Audience
+from pactmatch.reasons import Audience, Explanation, explain_for_people
 from pactmatch.settings import Settings
 from pactmatch.stores import open_store, public_description
 from pactmatch.views import View, ViewKeeper

@@ -9,7 +9,7 @@ from matching.evaluation.data import case_query
 from matching.learned.features import FEATURES
 from matching.recommender import HeuristicRecommender
 from matching.types import Contribution
-from pactmatch.reasons import PLAIN, REASON_OF, REASONS, View, explain_for_people
+from pactmatch.reasons import PLAIN, REASON_OF, REASONS, Audience, explain_for_people
 from tests.matching.synthetic import fitted_learned, ranking_history
 
 
@@ -26,7 +26,7 @@ def test_heuristic_contributions_become_four_reasons() -> None:
         Contribution("region", 0.15, "inside DE11 Stuttgart (scope)"),
         Contribution("type", 0.15, "the partnership has no VET provider yet"),
     ]
-    explanation = explain_for_people(parts, View.CANDIDATE)
+    explanation = explain_for_people(parts, Audience.CANDIDATE)
     assert explanation.baseline == 0.0
     assert [(r.key, r.label, r.value, r.evidence) for r in explanation.reasons] == [
         (
@@ -39,7 +39,7 @@ def test_heuristic_contributions_become_four_reasons() -> None:
         ("region", "region", 0.15, "inside DE11 Stuttgart (scope)"),
         ("type", "a stakeholder type you lack", 0.15, "the partnership has no VET provider yet"),
     ]
-    assert explain_for_people(parts, View.JOIN).reasons[3].label == "a stakeholder type it lacks"
+    assert explain_for_people(parts, Audience.JOIN).reasons[3].label == "a stakeholder type it lacks"
 
 
 def test_the_evidence_is_the_plain_one_that_pushes_most_in_the_reasons_direction() -> None:
@@ -48,7 +48,7 @@ def test_the_evidence_is_the_plain_one_that_pushes_most_in_the_reasons_direction
         Contribution("graph_adamic_adar", 0.10, "worked with 2 current member(s), e.g. Acme (2 shared)"),
         Contribution("graph_common_members", 0.05, "worked before with 2 of 8 current members"),
     ]
-    [reason] = explain_for_people(up, View.CANDIDATE).reasons
+    [reason] = explain_for_people(up, Audience.CANDIDATE).reasons
     assert reason.value == pytest.approx(0.45) and reason.evidence.startswith(
         "worked with 2 current member(s)"
     )
@@ -57,9 +57,11 @@ def test_the_evidence_is_the_plain_one_that_pushes_most_in_the_reasons_direction
         Contribution("popularity", 0.02, "member of 3 partnership(s)"),
         Contribution("no_history", -0.20, "no earlier partnership"),
     ]
-    [activity] = explain_for_people(down, View.CANDIDATE).reasons
+    [activity] = explain_for_people(down, Audience.CANDIDATE).reasons
     assert activity.value == pytest.approx(-0.18) and activity.evidence == "no earlier partnership"
-    [only] = explain_for_people([Contribution("graph_loyalty", 0.1, "loyalty 0.3")], View.CANDIDATE).reasons
+    [only] = explain_for_people(
+        [Contribution("graph_loyalty", 0.1, "loyalty 0.3")], Audience.CANDIDATE
+    ).reasons
     assert only.evidence == "loyalty 0.3"  # nothing plainer in the group
 
 
@@ -68,7 +70,7 @@ def test_learned_explanations_group_into_five_reasons_that_add_up(estimator: str
     split, snapshot = ranking_history()
     ranker = fitted_learned(estimator).bind(snapshot)  # type: ignore[arg-type]
     for rec in ranker.recommend(case_query(snapshot, split.cases[0]), top_k=5):
-        explanation = explain_for_people(rec.contributions, View.CANDIDATE)
+        explanation = explain_for_people(rec.contributions, Audience.CANDIDATE)
         assert [r.key for r in explanation.reasons] == list(REASONS)
         assert explanation.baseline == rec.contributions[0].value
         assert explanation.baseline + sum(r.value for r in explanation.reasons) == pytest.approx(rec.score)
@@ -79,5 +81,5 @@ def test_learned_explanations_group_into_five_reasons_that_add_up(estimator: str
 def test_heuristic_recommendations_keep_their_score() -> None:
     split, snapshot = ranking_history()
     for rec in HeuristicRecommender().fit(snapshot).recommend(case_query(snapshot, split.cases[1]), top_k=3):
-        explanation = explain_for_people(rec.contributions, View.CANDIDATE)
+        explanation = explain_for_people(rec.contributions, Audience.CANDIDATE)
         assert sum(r.value for r in explanation.reasons) == pytest.approx(rec.score)
