@@ -1,5 +1,5 @@
 """Formula injection: a name like ``=HYPERLINK(...)`` is neutralised in every CSV export (region, gaps,
-synergies, batch reports, agendas, event summary, a shortlist), and numbers stay numbers."""
+synergies, batch reports, agendas, event summary, a shortlist, event requests), and numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -63,6 +63,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         assert c.post("/events/ev/attendees", json=body).status_code == 201
     assert c.post("/events/ev/schedule", json={"solver": "greedy"}).status_code == 200
     assert c.put("/partnerships/p1/shortlist/evil", json={"note": AT_FORMULA}).status_code == 201
+    sent = c.post("/events/ev/requests", json={"sender": "a1", "to": "a3", "message": AT_FORMULA})
+    assert sent.status_code == 201, sent.text
     yield c
 
 
@@ -82,6 +84,7 @@ EXPORTS: list[tuple[str, Callable[[TestClient], str]]] = [
     ("agenda", lambda c: c.get("/events/ev/agendas/a2", params={"format": "csv"}).text),
     ("summary", lambda c: c.get("/events/ev/summary", params={"format": "csv"}).text),
     ("shortlist", lambda c: c.get("/partnerships/p1/shortlist", params={"format": "csv"}).text),
+    ("event requests", lambda c: c.get("/events/ev/requests", params={"format": "csv"}).text),
 ]
 
 
