@@ -126,14 +126,14 @@ class ViewKeeper:
             return view
 
     def _behind(self, view: View) -> bool:
-        return view.snapshot.version != self.store.version() or view.ranker_fingerprint != self._fingerprint()
+        return not _shows(view, self.store.version(), self._fingerprint())
 
     def _renew(self, *, rebuild: bool) -> View | None:
         """The view of the store now, made current (the caller holds ``_renewing``); ``None`` when
         only a rebuild would do and ``rebuild`` is false."""
         version, fingerprint = self.store.version(), self._fingerprint()
         old = self._view
-        if old is not None and old.snapshot.version == version and old.ranker_fingerprint == fingerprint:
+        if old is not None and _shows(old, version, fingerprint):
             return old
         snapshot = self._patched(old, version)
         if snapshot is None and not rebuild:
@@ -197,10 +197,18 @@ class ViewKeeper:
     def _catch_up(self) -> None:
         """Renew the view if the store moved on. No local holds the view, here or in the loop: the
         thread must not keep a replaced view alive (it is freed when the renewal swaps it out)."""
-        if self._view is not None and self._behind(self._view):
+        # The store is read before the view is looked at: a view held across those reads would
+        # outlive a replacement made meanwhile (a reader's refresh) by as long.
+        version, fingerprint = self.store.version(), self._fingerprint()
+        if self._view is not None and not _shows(self._view, version, fingerprint):
             self.refresh()
 
     def close(self) -> None:
         """Stop the background thread (it ends after a renewal under way)."""
         self._closed = True
         self._wake.set()
+
+
+def _shows(view: View, version: int, fingerprint: str) -> bool:
+    """Whether ``view`` is of the store's data ``version`` and stored ranker ``fingerprint``."""
+    return view.snapshot.version == version and view.ranker_fingerprint == fingerprint
